@@ -1,0 +1,120 @@
+// Running child processes: argv-based posix_spawn, each child in its own process group, output
+// streamed line by line to a sink, a timeout that kills the whole group (TERM, then KILL), and
+// stop requests (SIGINT/SIGTERM to us) honoured the same way.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/error.hpp"
+
+namespace cicd {
+
+enum class OutputStream { out, err };
+
+// Receives a child's output, one line at a time (without the newline). May be called from a
+// background thread for output that arrives after the child itself has exited (a daemon it
+// left behind), so implementations must be thread-safe.
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual void on_line(OutputStream stream, std::string_view line) = 0;
+};
+
+class CallbackSink final : public OutputSink {
+ public:
+  explicit CallbackSink(std::function<void(OutputStream, std::string_view)> fn) : m_fn(std::move(fn)) {}
+  void on_line(OutputStream stream, std::string_view line) override { m_fn(stream, line); }
+
+ private:
+  std::function<void(OutputStream, std::string_view)> m_fn;
+};
+
+// Collects output into strings (thread-safe).
+class CaptureSink final : public OutputSink {
+ public:
+  void on_line(OutputStream stream, std::string_view line) override;
+  std::string out() const;
+  std::string err() const;
+
+ private:
+  mutable std::mutex m_mutex;
+  std::string m_out, m_err;
+};
+
+using Environment = std::map<std::string, std::string>;
+
+// The environment of this process as a map.
+Environment current_environment();
+
+enum class StdinMode { null, inherit, data };
+enum class OutputMode { sink, inherit, null };
+
+struct ProcessSpec {
+  std::vector<std::string> argv;
+  // The child's whole environment; when empty and inherit_environment, ours.
+  Environment environment;
+  bool inherit_environment = true;
+  std::string cwd;  // empty: ours
+  std::optional<std::chrono::milliseconds> timeout;
+  // After a timeout or stop, how long between SIGTERM and SIGKILL of the group.
+  std::chrono::milliseconds kill_grace{3000};
+  // How long to keep reading after the child exited while a process it left behind still holds
+  // the pipe open. After that, the pipe is drained in the background and the call returns.
+  std::chrono::milliseconds drain_after_exit{200};
+  StdinMode stdin_mode = StdinMode::null;
+  std::string stdin_data;
+  OutputMode output_mode = OutputMode::sink;
+  bool merge_stderr = false;  // stderr lines reported as OutputStream::out, in order
+  std::shared_ptr<OutputSink> sink;
+  // Run as this user (needs root): setpriv sets uid, gid and groups; HOME/USER/LOGNAME follow.
+  std::optional<std::string> run_as_user;
+  // Honour stop requests (SIGINT/SIGTERM to this process) by stopping the child.
+  bool stop_on_request = true;
+};
+
+struct ProcessResult {
+  int pid = 0;
+  int exit_code = -1;   // valid when term_signal == 0
+  int term_signal = 0;  // the signal that ended the child, if any
+  bool timed_out = false;
+  bool stopped = false;  // a stop request ended it
+  std::chrono::milliseconds duration{0};
+
+  bool succeeded() const { return term_signal == 0 && exit_code == 0 && !timed_out && !stopped; }
+  // "exit status 2", "signal 9 (Killed)", "timed out", "stopped".
+  std::string describe() const;
+};
+
+class ProcessRunner {
+ public:
+  virtual ~ProcessRunner() = default;
+  virtual Result<ProcessResult> run(const ProcessSpec& spec) = 0;
+};
+
+class PosixProcessRunner final : public ProcessRunner {
+ public:
+  PosixProcessRunner();
+  ~PosixProcessRunner() override;
+  Result<ProcessResult> run(const ProcessSpec& spec) override;
+  // Kill every process group this runner started that may still be alive (end of a build).
+  void kill_leftovers();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+// One-shot convenience with a private runner.
+Result<ProcessResult> run_process(const ProcessSpec& spec);
+
+// Resolves a program name against PATH (of `env`, or ours); empty if not found.
+std::string find_program(std::string_view name, const Environment* env = nullptr);
+
+}  // namespace cicd

@@ -1,0 +1,51 @@
+#include "support/test_support.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace cicd::test {
+
+Scratch::Scratch() : m_dir(unwrap(TempDir::create({}, "cicd-test-"))) {}
+
+std::filesystem::path Scratch::write(const std::string& rel, std::string_view content, unsigned mode) const {
+  auto p = path() / rel;
+  unwrap(write_file_atomic(p, content, {.mode = mode, .sync = false}));
+  return p;
+}
+
+std::string Scratch::read(const std::string& rel) const { return unwrap(read_file(path() / rel)); }
+
+RunOutput run(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
+              const Environment& extra_env, const std::string& stdin_data) {
+  ProcessSpec spec;
+  spec.argv = argv;
+  spec.environment = current_environment();
+  for (auto& [k, v] : extra_env) spec.environment[k] = v;
+  spec.cwd = cwd.string();
+  spec.stop_on_request = false;
+  spec.timeout = std::chrono::minutes(5);
+  if (!stdin_data.empty()) {
+    spec.stdin_mode = StdinMode::data;
+    spec.stdin_data = stdin_data;
+  }
+  auto sink = std::make_shared<CaptureSink>();
+  spec.sink = sink;
+  auto result = unwrap(run_process(spec));
+  RunOutput out;
+  out.exit_code = result.term_signal ? 128 + result.term_signal : result.exit_code;
+  out.out = sink->out();
+  out.err = sink->err();
+  return out;
+}
+
+std::string fixture(const std::string& rel) { return std::string(CICD_FIXTURES_DIR) + "/" + rel; }
+std::string fixture_text(const std::string& rel) { return unwrap(read_file(fixture(rel))); }
+
+void skip(const std::string& why) {
+  std::fprintf(stderr, "SKIPPED: %s\n", why.c_str());
+  std::fflush(stderr);
+  std::_Exit(4);
+}
+
+}  // namespace cicd::test
