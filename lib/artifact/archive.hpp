@@ -1,0 +1,75 @@
+// Packaging files into archives (zip with parallel deflate; tar via libarchive), manifests of
+// what went in, and unpacking archives without ever writing outside the target.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "util/error.hpp"
+#include "util/json.hpp"
+
+namespace cicd {
+
+struct ArchiveEntry {
+  std::string name;               // path inside the archive, '/'-separated, relative, safe
+  std::filesystem::path source;   // the file on disk
+  bool store_symlink = false;     // store the link itself (its target text), not what it points to
+};
+
+struct ManifestEntry {
+  std::string path;    // as in the archive
+  uint64_t size = 0;   // bytes of content (a symlink: length of its target)
+  std::string sha256;  // of the content
+  unsigned mode = 0644;
+  bool symlink = false;
+};
+
+struct Manifest {
+  std::vector<ManifestEntry> entries;
+  uint64_t total_size() const;
+};
+
+// [{"path":..., "size":..., "sha256":..., "mode": "0644"}], sorted by path.
+Json manifest_to_json(const Manifest& manifest);
+Result<Manifest> manifest_from_json(const Json& json);
+
+struct ZipOptions {
+  int level = 6;         // deflate level 1..12 (libdeflate); 0 stores
+  unsigned threads = 0;  // 0: one per core
+};
+
+struct ZipResult {
+  Manifest manifest;
+  uint64_t archive_size = 0;
+  std::string archive_sha256;
+  std::string archive_md5;
+};
+
+// Writes a zip (ZIP64 when needed) of `entries` to `out`: compression runs on several threads,
+// the archive is written to a temporary file and renamed into place. Unix modes and symlinks are
+// kept in the external attributes, so `unzip -t` passes and `unzip` restores them.
+Result<ZipResult> write_zip(const std::vector<ArchiveEntry>& entries, const std::filesystem::path& out,
+                            ZipOptions options = {});
+
+// Copies entries into a directory (packaging "none"), returning the same manifest.
+Result<Manifest> copy_entries(const std::vector<ArchiveEntry>& entries, const std::filesystem::path& out_dir);
+
+enum class TarCompression { none, gzip };
+
+// A tar archive (pax) of entries, atomically written.
+Status write_tar(const std::vector<ArchiveEntry>& entries, const std::filesystem::path& out,
+                 TarCompression compression = TarCompression::none);
+
+struct ExtractOptions {
+  bool keep_permissions = true;
+};
+
+// Unpacks a zip, tar or tar.gz (format sniffed) into `dest`. Refuses entries with absolute
+// paths, '..' components, or that would pass through a symlink out of `dest`; a refused archive
+// leaves `dest` as it found it only when `dest` was empty, so callers unpack into a fresh dir.
+Result<Manifest> extract_archive(const std::filesystem::path& archive, const std::filesystem::path& dest,
+                                 ExtractOptions options = {});
+
+}  // namespace cicd
