@@ -1,0 +1,222 @@
+#include "store/store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "util/fs.hpp"
+#include "util/hash.hpp"
+#include "util/strings.hpp"
+
+namespace cicd {
+
+namespace {
+
+std::string etag_of(std::string_view data) { return sha256_hex(data).substr(0, 32); }
+
+Status check_key(std::string_view key) {
+  if (!is_valid_store_key(key)) return fail(ErrorKind::internal, "invalid store key '{}'", key);
+  return {};
+}
+
+}  // namespace
+
+bool is_valid_store_key(std::string_view key) {
+  if (key.empty() || key.front() == '/' || key.back() == '/') return false;
+  for (auto& segment : split(key, '/')) {
+    if (segment.empty() || segment.front() == '.') return false;
+    if (segment.find('\0') != std::string::npos) return false;
+  }
+  return true;
+}
+
+// ---- JSON helpers ----
+
+Result<std::optional<Json>> Store::get_json(std::string_view key) {
+  auto object = get(key);
+  if (!object) return std::unexpected(object.error());
+  if (!*object) return std::optional<Json>{};
+  auto json = parse_json((*object)->data, fmt::format("record '{}' in the store", key));
+  if (!json) return std::unexpected(json.error());
+  return std::optional<Json>{std::move(*json)};
+}
+
+Result<std::string> Store::put_json(std::string_view key, const Json& value, PutCondition condition) {
+  return put(key, to_json_text(value), std::move(condition));
+}
+
+Result<Json> Store::update_json(std::string_view key,
+                                const std::function<Result<Json>(std::optional<Json>)>& change) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto object = get(key);
+    if (!object) return std::unexpected(object.error());
+    std::optional<Json> current;
+    PutCondition condition = PutCondition::if_absent();
+    if (*object) {
+      auto parsed = parse_json((*object)->data, fmt::format("record '{}' in the store", key));
+      if (!parsed) return std::unexpected(parsed.error());
+      current = std::move(*parsed);
+      condition = PutCondition::if_match((*object)->etag);
+    }
+    auto next = change(std::move(current));
+    if (!next) return std::unexpected(next.error());
+    auto put_result = put_json(key, *next, condition);
+    if (put_result) return *next;
+    if (put_result.error().kind != ErrorKind::conflict) return std::unexpected(put_result.error());
+  }
+  return fail(ErrorKind::conflict, "record '{}' keeps changing underneath; gave up after 100 attempts", key);
+}
+
+// ---- LocalStore ----
+
+LocalStore::LocalStore(std::filesystem::path root) : m_root(std::move(root)) {}
+
+std::filesystem::path LocalStore::lock_path(std::string_view key) const {
+  return m_root / ".locks" / (sha256_hex(key).substr(0, 24) + ".lock");
+}
+
+std::optional<std::filesystem::path> LocalStore::local_path(std::string_view key) const {
+  if (!key.empty() && !is_valid_store_key(key)) return std::nullopt;
+  return key.empty() ? m_root : m_root / std::string(key);
+}
+
+Result<std::optional<StoredObject>> LocalStore::get(std::string_view key) {
+  if (auto st = check_key(key); !st) return std::unexpected(st.error());
+  auto data = read_file(m_root / std::string(key));
+  if (!data) {
+    if (data.error().kind == ErrorKind::not_found) return std::optional<StoredObject>{};
+    return std::unexpected(data.error());
+  }
+  std::string etag = etag_of(*data);
+  return std::optional<StoredObject>{StoredObject{std::move(*data), std::move(etag)}};
+}
+
+Result<std::string> LocalStore::put(std::string_view key, std::string_view data, PutCondition condition) {
+  if (auto st = check_key(key); !st) return std::unexpected(st.error());
+  auto path = m_root / std::string(key);
+  std::optional<FileLock> lock;
+  if (condition.kind != PutCondition::Kind::none) {
+    // The compare and the swap must not interleave with another writer's.
+    auto acquired = FileLock::acquire(lock_path(key));
+    if (!acquired) return std::unexpected(acquired.error());
+    lock = std::move(*acquired);
+    auto current = read_file(path);
+    bool exists = current.has_value();
+    if (!current && current.error().kind != ErrorKind::not_found) return std::unexpected(current.error());
+    if (condition.kind == PutCondition::Kind::if_absent && exists)
+      return fail(ErrorKind::conflict, "'{}' already exists in the store", key);
+    if (condition.kind == PutCondition::Kind::if_match && (!exists || etag_of(*current) != condition.etag))
+      return fail(ErrorKind::conflict, "'{}' changed in the store since it was read", key);
+  }
+  if (auto st = write_file_atomic(path, data); !st) return std::unexpected(st.error());
+  return etag_of(data);
+}
+
+Result<std::vector<std::string>> LocalStore::list(std::string_view prefix) {
+  std::vector<std::string> keys;
+  std::string p(prefix);
+  // List from the deepest directory the prefix names, then filter by the full prefix.
+  std::string dir_part = p.substr(0, p.rfind('/') == std::string::npos ? 0 : p.rfind('/'));
+  auto start = dir_part.empty() ? m_root : m_root / dir_part;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(start, ec)) return keys;
+  std::filesystem::recursive_directory_iterator it(start, ec), end;
+  if (ec) return fail(ErrorKind::io, "cannot list '{}': {}", start.string(), ec.message());
+  for (; it != end; it.increment(ec)) {
+    if (ec) return fail(ErrorKind::io, "cannot list '{}': {}", start.string(), ec.message());
+    auto name = it->path().filename().string();
+    if (name.starts_with('.') || name.find(".tmp.") != std::string::npos) {
+      if (it->is_directory()) it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_regular_file(ec)) continue;
+    auto rel = std::filesystem::relative(it->path(), m_root, ec).generic_string();
+    if (rel.starts_with(p)) keys.push_back(rel);
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+Status LocalStore::remove(std::string_view key) {
+  if (auto st = check_key(key); !st) return st;
+  auto path = m_root / std::string(key);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return fail_errno(fmt::format("cannot remove '{}'", path.string()), errno);
+  return {};
+}
+
+Status LocalStore::remove_prefix(std::string_view prefix) {
+  std::string p(prefix);
+  while (!p.empty() && p.back() == '/') p.pop_back();
+  if (auto st = check_key(p); !st) return st;
+  std::error_code ec;
+  std::filesystem::remove_all(m_root / p, ec);
+  if (ec) return fail(ErrorKind::io, "cannot remove '{}': {}", (m_root / p).string(), ec.message());
+  return {};
+}
+
+Status LocalStore::put_file(std::string_view key, const std::filesystem::path& source) {
+  if (auto st = check_key(key); !st) return st;
+  auto dest = m_root / std::string(key);
+  if (std::filesystem::exists(dest) && std::filesystem::equivalent(dest, source)) return {};
+  if (auto st = make_dirs(dest.parent_path()); !st) return st;
+  auto tmp = dest;
+  tmp += ".tmp." + std::to_string(::getpid());
+  std::error_code ec;
+  std::filesystem::copy_file(source, tmp, std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) return fail(ErrorKind::io, "cannot copy '{}' into the store: {}", source.string(), ec.message());
+  std::filesystem::rename(tmp, dest, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    return fail(ErrorKind::io, "cannot store '{}': {}", dest.string(), ec.message());
+  }
+  return {};
+}
+
+Status LocalStore::get_file(std::string_view key, const std::filesystem::path& destination) {
+  if (auto st = check_key(key); !st) return st;
+  auto src = m_root / std::string(key);
+  std::error_code ec;
+  if (!std::filesystem::exists(src, ec)) return fail(ErrorKind::not_found, "'{}' is not in the store", key);
+  if (auto st = make_dirs(destination.parent_path()); !st) return st;
+  std::filesystem::copy_file(src, destination, std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) return fail(ErrorKind::io, "cannot copy '{}' out of the store: {}", key, ec.message());
+  return {};
+}
+
+HomePaths resolve_home(const std::string& home_option, const std::string& store_option) {
+  HomePaths paths;
+  if (!home_option.empty()) {
+    paths.home = home_option;
+  } else if (const char* env = std::getenv("CICD_HOME"); env && *env) {
+    paths.home = env;
+  } else if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
+    paths.home = std::filesystem::path(xdg) / "cicd";
+  } else {
+    const char* home = std::getenv("HOME");
+    paths.home = std::filesystem::path(home && *home ? home : "/tmp") / ".local/share/cicd";
+  }
+  if (!store_option.empty()) {
+    paths.store = store_option;
+  } else if (const char* env = std::getenv("CICD_STORE"); env && *env) {
+    paths.store = env;
+  } else {
+    paths.store = paths.home / "store";
+  }
+  std::error_code ec;
+  paths.home = std::filesystem::absolute(paths.home, ec);
+  paths.store = std::filesystem::absolute(paths.store, ec);
+  return paths;
+}
+
+Result<std::unique_ptr<Store>> open_store(const std::filesystem::path& location) {
+  auto text = location.string();
+  if (text.find("://") != std::string::npos)
+    return fail(ErrorKind::usage, "store '{}': only local directories are supported in this version", text);
+  if (auto st = make_dirs(location); !st) return std::unexpected(st.error());
+  return std::unique_ptr<Store>(std::make_unique<LocalStore>(location));
+}
+
+}  // namespace cicd
