@@ -1,0 +1,25 @@
+// libgit2 wrappers: what the engines need of git repositories.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "util/error.hpp"
+
+namespace cicd {
+
+struct ExportedSource {
+  std::string commit;  // full object id of the commit exported
+  std::string remote_url;  // origin's URL, if any
+};
+
+// Writes the tree of `revision` (anything git rev-parse understands: a branch, a tag, a sha)
+// of the repository at `repository` (bare or not) into `destination`, an empty directory.
+Result<ExportedSource> export_revision(const std::filesystem::path& repository, const std::string& revision,
+                                       const std::filesystem::path& destination);
+
+// The commit HEAD points at, when `directory` is inside a git work tree.
+std::optional<std::string> head_commit(const std::filesystem::path& directory);
+
+}  // namespace cicd
