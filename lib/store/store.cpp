@@ -43,8 +43,9 @@ Result<std::optional<Json>> Store::get_json(std::string_view key) {
   return std::optional<Json>{std::move(*json)};
 }
 
-Result<std::string> Store::put_json(std::string_view key, const Json& value, PutCondition condition) {
-  return put(key, to_json_text(value), std::move(condition));
+Result<std::string> Store::put_json(std::string_view key, const Json& value, PutCondition condition,
+                                    Durability durability) {
+  return put(key, to_json_text(value), std::move(condition), durability);
 }
 
 Result<Json> Store::update_json(std::string_view key,
@@ -93,7 +94,8 @@ Result<std::optional<StoredObject>> LocalStore::get(std::string_view key) {
   return std::optional<StoredObject>{StoredObject{std::move(*data), std::move(etag)}};
 }
 
-Result<std::string> LocalStore::put(std::string_view key, std::string_view data, PutCondition condition) {
+Result<std::string> LocalStore::put(std::string_view key, std::string_view data, PutCondition condition,
+                                    Durability durability) {
   if (auto st = check_key(key); !st) return std::unexpected(st.error());
   auto path = m_root / std::string(key);
   std::optional<FileLock> lock;
@@ -110,7 +112,8 @@ Result<std::string> LocalStore::put(std::string_view key, std::string_view data,
     if (condition.kind == PutCondition::Kind::if_match && (!exists || etag_of(*current) != condition.etag))
       return fail(ErrorKind::conflict, "'{}' changed in the store since it was read", key);
   }
-  if (auto st = write_file_atomic(path, data); !st) return std::unexpected(st.error());
+  if (auto st = write_file_atomic(path, data, {.sync = durability == Durability::sync}); !st)
+    return std::unexpected(st.error());
   return etag_of(data);
 }
 

@@ -29,6 +29,10 @@ struct PutCondition {
   static PutCondition if_match(std::string etag) { return {Kind::if_match, std::move(etag)}; }
 };
 
+// sync: on disk before put returns (survives power loss); atomic: replaced atomically (survives
+// a crash of the process), for the many intermediate writes of a record in progress.
+enum class Durability { sync, atomic };
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -38,7 +42,7 @@ class Store {
   // Atomic: readers see the old or the new object. A failed condition is Error{conflict}.
   // Returns the new etag.
   virtual Result<std::string> put(std::string_view key, std::string_view data,
-                                  PutCondition condition = {}) = 0;
+                                  PutCondition condition = {}, Durability durability = Durability::sync) = 0;
   // Keys under a prefix ("builds/web/"), recursively, sorted.
   virtual Result<std::vector<std::string>> list(std::string_view prefix) = 0;
   // Removing a missing key is not an error.
@@ -56,7 +60,8 @@ class Store {
 
   // ---- JSON records on top of the primitives ----
   Result<std::optional<Json>> get_json(std::string_view key);
-  Result<std::string> put_json(std::string_view key, const Json& value, PutCondition condition = {});
+  Result<std::string> put_json(std::string_view key, const Json& value, PutCondition condition = {},
+                               Durability durability = Durability::sync);
   // Read-modify-write with optimistic concurrency: `change` receives the current record (or
   // nullopt) and returns the new one; retried when another writer got there first.
   Result<Json> update_json(std::string_view key,
@@ -70,7 +75,8 @@ class LocalStore final : public Store {
  public:
   explicit LocalStore(std::filesystem::path root);
   Result<std::optional<StoredObject>> get(std::string_view key) override;
-  Result<std::string> put(std::string_view key, std::string_view data, PutCondition condition = {}) override;
+  Result<std::string> put(std::string_view key, std::string_view data, PutCondition condition = {},
+                          Durability durability = Durability::sync) override;
   Result<std::vector<std::string>> list(std::string_view prefix) override;
   Status remove(std::string_view key) override;
   Status remove_prefix(std::string_view prefix) override;

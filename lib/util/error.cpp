@@ -6,7 +6,7 @@
 namespace cicd {
 
 std::unexpected<Error> fail_errno(std::string_view what, int err) {
-  return std::unexpected(Error{ErrorKind::io, fmt::format("{}: {}", what, std::strerror(err))});
+  return std::unexpected(Error{ErrorKind::io, fmt::format("{}: {}", what, std::strerror(err)), {}});
 }
 
 int exit_code_for(ErrorKind kind) {

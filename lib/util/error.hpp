@@ -27,6 +27,8 @@ enum class ErrorKind {
 struct Error {
   ErrorKind kind = ErrorKind::internal;
   std::string message;
+  // Lines printed before the message: positioned spec diagnostics ("FILE:LINE:COL: error: ...").
+  std::vector<std::string> details;
 };
 
 template <class T>
@@ -35,12 +37,12 @@ using Result = std::expected<T, Error>;
 using Status = Result<void>;
 
 inline std::unexpected<Error> fail(ErrorKind kind, std::string message) {
-  return std::unexpected(Error{kind, std::move(message)});
+  return std::unexpected(Error{kind, std::move(message), {}});
 }
 
 template <class... Args>
 std::unexpected<Error> fail(ErrorKind kind, fmt::format_string<Args...> format, Args&&... args) {
-  return std::unexpected(Error{kind, fmt::format(format, std::forward<Args>(args)...)});
+  return std::unexpected(Error{kind, fmt::format(format, std::forward<Args>(args)...), {}});
 }
 
 // An errno failure: "<what>: <strerror>".

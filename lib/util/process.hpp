@@ -96,6 +96,8 @@ class ProcessRunner {
  public:
   virtual ~ProcessRunner() = default;
   virtual Result<ProcessResult> run(const ProcessSpec& spec) = 0;
+  // Kill every process group this runner started that may still be alive (end of a build).
+  virtual void kill_leftovers() {}
 };
 
 class PosixProcessRunner final : public ProcessRunner {
@@ -103,8 +105,7 @@ class PosixProcessRunner final : public ProcessRunner {
   PosixProcessRunner();
   ~PosixProcessRunner() override;
   Result<ProcessResult> run(const ProcessSpec& spec) override;
-  // Kill every process group this runner started that may still be alive (end of a build).
-  void kill_leftovers();
+  void kill_leftovers() override;
 
  private:
   struct Impl;

@@ -1,0 +1,1034 @@
+#include "build/engine.hpp"
+
+#include <pwd.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "build/runtimes.hpp"
+#include "build/shell_session.hpp"
+#include "git/git.hpp"
+#include "store/parameters.hpp"
+#include "util/fs.hpp"
+#include "util/hash.hpp"
+#include "util/signals.hpp"
+#include "util/strings.hpp"
+
+namespace cicd {
+
+using std::chrono::milliseconds;
+
+// ---- loading ----
+
+Result<LoadedBuildspec> load_buildspec(const std::filesystem::path& path, std::string_view display_name) {
+  std::string shown = display_name.empty() ? path.string() : std::string(display_name);
+  auto text = read_file(path);
+  if (!text) {
+    if (text.error().kind == ErrorKind::not_found)
+      return fail(ErrorKind::invalid, "cannot read buildspec '{}': no such file", shown);
+    return std::unexpected(text.error());
+  }
+  auto parsed = parse_buildspec(*text);
+  LoadedBuildspec out;
+  std::vector<std::string> errors;
+  for (auto& d : parsed.diagnostics.items()) {
+    if (d.severity == Severity::error) errors.push_back(format_diagnostic(shown, d));
+    else out.warnings.push_back(format_diagnostic(shown, d));
+  }
+  if (!parsed.spec || !errors.empty()) {
+    Error e{ErrorKind::invalid,
+            fmt::format("invalid buildspec '{}': {} error{}", shown, errors.size(), errors.size() == 1 ? "" : "s"),
+            errors};
+    e.details.insert(e.details.begin(), out.warnings.begin(), out.warnings.end());
+    return std::unexpected(e);
+  }
+  out.spec = std::move(*parsed.spec);
+  return out;
+}
+
+std::string build_record_key(const std::string& id) {
+  auto colon = id.find(':');
+  if (colon == std::string::npos) return {};
+  return "builds/" + id.substr(0, colon) + "/" + id.substr(colon + 1) + "/build.json";
+}
+
+namespace {
+
+bool is_valid_project_name(std::string_view name) {
+  if (name.empty() || name.size() > 255 || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+
+std::string default_project_name(const std::filesystem::path& source_dir) {
+  std::string name = source_dir.filename().string();
+  if (name.empty()) name = "project";
+  for (auto& c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) c = '-';
+  if (!std::isalnum(static_cast<unsigned char>(name[0]))) name = "p" + name;
+  return name;
+}
+
+std::string current_user() {
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found) return pw.pw_name;
+  return std::to_string(::geteuid());
+}
+
+std::string host_name() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+
+// What the engine resolved from options before anything runs (shared by run and plan).
+struct Inputs {
+  std::filesystem::path source_dir;
+  std::filesystem::path buildspec_path;
+  std::string project;
+  LoadedBuildspec loaded;
+  EnvList user_env;  // env file then --env, in precedence order
+};
+
+Result<Inputs> resolve_inputs(const BuildOptions& options, const std::filesystem::path& workspace) {
+  Inputs in;
+  std::error_code ec;
+  in.source_dir = options.source_dir.empty() ? std::filesystem::current_path(ec) : options.source_dir;
+  in.source_dir = std::filesystem::absolute(in.source_dir, ec).lexically_normal();
+  if (in.source_dir.filename().empty()) in.source_dir = in.source_dir.parent_path();
+  if (!std::filesystem::is_directory(in.source_dir, ec))
+    return fail(ErrorKind::usage, "source directory '{}' does not exist", in.source_dir.string());
+  // 1. The project.
+  in.project = options.project.empty() ? default_project_name(in.source_dir) : options.project;
+  if (!is_valid_project_name(in.project))
+    return fail(ErrorKind::usage,
+                "invalid project name '{}': use letters, digits, '-' and '_', starting with a letter or digit",
+                in.project);
+  // 2. The buildspec: from the exported commit when there is one, else as given.
+  std::filesystem::path root = workspace.empty() ? in.source_dir : workspace;
+  if (options.buildspec.empty()) {
+    in.buildspec_path = root / "buildspec.yml";
+    if (!std::filesystem::exists(in.buildspec_path, ec) && std::filesystem::exists(root / "buildspec.yaml", ec))
+      in.buildspec_path = root / "buildspec.yaml";
+  } else if (options.buildspec.is_absolute()) {
+    in.buildspec_path = options.buildspec;
+  } else if (!workspace.empty() && std::filesystem::exists(workspace / options.buildspec, ec)) {
+    in.buildspec_path = workspace / options.buildspec;
+  } else if (std::filesystem::exists(options.buildspec, ec)) {
+    in.buildspec_path = std::filesystem::absolute(options.buildspec, ec);
+  } else {
+    in.buildspec_path = root / options.buildspec;
+  }
+  std::string shown = options.buildspec.empty() ? in.buildspec_path.string() : options.buildspec.string();
+  if (!workspace.empty() && in.buildspec_path.string().starts_with(workspace.string()))
+    shown = options.source_version + ":" + std::filesystem::relative(in.buildspec_path, workspace).string();
+  auto loaded = load_buildspec(in.buildspec_path, shown);
+  if (!loaded) return std::unexpected(loaded.error());
+  in.loaded = std::move(*loaded);
+  // 3. Variables from the env file, then the command line (later wins).
+  if (!options.env_file.empty()) {
+    auto text = read_file(options.env_file);
+    if (!text) return fail(ErrorKind::usage, "cannot read env file '{}': {}", options.env_file.string(), text.error().message);
+    auto parsed = parse_env_file(*text, options.env_file.string());
+    if (!parsed) return std::unexpected(parsed.error());
+    in.user_env = std::move(*parsed);
+  }
+  for (auto& [name, value] : options.env_overrides) {
+    if (!is_valid_env_name(name)) return fail(ErrorKind::usage, "invalid variable name '{}' in --env", name);
+    in.user_env.emplace_back(name, value);
+  }
+  if (options.timeout_minutes < 5 && options.timeout_minutes != 0 && options.timeout_minutes < 1)
+    return fail(ErrorKind::usage, "--timeout must be at least 1 minute");
+  return in;
+}
+
+enum class PhaseOutcome { succeeded, failed, timed_out, stopped, fault };
+
+BuildStatus status_of(PhaseOutcome o) {
+  switch (o) {
+    case PhaseOutcome::succeeded: return BuildStatus::succeeded;
+    case PhaseOutcome::failed: return BuildStatus::failed;
+    case PhaseOutcome::timed_out: return BuildStatus::timed_out;
+    case PhaseOutcome::stopped: return BuildStatus::stopped;
+    case PhaseOutcome::fault: return BuildStatus::fault;
+  }
+  return BuildStatus::fault;
+}
+
+BuildPhase record_phase(PhaseType t) {
+  switch (t) {
+    case PhaseType::install: return BuildPhase::install;
+    case PhaseType::pre_build: return BuildPhase::pre_build;
+    case PhaseType::build: return BuildPhase::build;
+    case PhaseType::post_build: return BuildPhase::post_build;
+  }
+  return BuildPhase::build;
+}
+
+// One build in progress: its record, its log, its shell.
+class BuildRun {
+ public:
+  BuildRun(Store& store, const std::filesystem::path& home, ProcessRunner& runner, const Clock& clock,
+           const BuildOptions& options)
+      : m_store(store), m_home(home), m_runner(runner), m_clock(clock), m_options(options),
+        m_log(clock, options.echo) {}
+
+  Result<BuildOutcome> execute();
+
+ private:
+  // -- phases --
+  void begin_phase(BuildPhase phase);
+  void end_phase(BuildStatus status, std::vector<PhaseContext> contexts = {});
+  void save_record(Durability durability = Durability::atomic);
+  bool prepare_source(Inputs& inputs, TempDir& workspace);
+  PhaseOutcome provision();
+  PhaseOutcome download_source();
+  PhaseOutcome run_command_phase(PhaseType type);
+  PhaseOutcome run_commands(const std::vector<SpecString>& commands, const std::optional<std::string>& run_as,
+                            PhaseContext& context);
+  bool check_runtimes(const Phase& phase, PhaseContext& context);
+  PhaseOutcome upload_artifacts(bool build_succeeded);
+  void finalize();
+  std::optional<std::string> run_as_for(const Phase& phase) const;
+  CommandRun command_run(const std::optional<std::string>& run_as);
+  std::optional<milliseconds> remaining() const;
+
+  Store& m_store;
+  std::filesystem::path m_home;
+  ProcessRunner& m_runner;
+  const Clock& m_clock;
+  const BuildOptions& m_options;
+  BuildLog m_log;
+
+  Inputs m_inputs;
+  Buildspec* m_spec = nullptr;
+  BuildRecord m_record;
+  std::filesystem::path m_build_dir;   // record, log, artifacts
+  std::filesystem::path m_src;         // CODEBUILD_SRC_DIR
+  std::optional<TempDir> m_scratch;    // state and helper programs
+  std::optional<ShellSession> m_session;
+  Environment m_env;
+  std::vector<std::string> m_secret_values;
+  std::optional<FileLock> m_source_lock;
+  std::optional<SystemTime> m_deadline_wall;
+  std::chrono::steady_clock::time_point m_deadline;
+  bool m_succeeding = true;
+  std::vector<ReportOutcome> m_reports;
+};
+
+std::optional<milliseconds> BuildRun::remaining() const {
+  auto left = std::chrono::duration_cast<milliseconds>(m_deadline - std::chrono::steady_clock::now());
+  return std::max(left, milliseconds(0));
+}
+
+void BuildRun::save_record(Durability durability) {
+  Json j = build_record_to_json(m_record);
+  auto key = build_record_key(m_record.id);
+  if (auto put = m_store.put_json(key, j, {}, durability); !put)
+    m_log.warning(fmt::format("cannot save the build record: {}", put.error().message));
+  auto in_store = m_store.local_path(key);
+  auto here = m_build_dir / "build.json";
+  if (!in_store || *in_store != here)
+    if (auto st = write_file_atomic(here, to_json_text(j), {.sync = durability == Durability::sync}); !st)
+      m_log.warning(fmt::format("cannot write '{}': {}", here.string(), st.error().message));
+}
+
+void BuildRun::begin_phase(BuildPhase phase) {
+  PhaseRecord p;
+  p.type = phase;
+  p.start_time = m_clock.now();
+  m_record.phases.push_back(p);
+  m_record.current_phase = phase;
+  if (phase >= BuildPhase::install && phase <= BuildPhase::post_build)
+    m_log.system(fmt::format("Entering phase {}", build_phase_name(phase)));
+  save_record();
+}
+
+void BuildRun::end_phase(BuildStatus status, std::vector<PhaseContext> contexts) {
+  auto& p = m_record.phases.back();
+  p.status = status;
+  p.end_time = m_clock.now();
+  for (auto& c : contexts) c.message = m_log.mask(c.message);
+  p.contexts = std::move(contexts);
+  if (p.type >= BuildPhase::install && p.type <= BuildPhase::post_build) {
+    m_log.system(fmt::format("Phase complete: {} State: {}", build_phase_name(p.type), build_status_name(status)));
+    std::string code = p.contexts.empty() ? "" : p.contexts.back().status_code;
+    std::string message = p.contexts.empty() ? "" : p.contexts.back().message;
+    m_log.system(fmt::format("Phase context status code: {} Message: {}", code, message));
+  } else if (status != BuildStatus::succeeded) {
+    for (auto& c : p.contexts) m_log.system(fmt::format("{}: {}", c.status_code, c.message));
+  }
+  save_record();
+}
+
+std::optional<std::string> BuildRun::run_as_for(const Phase& phase) const {
+  std::optional<std::string> user;
+  if (m_spec->run_as) user = m_spec->run_as->value;
+  if (phase.run_as) user = phase.run_as->value;
+  // Running as ourselves needs no switch (and works without root).
+  if (user && *user == current_user()) return std::nullopt;
+  return user;
+}
+
+CommandRun BuildRun::command_run(const std::optional<std::string>& run_as) {
+  CommandRun how;
+  how.timeout = remaining();
+  how.sink = std::shared_ptr<OutputSink>(&m_log, [](OutputSink*) {});
+  how.run_as_user = run_as;
+  how.forced = {{"CODEBUILD_BUILD_SUCCEEDING", m_succeeding ? "1" : "0"}};
+  return how;
+}
+
+PhaseOutcome BuildRun::provision() {
+  begin_phase(BuildPhase::provisioning);
+  std::vector<PhaseContext> problems;
+  // 1. The shell.
+  std::string shell_name = m_spec->env.shell ? m_spec->env.shell->value : "bash";
+  auto shell = resolve_build_shell(shell_name);
+  if (!shell) {
+    end_phase(BuildStatus::failed, {{"CLIENT_ERROR", fmt::format("env.shell '{}' cannot run here: use bash or sh", shell_name)}});
+    return PhaseOutcome::failed;
+  }
+  // 2. run-as needs root, unless it names us.
+  std::vector<std::optional<SpecString>> users = {m_spec->run_as};
+  for (auto t : k_command_phases) users.push_back(m_spec->phase(t).run_as);
+  for (auto& u : users) {
+    if (!u || u->value == current_user()) continue;
+    if (::geteuid() != 0)
+      problems.push_back({"CLIENT_ERROR", fmt::format("run-as '{}' needs cbuild to run as root (it runs as '{}')",
+                                                      u->value, current_user())});
+    else if (!::getpwnam(u->value.c_str()))
+      problems.push_back({"CLIENT_ERROR", fmt::format("run-as '{}': no such user on this machine", u->value)});
+  }
+  // 3. Secrets from the local parameter store.
+  ParameterStore parameters(ParameterStore::default_file(m_home));
+  EnvList secret_vars;
+  for (auto& v : m_spec->env.parameter_store) {
+    auto p = parameters.get(v.value);
+    if (!p) {
+      problems.push_back({"CLIENT_ERROR", fmt::format("parameter-store variable '{}': parameter '{}' does not exist "
+                                                      "(add it with: cbuild put-parameter --name {})",
+                                                      v.name, v.value, v.value)});
+      continue;
+    }
+    secret_vars.emplace_back(v.name, p->value);
+  }
+  for (auto& v : m_spec->env.secrets_manager) {
+    auto value = resolve_secret_reference(parameters, v.value);
+    if (!value) {
+      problems.push_back({"CLIENT_ERROR", fmt::format("secrets-manager variable '{}': {}", v.name, value.error().message)});
+      continue;
+    }
+    secret_vars.emplace_back(v.name, *value);
+  }
+  for (auto& [name, value] : secret_vars) m_log.add_secret(value);
+
+  // 4. The environment, lowest precedence first: ours, the buildspec's, secrets, env file,
+  // --env; CODEBUILD_* last, as they are the build's own facts.
+  m_env = current_environment();
+  for (auto it = m_env.begin(); it != m_env.end();)
+    it = it->first.starts_with("__CICD") ? m_env.erase(it) : std::next(it);
+  for (auto& v : m_spec->env.variables) m_env[v.name] = v.value;
+  for (auto& [name, value] : secret_vars) m_env[name] = value;
+  for (auto& [name, value] : m_inputs.user_env) {
+    if (name.starts_with("CODEBUILD_"))
+      m_log.warning(fmt::format("'{}' is set by cbuild itself; the value given is ignored", name));
+    m_env[name] = value;
+  }
+  auto helpers = m_scratch->path() / "bin";
+  make_dirs(helpers);
+  // codebuild-hash-files, as CodeBuild's images provide it.
+  auto self = self_executable();
+  auto cbuild = self.filename() == "cbuild" ? self : self.parent_path() / "cbuild";
+  if (!std::filesystem::exists(cbuild)) cbuild = find_program("cbuild");
+  if (!cbuild.empty()) {
+    std::string script = "#!/bin/sh\nexec " + shell_quote(cbuild.string()) + " hash-files \"$@\"\n";
+    write_file_atomic(helpers / "codebuild-hash-files", script, {.mode = 0755, .sync = false});
+  }
+  m_env["PATH"] = helpers.string() + ":" + (m_env.count("PATH") ? m_env["PATH"] : "/usr/local/bin:/usr/bin:/bin");
+  m_env["CODEBUILD_BUILD_ID"] = m_record.id;
+  m_env["CODEBUILD_BUILD_ARN"] = m_record.arn;
+  m_env["CODEBUILD_BUILD_NUMBER"] = std::to_string(m_record.build_number);
+  m_env["CODEBUILD_PROJECT_NAME"] = m_record.project_name;
+  m_env["CODEBUILD_SRC_DIR"] = m_src.string();
+  m_env["CODEBUILD_SOURCE_VERSION"] = m_record.source_version;
+  m_env["CODEBUILD_RESOLVED_SOURCE_VERSION"] = m_record.resolved_source_version;
+  m_env["CODEBUILD_INITIATOR"] = m_record.initiator;
+  m_env["CODEBUILD_BUILD_IMAGE"] = "local";
+  m_env["CODEBUILD_CI"] = "true";
+  m_env["CODEBUILD_LOG_PATH"] = m_record.id.substr(m_record.id.find(':') + 1);
+  m_env["CODEBUILD_START_TIME"] = std::to_string(
+      std::chrono::duration_cast<milliseconds>(m_record.start_time.time_since_epoch()).count());
+  m_env["CODEBUILD_BUILD_SUCCEEDING"] = "1";
+  m_env["CODEBUILD_BUILD_URL"] = "file://" + (m_build_dir / "build.json").string();
+
+  // 5. Record the variables we were given (never a secret's value).
+  for (auto& v : m_spec->env.parameter_store)
+    m_record.environment_variables.push_back({v.name, v.value, "PARAMETER_STORE"});
+  for (auto& v : m_spec->env.secrets_manager)
+    m_record.environment_variables.push_back({v.name, v.value, "SECRETS_MANAGER"});
+  for (auto& [name, value] : m_inputs.user_env)
+    m_record.environment_variables.push_back({name, m_log.mask(value), "PLAINTEXT"});
+
+  if (m_spec->env.git_credential_helper.value_or(false))
+    m_log.system("git-credential-helper: yes: git commands use this machine's own credential helpers and keys");
+  if (m_spec->proxy.upload_artifacts || m_spec->proxy.logs)
+    m_log.system("proxy: nothing is uploaded through a proxy here; artifacts and logs stay on this machine");
+
+  if (!problems.empty()) {
+    end_phase(BuildStatus::failed, problems);
+    return PhaseOutcome::failed;
+  }
+  ShellSessionOptions so;
+  so.state_dir = m_scratch->path() / "state";
+  so.initial_cwd = m_src;
+  so.initial_environment = m_env;
+  so.shell = shell->first;
+  so.shell_path = shell->second;
+  so.carry_state = !m_spec->fresh_shell_per_command();
+  m_session.emplace(m_runner, so);
+  if (m_spec->fresh_shell_per_command())
+    m_log.system("buildspec version 0.1: each command runs in a fresh shell from the source directory");
+  end_phase(BuildStatus::succeeded);
+  return PhaseOutcome::succeeded;
+}
+
+PhaseOutcome BuildRun::download_source() {
+  begin_phase(BuildPhase::download_source);
+  m_log.system(fmt::format("CODEBUILD_SRC_DIR={}", m_src.string()));
+  if (!m_record.resolved_source_version.empty())
+    m_log.system(fmt::format("Source version {} resolved to {}", m_record.source_version.empty() ? "HEAD" : m_record.source_version,
+                             m_record.resolved_source_version));
+  // The cache comes back before INSTALL.
+  const auto& cache = m_spec->cache;
+  if (cache.present && !cache.paths.empty() && cache.action != CacheAction::save) {
+    auto how = command_run(std::nullopt);
+    std::string key = m_record.project_name;
+    if (cache.key) {
+      auto k = m_session->expand(cache.key->value, how);
+      if (k) key = *k;
+      else m_log.warning(fmt::format("cache key '{}' could not be evaluated: {}", cache.key->value, k.error().message));
+    }
+    std::vector<std::string> fallbacks;
+    for (auto& f : cache.fallback_keys)
+      if (auto k = m_session->expand(f.value, how)) fallbacks.push_back(*k);
+    BuildCache build_cache(m_store, m_record.project_name);
+    auto restored = build_cache.restore(cache, key, fallbacks, m_src);
+    if (!restored) m_log.warning(fmt::format("cache not restored: {}", restored.error().message));
+    else if (!restored->matched_key) m_log.system(fmt::format("Cache: no entry for key '{}'", key));
+    else m_log.system(fmt::format("Cache: restored {} files from key '{}'", restored->files, *restored->matched_key));
+    m_record.cache_location = build_cache.location();
+  }
+  end_phase(BuildStatus::succeeded);
+  return PhaseOutcome::succeeded;
+}
+
+bool BuildRun::check_runtimes(const Phase& phase, PhaseContext& context) {
+  bool ok = true;
+  for (auto& rv : phase.runtime_versions) {
+    std::string requested = rv.value;
+    if (requested.find('$') != std::string::npos) {
+      if (auto expanded = m_session->expand(requested, command_run(std::nullopt))) requested = *expanded;
+    }
+    auto check = check_runtime(m_runner, m_env, rv.name, requested);
+    if (check.satisfied) {
+      m_log.system(check.message);
+      continue;
+    }
+    if (m_options.strict_runtimes && check.known) {
+      m_log.system("Error: " + check.message);
+      context = {"CLIENT_ERROR", check.message};
+      ok = false;
+    } else {
+      m_log.warning(check.message);
+    }
+  }
+  return ok;
+}
+
+PhaseOutcome BuildRun::run_commands(const std::vector<SpecString>& commands, const std::optional<std::string>& run_as,
+                                    PhaseContext& context) {
+  for (auto& command : commands) {
+    if (stop_requested()) {
+      context = {"BUILD_STOPPED", "the build was stopped"};
+      return PhaseOutcome::stopped;
+    }
+    if (remaining() <= milliseconds(0)) {
+      context = {"BUILD_TIMED_OUT", fmt::format("build timed out after {} minutes", m_options.timeout_minutes)};
+      return PhaseOutcome::timed_out;
+    }
+    m_log.system(fmt::format("Running command {}", command.value));
+    auto result = m_session->run(command.value, command_run(run_as));
+    if (!result) {
+      context = {"COMMAND_EXECUTION_ERROR",
+                 fmt::format("Error while executing command: {}. Reason: {}", command.value, result.error().message)};
+      return PhaseOutcome::fault;
+    }
+    if (result->timed_out) {
+      context = {"BUILD_TIMED_OUT", fmt::format("build timed out after {} minutes while running: {}",
+                                                m_options.timeout_minutes, command.value)};
+      return PhaseOutcome::timed_out;
+    }
+    if (result->stopped) {
+      context = {"BUILD_STOPPED", fmt::format("the build was stopped while running: {}", command.value)};
+      return PhaseOutcome::stopped;
+    }
+    if (!result->succeeded()) {
+      m_log.system(fmt::format("Command did not exit successfully {} {}", command.value, result->describe()));
+      context = {"COMMAND_EXECUTION_ERROR",
+                 fmt::format("Error while executing command: {}. Reason: {}", command.value, result->describe())};
+      return PhaseOutcome::failed;
+    }
+  }
+  return PhaseOutcome::succeeded;
+}
+
+PhaseOutcome BuildRun::run_command_phase(PhaseType type) {
+  const Phase& phase = m_spec->phase(type);
+  begin_phase(record_phase(type));
+  auto run_as = run_as_for(phase);
+  std::vector<PhaseContext> contexts;
+  int attempts = 1;
+  if (phase.on_failure.action == OnFailureAction::retry) attempts += phase.on_failure.retries;
+  PhaseOutcome outcome = PhaseOutcome::succeeded;
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
+    m_log.clear_recent_output();
+    PhaseContext context;
+    outcome = PhaseOutcome::succeeded;
+    // 1. runtime-versions, then the commands; `finally` runs whatever they did, unless the
+    // build is being stopped or ran out of time.
+    if (type == PhaseType::install && attempt == 1 && !check_runtimes(phase, context)) outcome = PhaseOutcome::failed;
+    if (outcome == PhaseOutcome::succeeded) outcome = run_commands(phase.commands, run_as, context);
+    if (!phase.finally.empty() && outcome != PhaseOutcome::stopped && outcome != PhaseOutcome::timed_out) {
+      PhaseContext finally_context;
+      auto finally_outcome = run_commands(phase.finally, run_as, finally_context);
+      if (finally_outcome != PhaseOutcome::succeeded && outcome == PhaseOutcome::succeeded) {
+        outcome = finally_outcome;
+        context = finally_context;
+      } else if (finally_outcome == PhaseOutcome::stopped || finally_outcome == PhaseOutcome::timed_out) {
+        outcome = finally_outcome;
+        context = finally_context;
+      }
+    }
+    if (outcome == PhaseOutcome::succeeded) break;
+    contexts.push_back(context);
+    if (outcome != PhaseOutcome::failed || attempt == attempts) break;
+    // 2. RETRY: only when the error (or what the command printed) matches the regex.
+    if (phase.on_failure.regex) {
+      std::string haystack = context.message;
+      for (auto& line : m_log.recent_output()) haystack += "\n" + line;
+      bool matches = false;
+      try {
+        matches = std::regex_search(haystack, std::regex(*phase.on_failure.regex));
+      } catch (const std::regex_error&) {
+      }
+      if (!matches) {
+        m_log.system(fmt::format("Phase {} failed; the error does not match on-failure regex '{}': not retrying",
+                                 build_phase_name(record_phase(type)), *phase.on_failure.regex));
+        break;
+      }
+    }
+    m_log.system(fmt::format("Phase {} failed; retrying (attempt {} of {})", build_phase_name(record_phase(type)),
+                             attempt + 1, attempts));
+  }
+  if (outcome != PhaseOutcome::succeeded) m_succeeding = false;
+  end_phase(status_of(outcome), outcome == PhaseOutcome::succeeded ? std::vector<PhaseContext>{} : contexts);
+  return outcome;
+}
+
+PhaseOutcome BuildRun::upload_artifacts(bool build_succeeded) {
+  begin_phase(BuildPhase::upload_artifacts);
+  std::vector<PhaseContext> problems;
+  // Everything goes to a staging folder first, then replaces the previous build's outputs.
+  auto staging = m_build_dir / (".staging-" + make_uuid().substr(0, 8));
+  std::error_code ec;
+  std::filesystem::remove_all(staging, ec);
+  make_dirs(staging);
+  auto how = command_run(std::nullopt);
+
+  // 1. Reports.
+  if (!m_spec->reports.empty())
+    m_reports = process_reports(m_store, *m_spec, m_record.project_name, m_record.id, m_src, staging, m_log, m_clock);
+  for (auto& r : m_reports) m_record.report_arns.push_back(r.arn);
+
+  // 2. Artifacts, primary then secondary.
+  auto package = [&](const ArtifactSpec& spec, const std::filesystem::path& dest,
+                     const std::string& default_name) -> std::optional<ArtifactRecord> {
+    std::string name = default_name;
+    if (spec.name) {
+      auto expanded = m_session->expand(spec.name->value, how);
+      if (expanded && !expanded->empty()) name = *expanded;
+      else m_log.warning(fmt::format("artifact name '{}' could not be evaluated; using '{}'", spec.name->value, name));
+    }
+    if (name.find('/') != std::string::npos || name == "." || name == "..") {
+      problems.push_back({"CLIENT_ERROR", fmt::format("artifact name '{}' must not contain '/'", name)});
+      return std::nullopt;
+    }
+    ArtifactRequest request{&spec, name, m_src, dest, m_options.packaging};
+    auto record = package_artifact(request);
+    if (!record) {
+      problems.push_back({record.error().message.starts_with("CLIENT_ERROR") ? "CLIENT_ERROR" : "UPLOAD_ERROR",
+                          record.error().message});
+      return std::nullopt;
+    }
+    // Point at where it will be once staged outputs are moved into place.
+    auto rel = std::filesystem::relative(record->location, staging);
+    record->location = (m_build_dir / rel).string();
+    record->manifest = (m_build_dir / std::filesystem::relative(record->manifest, staging)).string();
+    m_log.system(fmt::format("Artifact {}: {} ({} files, {} bytes)", spec.identifier.empty() ? "primary" : spec.identifier,
+                             record->location, record->files, record->size));
+    return std::optional<ArtifactRecord>(std::move(*record));
+  };
+  const auto& artifacts = m_spec->artifacts;
+  if (artifacts.present && !artifacts.primary.files.empty())
+    m_record.artifacts = package(artifacts.primary, staging / "artifacts", m_record.project_name);
+  for (auto& s : artifacts.secondary)
+    if (auto r = package(s, staging / "secondary" / s.identifier, s.identifier)) m_record.secondary_artifacts.push_back(*r);
+
+  // 3. Move the staged outputs into place.
+  for (const char* part : {"artifacts", "secondary", "reports"}) {
+    auto old_dir = m_build_dir / part;
+    std::filesystem::remove_all(old_dir, ec);
+    if (std::filesystem::exists(staging / part, ec)) std::filesystem::rename(staging / part, old_dir, ec);
+    if (ec) problems.push_back({"UPLOAD_ERROR", fmt::format("cannot move {} into '{}': {}", part, old_dir.string(), ec.message())});
+  }
+  std::filesystem::remove_all(staging, ec);
+
+  // 4. The cache, after a successful build only.
+  const auto& cache = m_spec->cache;
+  if (build_succeeded && problems.empty() && cache.present && !cache.paths.empty() &&
+      cache.action != CacheAction::restore) {
+    std::string key = m_record.project_name;
+    if (cache.key)
+      if (auto k = m_session->expand(cache.key->value, how)) key = *k;
+    BuildCache build_cache(m_store, m_record.project_name);
+    auto saved = build_cache.save(cache, key, m_src);
+    if (saved) m_log.system(fmt::format("Cache: saved {} files under key '{}'", *saved, key));
+    else m_log.warning(fmt::format("cache not saved: {}", saved.error().message));
+    m_record.cache_location = build_cache.location();
+  }
+  if (!problems.empty()) {
+    end_phase(BuildStatus::failed, problems);
+    return PhaseOutcome::failed;
+  }
+  end_phase(BuildStatus::succeeded);
+  return PhaseOutcome::succeeded;
+}
+
+void BuildRun::finalize() {
+  begin_phase(BuildPhase::finalizing);
+  // 1. Exported variables: their values as the last command left them (secrets masked).
+  std::vector<std::string> names;
+  for (auto& n : m_spec->env.exported_variables) names.push_back(n.value);
+  if (m_session && !names.empty()) {
+    auto values = m_session->values(names, command_run(std::nullopt));
+    if (values) {
+      for (auto& n : names) {
+        auto it = values->find(n);
+        if (it != values->end()) m_record.exported_environment_variables.emplace_back(n, m_log.mask(it->second));
+        else m_log.warning(fmt::format("exported variable '{}' is not set at the end of the build", n));
+      }
+    }
+  }
+  if (auto st = write_file_atomic(m_build_dir / "exported-variables.env",
+                                  render_env_file(m_record.exported_environment_variables), {.sync = false});
+      !st)
+    m_log.warning(st.error().message);
+  // 2. Nothing the build started outlives it.
+  m_runner.kill_leftovers();
+  end_phase(BuildStatus::succeeded);
+}
+
+Result<BuildOutcome> BuildRun::execute() {
+  install_stop_handlers();
+  // 1. Inputs: with --source-version, the buildspec comes from the exported commit.
+  std::optional<TempDir> workspace;
+  std::string resolved, remote;
+  if (!m_options.source_version.empty()) {
+    std::error_code ec;
+    auto repo = m_options.source_dir.empty() ? std::filesystem::current_path(ec) : m_options.source_dir;
+    auto ws = TempDir::create({}, "cbuild-src-");
+    if (!ws) return std::unexpected(ws.error());
+    auto exported = export_revision(repo, m_options.source_version, ws->path());
+    if (!exported) return std::unexpected(exported.error());
+    resolved = exported->commit;
+    workspace = std::move(*ws);
+  }
+  auto inputs = resolve_inputs(m_options, workspace ? workspace->path() : std::filesystem::path());
+  if (!inputs) return std::unexpected(inputs.error());
+  m_inputs = std::move(*inputs);
+  m_spec = &m_inputs.loaded.spec;
+  m_src = workspace ? workspace->path() : m_inputs.source_dir;
+  if (resolved.empty()) resolved = head_commit(m_src).value_or("");
+
+  // 2. The record: id, number, where its files go.
+  std::string uuid = make_uuid();
+  m_record.project_name = m_inputs.project;
+  m_record.id = m_inputs.project + ":" + uuid;
+  m_record.arn = "arn:cicd:codebuild:local:" + current_user() + ":build/" + m_record.id;
+  auto counter = m_store.update_json("projects/" + m_inputs.project + "/build-counter.json",
+                                     [](std::optional<Json> cur) -> Result<Json> {
+                                       Json next = cur ? *cur : Json{{"lastBuildNumber", 0}};
+                                       next["lastBuildNumber"] = next.value("lastBuildNumber", 0) + 1;
+                                       return next;
+                                     });
+  if (!counter) return std::unexpected(counter.error());
+  m_record.build_number = (*counter)["lastBuildNumber"].get<int64_t>();
+  m_record.start_time = m_clock.now();
+  m_record.initiator = m_options.initiator.empty() ? current_user() : m_options.initiator;
+  m_record.source_location = m_inputs.source_dir.string();
+  m_record.source_version = m_options.source_version;
+  m_record.resolved_source_version = resolved;
+  m_record.buildspec = m_inputs.buildspec_path.string();
+  m_record.timeout_in_minutes = m_options.timeout_minutes;
+  m_record.pid = static_cast<int>(::getpid());
+  m_record.pid_start_time = process_start_time(m_record.pid);
+  m_record.host = host_name();
+  if (!m_options.artifacts_dir.empty()) {
+    std::error_code ec;
+    m_build_dir = std::filesystem::absolute(m_options.artifacts_dir, ec);
+  } else if (auto local = m_store.local_path("builds/" + m_inputs.project + "/" + uuid)) {
+    m_build_dir = *local;
+  } else {
+    return fail(ErrorKind::usage, "this store keeps no local files: give --artifacts DIR");
+  }
+  m_record.artifacts_dir = m_build_dir.string();
+  m_record.log_path = (m_build_dir / "build.log").string();
+  if (auto st = make_dirs(m_build_dir); !st) return std::unexpected(st.error());
+  if (auto st = m_log.open(m_build_dir / "build.log"); !st) return std::unexpected(st.error());
+  auto scratch = TempDir::create({}, "cbuild-run-");
+  if (!scratch) return std::unexpected(scratch.error());
+  m_scratch = std::move(*scratch);
+  auto minutes = std::chrono::minutes(m_options.timeout_minutes);
+  m_deadline = std::chrono::steady_clock::now() + minutes;
+
+  for (auto& w : m_inputs.loaded.warnings) m_log.warning(w);
+  m_log.system(fmt::format("Build {} (number {}) of project {}", m_record.id, m_record.build_number, m_record.project_name));
+
+  // 3. SUBMITTED, QUEUED: one build at a time in a given source directory.
+  begin_phase(BuildPhase::submitted);
+  end_phase(BuildStatus::succeeded);
+  begin_phase(BuildPhase::queued);
+  PhaseOutcome outcome = PhaseOutcome::succeeded;
+  if (!workspace) {
+    auto lock_file = m_home / "locks" / ("source-" + sha256_hex(m_src.string()).substr(0, 24) + ".lock");
+    bool told = false;
+    for (;;) {
+      auto lock = FileLock::acquire(lock_file, LockMode::exclusive, LockWait::try_once);
+      if (lock) {
+        m_source_lock = std::move(*lock);
+        break;
+      }
+      if (lock.error().kind != ErrorKind::conflict) break;  // cannot lock at all: go on unguarded
+      if (!told) m_log.system(fmt::format("Waiting for another build in {} to finish", m_src.string()));
+      told = true;
+      if (stop_requested()) {
+        outcome = PhaseOutcome::stopped;
+        break;
+      }
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+  }
+  // The timeout counts from when the build could start.
+  m_deadline = std::chrono::steady_clock::now() + minutes;
+  end_phase(status_of(outcome), outcome == PhaseOutcome::stopped
+                                    ? std::vector<PhaseContext>{{"BUILD_STOPPED", "stopped while queued"}}
+                                    : std::vector<PhaseContext>{});
+
+  // 4. PROVISIONING, DOWNLOAD_SOURCE.
+  if (outcome == PhaseOutcome::succeeded) outcome = provision();
+  if (outcome == PhaseOutcome::succeeded) outcome = download_source();
+
+  // 5. The command phases, with CodeBuild's transitions.
+  bool reached_upload = false;
+  BuildStatus status = status_of(outcome);
+  if (outcome == PhaseOutcome::succeeded) {
+    bool failed = false;
+    for (auto type : k_command_phases) {
+      auto result = run_command_phase(type);
+      if (result == PhaseOutcome::succeeded) {
+        if (type == PhaseType::post_build) reached_upload = true;
+        continue;
+      }
+      if (result != PhaseOutcome::failed) {  // timed out, stopped, fault: straight to the end
+        status = status_of(result);
+        failed = true;
+        break;
+      }
+      failed = true;
+      auto action = m_spec->phase(type).on_failure.action;
+      bool late = type == PhaseType::build || type == PhaseType::post_build;
+      if (action == OnFailureAction::continue_build) {
+        if (type == PhaseType::post_build) reached_upload = true;
+        continue;
+      }
+      if (action == OnFailureAction::abort) {
+        reached_upload = late;
+        break;
+      }
+      // Default transitions: INSTALL and PRE_BUILD failures end the build; a BUILD failure
+      // still runs POST_BUILD; artifacts are attempted after BUILD or POST_BUILD fails.
+      if (!late) break;
+      if (type == PhaseType::post_build) reached_upload = true;
+    }
+    if (failed && status == BuildStatus::succeeded) status = BuildStatus::failed;
+    if (!failed) status = BuildStatus::succeeded;
+    if (status == BuildStatus::timed_out || status == BuildStatus::stopped || status == BuildStatus::fault)
+      reached_upload = false;
+  }
+
+  // 6. UPLOAD_ARTIFACTS, FINALIZING, COMPLETED.
+  if (reached_upload) {
+    auto upload = upload_artifacts(status == BuildStatus::succeeded);
+    if (upload != PhaseOutcome::succeeded && status == BuildStatus::succeeded) status = BuildStatus::failed;
+  }
+  finalize();
+  if (auto in_store = m_store.local_path(build_record_key(m_record.id)); !in_store || in_store->parent_path() != m_build_dir)
+    if (auto st = m_store.put_file("builds/" + m_record.project_name + "/" + uuid + "/build.log", m_build_dir / "build.log"); !st)
+      m_log.warning(st.error().message);
+  m_record.status = status;
+  m_record.end_time = m_clock.now();
+  m_record.build_complete = true;
+  m_log.system(fmt::format("Build {} {}", m_record.id, build_status_name(status)));
+  begin_phase(BuildPhase::completed);
+  save_record(Durability::sync);
+  if (workspace && m_options.keep_workspace) {
+    m_log.system(fmt::format("Workspace kept at {}", workspace->path().string()));
+    workspace->release();
+  }
+  BuildOutcome result;
+  result.record = m_record;
+  result.reports = m_reports;
+  result.warnings = m_inputs.loaded.warnings;
+  return result;
+}
+
+}  // namespace
+
+BuildEngine::BuildEngine(Store& store, std::filesystem::path home, ProcessRunner& runner, const Clock& clock)
+    : m_store(store), m_home(std::move(home)), m_runner(runner), m_clock(clock) {}
+
+Result<BuildOutcome> BuildEngine::run(const BuildOptions& options) {
+  BuildRun run(m_store, m_home, m_runner, m_clock, options);
+  return run.execute();
+}
+
+Result<BuildPlan> BuildEngine::plan(const BuildOptions& options) {
+  std::optional<TempDir> workspace;
+  if (!options.source_version.empty()) {
+    std::error_code ec;
+    auto repo = options.source_dir.empty() ? std::filesystem::current_path(ec) : options.source_dir;
+    auto ws = TempDir::create({}, "cbuild-plan-");
+    if (!ws) return std::unexpected(ws.error());
+    auto exported = export_revision(repo, options.source_version, ws->path());
+    if (!exported) return std::unexpected(exported.error());
+    workspace = std::move(*ws);
+  }
+  auto inputs = resolve_inputs(options, workspace ? workspace->path() : std::filesystem::path());
+  if (!inputs) return std::unexpected(inputs.error());
+  BuildPlan plan;
+  plan.project = inputs->project;
+  plan.source_dir = inputs->source_dir;
+  plan.buildspec_path = inputs->buildspec_path;
+  plan.spec = inputs->loaded.spec;
+  plan.warnings = inputs->loaded.warnings;
+  for (auto& v : plan.spec.env.variables) plan.environment.push_back({v.name, v.value, "PLAINTEXT"});
+  for (auto& v : plan.spec.env.parameter_store) plan.environment.push_back({v.name, v.value, "PARAMETER_STORE"});
+  for (auto& v : plan.spec.env.secrets_manager) plan.environment.push_back({v.name, v.value, "SECRETS_MANAGER"});
+  for (auto& [n, v] : inputs->user_env) plan.environment.push_back({n, v, "PLAINTEXT"});
+  return plan;
+}
+
+Json build_plan_to_json(const BuildPlan& plan) {
+  Json j = Json::object();
+  j["projectName"] = plan.project;
+  j["sourceDirectory"] = plan.source_dir.string();
+  j["buildspec"] = plan.buildspec_path.string();
+  j["version"] = plan.spec.version;
+  Json env = Json::array();
+  for (auto& e : plan.environment) env.push_back(Json{{"name", e.name}, {"value", e.value}, {"type", e.type}});
+  j["environmentVariables"] = env;
+  Json phases = Json::array();
+  for (auto t : k_command_phases) {
+    const auto& p = plan.spec.phase(t);
+    if (!p.present) continue;
+    Json pj{{"phaseType", phase_record_name(t)}};
+    Json cmds = Json::array(), fin = Json::array();
+    for (auto& c : p.commands) cmds.push_back(c.value);
+    for (auto& c : p.finally) fin.push_back(c.value);
+    pj["commands"] = cmds;
+    if (!fin.empty()) pj["finally"] = fin;
+    if (!p.on_failure.text.empty()) pj["onFailure"] = p.on_failure.text;
+    if (p.run_as) pj["runAs"] = p.run_as->value;
+    phases.push_back(pj);
+  }
+  j["phases"] = phases;
+  auto artifact = [](const ArtifactSpec& a) {
+    Json aj = Json::object();
+    if (!a.identifier.empty()) aj["artifactIdentifier"] = a.identifier;
+    Json files = Json::array();
+    for (auto& f : a.files) files.push_back(f.value);
+    aj["files"] = files;
+    if (a.name) aj["name"] = a.name->value;
+    if (!a.base_directory.empty()) aj["baseDirectory"] = a.base_directory;
+    aj["discardPaths"] = a.discard_paths;
+    return aj;
+  };
+  if (plan.spec.artifacts.present && !plan.spec.artifacts.primary.files.empty())
+    j["artifacts"] = artifact(plan.spec.artifacts.primary);
+  Json secondary = Json::array();
+  for (auto& s : plan.spec.artifacts.secondary) secondary.push_back(artifact(s));
+  j["secondaryArtifacts"] = secondary;
+  Json reports = Json::array();
+  for (auto& r : plan.spec.reports)
+    reports.push_back(Json{{"reportGroup", report_group_name(plan.project, r.name)},
+                           {"fileFormat", report_format_name(r.format)}});
+  j["reports"] = reports;
+  if (plan.spec.cache.present) {
+    Json paths = Json::array();
+    for (auto& p : plan.spec.cache.paths) paths.push_back(p.value);
+    j["cache"] = Json{{"paths", paths}, {"key", plan.spec.cache.key ? plan.spec.cache.key->value : ""}};
+  }
+  j["warnings"] = plan.warnings;
+  return j;
+}
+
+// ---- queries ----
+
+Result<std::vector<std::string>> list_builds(Store& store, const std::string& project) {
+  auto keys = store.list(project.empty() ? "builds/" : "builds/" + project + "/");
+  if (!keys) return std::unexpected(keys.error());
+  std::vector<std::pair<std::string, std::string>> found;  // startTime, id
+  for (auto& k : *keys) {
+    if (!k.ends_with("/build.json")) continue;
+    auto parts = split(k, '/');
+    if (parts.size() != 4) continue;
+    auto json = store.get_json(k);
+    if (!json || !*json) continue;
+    found.emplace_back((**json).value("startTime", ""), parts[1] + ":" + parts[2]);
+  }
+  std::sort(found.begin(), found.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  std::vector<std::string> ids;
+  for (auto& f : found) ids.push_back(f.second);
+  return ids;
+}
+
+Result<std::vector<BuildRecord>> get_builds(Store& store, const std::vector<std::string>& ids,
+                                            std::vector<std::string>* not_found) {
+  std::vector<BuildRecord> out;
+  for (auto& id : ids) {
+    auto key = build_record_key(id);
+    if (key.empty() || !is_valid_store_key(key)) {
+      if (not_found) not_found->push_back(id);
+      continue;
+    }
+    auto json = store.get_json(key);
+    if (!json) return std::unexpected(json.error());
+    if (!*json) {
+      if (not_found) not_found->push_back(id);
+      continue;
+    }
+    auto record = build_record_from_json(**json);
+    if (!record) return std::unexpected(record.error());
+    // A build whose process is gone without finishing: say so, once, in the record.
+    if (record->status == BuildStatus::in_progress && !build_process_alive(*record)) {
+      auto repaired = store.update_json(key, [&](std::optional<Json> cur) -> Result<Json> {
+        if (!cur) return fail(ErrorKind::not_found, "build '{}' vanished", id);
+        auto r = build_record_from_json(*cur);
+        if (!r) return std::unexpected(r.error());
+        if (r->status != BuildStatus::in_progress) return *cur;
+        auto now = std::chrono::system_clock::now();
+        if (!r->phases.empty() && !r->phases.back().end_time) {
+          r->phases.back().end_time = now;
+          r->phases.back().status = BuildStatus::fault;
+          r->phases.back().contexts.push_back(
+              {"BUILD_INTERRUPTED",
+               fmt::format("the cbuild process (pid {}) ended without finishing this build", r->pid)});
+        }
+        r->status = BuildStatus::fault;
+        r->end_time = now;
+        r->build_complete = true;
+        return build_record_to_json(*r);
+      });
+      if (repaired) {
+        if (auto r = build_record_from_json(*repaired)) record = std::move(*r);
+      }
+    }
+    out.push_back(std::move(*record));
+  }
+  return out;
+}
+
+Result<BuildRecord> stop_build(Store& store, const std::string& id, milliseconds wait) {
+  std::vector<std::string> missing;
+  auto records = get_builds(store, {id}, &missing);
+  if (!records) return std::unexpected(records.error());
+  if (records->empty()) return fail(ErrorKind::not_found, "build '{}' not found", id);
+  auto record = records->front();
+  if (record.status != BuildStatus::in_progress) return record;
+  if (!build_process_alive(record))
+    return fail(ErrorKind::conflict, "build '{}' runs on host '{}'; stop it there", id, record.host);
+  if (::kill(record.pid, SIGTERM) != 0)
+    return fail_errno(fmt::format("cannot signal the process running build '{}' (pid {})", id, record.pid), errno);
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(50));
+    auto again = get_builds(store, {id});
+    if (again && !again->empty() && again->front().status != BuildStatus::in_progress) return again->front();
+  }
+  return fail(ErrorKind::timed_out, "build '{}' did not stop within {} s", id, wait.count() / 1000);
+}
+
+}  // namespace cicd
+
+namespace cicd {
+
+Status stream_build_log(Store& store, const std::string& id, bool follow,
+                        const std::function<void(std::string_view)>& out) {
+  auto records = get_builds(store, {id});
+  if (!records) return std::unexpected(records.error());
+  if (records->empty()) return fail(ErrorKind::not_found, "build '{}' not found", id);
+  auto record = records->front();
+  auto stored = store.local_path(build_record_key(id));
+  std::filesystem::path path = record.log_path;
+  if (stored && std::filesystem::exists(stored->parent_path() / "build.log")) path = stored->parent_path() / "build.log";
+  std::ifstream in(path, std::ios::binary);
+  if (!in && record.status != BuildStatus::in_progress)
+    return fail(ErrorKind::not_found, "the log of build '{}' ({}) is gone", id, path.string());
+  std::string pending;
+  auto pump = [&] {
+    char buf[65536];
+    while (in) {
+      in.read(buf, sizeof buf);
+      auto n = in.gcount();
+      if (n <= 0) break;
+      pending.append(buf, static_cast<size_t>(n));
+      size_t pos;
+      while ((pos = pending.find('\n')) != std::string::npos) {
+        out(std::string_view(pending).substr(0, pos));
+        pending.erase(0, pos + 1);
+      }
+    }
+    in.clear();
+  };
+  pump();
+  while (follow) {
+    auto again = get_builds(store, {id});
+    bool done = !again || again->empty() || again->front().status != BuildStatus::in_progress;
+    if (!in) in.open(path, std::ios::binary);
+    pump();
+    if (done || stop_requested()) break;
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  if (!pending.empty()) out(pending);
+  return {};
+}
+
+}  // namespace cicd

@@ -1,0 +1,103 @@
+// The build engine behind cbuild: runs a buildspec with CodeBuild's semantics and records it.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "build/build_log.hpp"
+#include "build/outputs.hpp"
+#include "build/record.hpp"
+#include "spec/buildspec.hpp"
+#include "store/store.hpp"
+#include "util/envfile.hpp"
+#include "util/error.hpp"
+#include "util/json.hpp"
+#include "util/process.hpp"
+#include "util/time.hpp"
+
+namespace cicd {
+
+struct BuildOptions {
+  std::filesystem::path source_dir;   // empty: the current directory
+  std::filesystem::path buildspec;    // empty: buildspec.yml in the source directory
+  std::string source_version;         // export this commit of the repository at source_dir
+  std::filesystem::path artifacts_dir;  // empty: the build's folder in the store
+  EnvList env_overrides;              // --env NAME=VALUE, in order
+  std::filesystem::path env_file;
+  std::string project;                // empty: the source directory's name
+  int timeout_minutes = 60;
+  bool strict_runtimes = false;
+  ArtifactPackaging packaging = ArtifactPackaging::zip;
+  std::string initiator;              // empty: the user running us
+  bool keep_workspace = false;        // keep the exported source of --source-version
+  // Each log line as it is written (progress on stderr).
+  BuildLog::Echo echo;
+};
+
+struct BuildOutcome {
+  BuildRecord record;
+  std::vector<ReportOutcome> reports;
+  std::vector<std::string> warnings;  // buildspec warnings, formatted
+};
+
+// What a dry run prints: the resolved inputs and the phases' commands.
+struct BuildPlan {
+  std::string project;
+  std::filesystem::path source_dir;
+  std::filesystem::path buildspec_path;
+  Buildspec spec;
+  std::vector<EnvironmentVariableRecord> environment;
+  std::vector<std::string> warnings;
+};
+
+// A parsed buildspec file: the model, or Error{invalid} whose details are the positioned
+// diagnostics; warnings are returned either way.
+struct LoadedBuildspec {
+  Buildspec spec;
+  std::vector<std::string> warnings;
+};
+Result<LoadedBuildspec> load_buildspec(const std::filesystem::path& path, std::string_view display_name = {});
+
+class BuildEngine {
+ public:
+  BuildEngine(Store& store, std::filesystem::path home, ProcessRunner& runner, const Clock& clock);
+
+  // Runs the build. Invalid input (buildspec, env file, flags) is an Error and touches nothing;
+  // once the build has started, its outcome is in the record, whatever happened.
+  Result<BuildOutcome> run(const BuildOptions& options);
+  // Resolves everything a run would, runs nothing.
+  Result<BuildPlan> plan(const BuildOptions& options);
+
+ private:
+  Store& m_store;
+  std::filesystem::path m_home;
+  ProcessRunner& m_runner;
+  const Clock& m_clock;
+};
+
+Json build_plan_to_json(const BuildPlan& plan);
+
+// ---- queries over recorded builds ----
+
+// Build ids of a project (or all), newest first.
+Result<std::vector<std::string>> list_builds(Store& store, const std::string& project = {});
+// Records by id; a record whose process died mid-build is marked FAULT on the way (and saved).
+Result<std::vector<BuildRecord>> get_builds(Store& store, const std::vector<std::string>& ids,
+                                            std::vector<std::string>* not_found = nullptr);
+// Asks the process running a build to stop, waits for the record to say so.
+Result<BuildRecord> stop_build(Store& store, const std::string& id, std::chrono::milliseconds wait);
+std::string build_record_key(const std::string& id);
+
+}  // namespace cicd
+
+namespace cicd {
+
+// Writes a build's log to `out` line by line; with `follow`, keeps reading while the build is
+// in progress (as `tail -f`), until it completes.
+Status stream_build_log(Store& store, const std::string& id, bool follow,
+                        const std::function<void(std::string_view)>& out);
+
+}  // namespace cicd

@@ -1,0 +1,170 @@
+// cbuild run (start-build): run a buildspec.
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include "build/engine.hpp"
+#include "cbuild/cbuild.hpp"
+#include "util/process.hpp"
+#include "util/strings.hpp"
+
+namespace cicd::cbuild {
+
+namespace {
+
+struct RunOptions {
+  std::string buildspec;
+  std::string source;
+  std::string source_version;
+  std::string artifacts;
+  std::vector<std::string> env;
+  std::string env_file;
+  std::string project;
+  int timeout = 60;
+  bool dry_run = false;
+  bool strict_runtimes = false;
+  std::string packaging = "zip";
+  bool keep_workspace = false;
+};
+
+void print_summary(const BuildOutcome& outcome) {
+  const auto& r = outcome.record;
+  auto ms = [](SystemTime a, std::optional<SystemTime> b) {
+    return b ? std::chrono::duration_cast<std::chrono::milliseconds>(*b - a).count() : 0LL;
+  };
+  fmt::print("Build {} (#{}): {} in {}\n", r.id, r.build_number, build_status_name(r.status),
+             format_duration_ms(ms(r.start_time, r.end_time)));
+  for (auto& p : r.phases) {
+    if (p.type == BuildPhase::submitted || p.type == BuildPhase::completed) continue;
+    fmt::print("  {:<17} {:<10} {}\n", build_phase_name(p.type), p.status ? build_status_name(*p.status) : "",
+               format_duration_ms(ms(p.start_time, p.end_time)));
+    for (auto& c : p.contexts) fmt::print("    {}: {}\n", c.status_code, c.message);
+  }
+  auto artifact_line = [](const ArtifactRecord& a) {
+    fmt::print("  artifact{} {} ({} files, {})\n", a.identifier.empty() ? "" : " " + a.identifier, a.location, a.files,
+               cli::format_bytes(a.size));
+  };
+  if (r.artifacts) artifact_line(*r.artifacts);
+  for (auto& a : r.secondary_artifacts) artifact_line(a);
+  for (auto& rep : outcome.reports) {
+    if (rep.type == "TEST") {
+      auto& c = rep.summary["statusCounts"];
+      fmt::print("  tests {}: {} passed, {} failed, {} errors, {} skipped ({})\n", rep.group,
+                 c["SUCCEEDED"].get<int64_t>(), c["FAILED"].get<int64_t>(), c["ERROR"].get<int64_t>(),
+                 c["SKIPPED"].get<int64_t>(), rep.status);
+    } else {
+      fmt::print("  coverage {}: lines {}%, branches {}%\n", rep.group, rep.summary["lineCoveragePercentage"].dump(),
+                 rep.summary["branchCoveragePercentage"].dump());
+    }
+  }
+  for (auto& [name, value] : r.exported_environment_variables) fmt::print("  exported {}={}\n", name, value);
+  fmt::print("  log {}\n", r.log_path);
+}
+
+void print_plan(const BuildPlan& plan) {
+  fmt::print("Plan for project {} ({}), buildspec {}\n", plan.project, plan.source_dir.string(),
+             plan.buildspec_path.string());
+  for (auto& e : plan.environment)
+    fmt::print("  env {}={}{}\n", e.name, e.type == "PLAINTEXT" ? e.value : "<" + e.type + " " + e.value + ">", "");
+  for (auto t : k_command_phases) {
+    const auto& p = plan.spec.phase(t);
+    if (!p.present) continue;
+    fmt::print("  {}{}\n", phase_record_name(t), p.on_failure.text.empty() ? "" : " (on-failure " + p.on_failure.text + ")");
+    for (auto& c : p.commands) fmt::print("    $ {}\n", c.value);
+    for (auto& c : p.finally) fmt::print("    finally $ {}\n", c.value);
+  }
+  auto artifact = [](const ArtifactSpec& a) {
+    std::vector<std::string> files;
+    for (auto& f : a.files) files.push_back(f.value);
+    fmt::print("  artifact {}: {}{}\n", a.identifier.empty() ? "primary" : a.identifier, join(files, ", "),
+               a.base_directory.empty() ? "" : " (base-directory " + a.base_directory + ")");
+  };
+  if (plan.spec.artifacts.present && !plan.spec.artifacts.primary.files.empty()) artifact(plan.spec.artifacts.primary);
+  for (auto& s : plan.spec.artifacts.secondary) artifact(s);
+  for (auto& r : plan.spec.reports)
+    fmt::print("  report group {} ({})\n", report_group_name(plan.project, r.name), report_format_name(r.format));
+  fmt::print("Nothing was run (--dry-run).\n");
+}
+
+int run_run(const RunOptions& o, Context& ctx) {
+  const auto& g = ctx.globals;
+  BuildOptions options;
+  options.source_dir = o.source;
+  options.buildspec = o.buildspec;
+  options.source_version = o.source_version;
+  options.artifacts_dir = o.artifacts;
+  for (auto& kv : o.env) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos)
+      throw Failure({ErrorKind::usage, fmt::format("--env '{}': expected NAME=VALUE", kv), {}});
+    options.env_overrides.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  options.env_file = o.env_file;
+  options.project = o.project;
+  options.timeout_minutes = o.timeout;
+  options.strict_runtimes = o.strict_runtimes;
+  options.packaging = o.packaging == "none" ? ArtifactPackaging::none : ArtifactPackaging::zip;
+  options.keep_workspace = o.keep_workspace;
+  bool color = g.color();
+  if (!g.quiet) {
+    options.echo = [color](LogLineKind kind, std::string_view line) {
+      if (color && kind == LogLineKind::system) std::fprintf(stderr, "\033[36m%.*s\033[0m\n", static_cast<int>(line.size()), line.data());
+      else if (color && kind == LogLineKind::warning) std::fprintf(stderr, "\033[33m%.*s\033[0m\n", static_cast<int>(line.size()), line.data());
+      else std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+    };
+  }
+  auto store = g.open_store();
+  PosixProcessRunner runner;
+  SystemClock clock;
+  BuildEngine engine(*store, g.paths().home, runner, clock);
+  if (o.dry_run) {
+    auto plan = unwrap(engine.plan(options));
+    if (g.format() == cli::OutputFormat::json) cli::print_json(build_plan_to_json(plan));
+    else print_plan(plan);
+    return 0;
+  }
+  auto outcome = engine.run(options);
+  if (!outcome) {
+    // A spec's warnings come with its errors; anything else is one message.
+    throw Failure(outcome.error());
+  }
+  if (g.format() == cli::OutputFormat::json) cli::print_json(Json{{"build", build_record_to_json(outcome->record)}});
+  else print_summary(*outcome);
+  return exit_code_for(outcome->record.status);
+}
+
+}  // namespace
+
+void setup_run(CLI::App& app, Context& ctx) {
+  auto o = std::make_shared<RunOptions>();
+  auto* sub = app.add_subcommand("run", "Run a buildspec in a source directory (alias: start-build)");
+  sub->alias("start-build");
+  sub->group("Builds");
+  sub->add_option("-b,--buildspec", o->buildspec, "The buildspec (default: buildspec.yml in the source directory)")
+      ->option_text("FILE");
+  sub->add_option("-s,--source", o->source, "Source directory the build runs in (default: the current directory)")
+      ->option_text("DIR");
+  sub->add_option("--source-version", o->source_version,
+                  "Export this commit of the git repository at --source into a fresh workspace and build there")
+      ->option_text("REV");
+  sub->add_option("-a,--artifacts", o->artifacts,
+                  "Directory for this build's record, log, artifacts and reports (default: the build's folder in the store)")
+      ->option_text("DIR");
+  sub->add_option("--env", o->env, "Set a variable (overrides the env file and the buildspec); repeatable")
+      ->option_text("NAME=VALUE")
+      ->allow_extra_args(false);
+  sub->add_option("--env-file", o->env_file, "Read NAME=VALUE lines (overrides the buildspec)")->option_text("FILE");
+  sub->add_option("--project", o->project, "Project name (default: the source directory's name)")->option_text("NAME");
+  sub->add_option("--timeout", o->timeout, "Build timeout in minutes (default 60)")
+      ->check(CLI::Range(1, 2160))
+      ->option_text("MINUTES");
+  sub->add_flag("--dry-run", o->dry_run, "Print the plan; run nothing");
+  sub->add_flag("--strict-runtimes", o->strict_runtimes, "Fail INSTALL when runtime-versions are not met");
+  sub->add_option("--artifact-packaging", o->packaging, "Package artifacts as a zip, or copy the files (none)")
+      ->check(CLI::IsMember({"zip", "none"}))
+      ->option_text("zip|none");
+  sub->add_flag("--keep-workspace", o->keep_workspace, "Keep the workspace exported for --source-version");
+  sub->callback([o, &ctx] { ctx.exit_code = cli::guarded_main("cbuild", [&] { return run_run(*o, ctx); }); });
+}
+
+}  // namespace cicd::cbuild

@@ -1,0 +1,133 @@
+#include "common/cli.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+namespace cicd::cli {
+
+std::unique_ptr<Store> GlobalOptions::open_store() const {
+  auto opened = cicd::open_store(paths().store);
+  if (!opened) throw Failure(opened.error());
+  return std::move(*opened);
+}
+
+bool GlobalOptions::color() const {
+  if (no_color) return false;
+  if (const char* nc = std::getenv("NO_COLOR"); nc && *nc) return false;
+  return ::isatty(STDERR_FILENO) != 0;
+}
+
+void add_global_options(CLI::App& app, GlobalOptions& options) {
+  app.add_option("--home", options.home, "Home directory for definitions (default: $CICD_HOME or ~/.local/share/cicd)")
+      ->option_text("DIR");
+  app.add_option("--store", options.store, "Store for records and blobs (default: $CICD_STORE or <home>/store)")
+      ->option_text("DIR");
+  app.add_option("--output", options.output, "Output format on stdout")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->option_text("text|json");
+  app.add_flag("-q,--quiet", options.quiet, "Print only errors and the result");
+  app.add_flag("-v,--verbose", options.verbose, "Print more detail");
+  app.add_flag("--no-color", options.no_color, "Never color the output (also: NO_COLOR)");
+  app.set_version_flag("--version", std::string(CICD_VERSION));
+}
+
+int guarded_main(const char* tool, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const Failure& f) {
+    for (auto& d : f.error().details) std::cerr << d << "\n";
+    std::cerr << tool << ": error: " << f.error().message << "\n";
+    return exit_code_for(f.error().kind);
+  } catch (const CLI::ParseError& e) {
+    throw;  // handled by the caller's app.exit()
+  } catch (const std::exception& e) {
+    std::cerr << tool << ": error: internal: " << e.what() << "\n";
+    return 5;
+  }
+}
+
+void print_json(const Json& value) {
+  std::string text = to_json_text(value);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+std::string format_bytes(uint64_t bytes) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1000 && u < 4) {
+    v /= 1000;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+std::vector<std::string> insert_default_verb(int argc, char** argv, const std::vector<std::string>& verbs,
+                                             const std::string& verb) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  // Global options with a value may come before the verb.
+  size_t i = 0;
+  while (i < args.size()) {
+    const auto& a = args[i];
+    if (a == "--home" || a == "--store" || a == "--output") {
+      i += 2;
+      continue;
+    }
+    if (a.starts_with("--home=") || a.starts_with("--store=") || a.starts_with("--output=") || a == "-q" ||
+        a == "--quiet" || a == "-v" || a == "--verbose" || a == "--no-color") {
+      ++i;
+      continue;
+    }
+    break;
+  }
+  if (i < args.size()) {
+    const auto& a = args[i];
+    if (a == "-h" || a == "--help" || a == "--version") return args;
+    for (auto& v : verbs)
+      if (v == a) return args;
+    if (!a.starts_with("-")) return args;  // an unknown verb: let the parser say so
+  } else {
+    for (size_t k = 0; k < args.size(); ++k)
+      if (args[k] == "-h" || args[k] == "--help" || args[k] == "--version") return args;
+  }
+  args.insert(args.begin() + static_cast<long>(i), verb);
+  return args;
+}
+
+namespace {
+Json describe_options(const CLI::App& app) {
+  Json options = Json::array();
+  for (const CLI::Option* opt : app.get_options()) {
+    Json names = Json::array();
+    for (auto& s : opt->get_snames()) names.push_back("-" + s);
+    for (auto& l : opt->get_lnames()) names.push_back("--" + l);
+    if (names.empty()) continue;  // positionals
+    Json o{{"names", names}, {"description", opt->get_description()}, {"takesValue", opt->get_type_size() != 0}};
+    if (!opt->get_option_text().empty()) o["valueText"] = opt->get_option_text();
+    options.push_back(o);
+  }
+  return options;
+}
+}  // namespace
+
+Json describe_app(const CLI::App& app) {
+  Json j{{"name", app.get_name()}, {"description", app.get_description()}, {"options", describe_options(app)}};
+  Json verbs = Json::array();
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (sub->get_group().empty()) continue;  // hidden
+    Json aliases = Json::array();
+    for (auto& a : sub->get_aliases()) aliases.push_back(a);
+    verbs.push_back(Json{{"name", sub->get_name()},
+                         {"aliases", aliases},
+                         {"description", sub->get_description()},
+                         {"options", describe_options(*sub)}});
+  }
+  j["verbs"] = verbs;
+  return j;
+}
+
+}  // namespace cicd::cli

@@ -1,0 +1,55 @@
+// What every front end shares: global options, the single catch, output helpers.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/store.hpp"
+#include "util/error.hpp"
+#include "util/json.hpp"
+
+namespace cicd::cli {
+
+enum class OutputFormat { text, json };
+
+struct GlobalOptions {
+  std::string home;
+  std::string store;
+  std::string output = "text";
+  bool quiet = false;
+  bool verbose = false;
+  bool no_color = false;
+
+  OutputFormat format() const { return output == "json" ? OutputFormat::json : OutputFormat::text; }
+  HomePaths paths() const { return resolve_home(home, store); }
+  // Opens the store (creating it on first use).
+  std::unique_ptr<Store> open_store() const;
+  bool color() const;
+};
+
+// Adds --home, --store, --output, -q, -v, --no-color (and --version on the app itself).
+void add_global_options(CLI::App& app, GlobalOptions& options);
+
+// Runs `body`, turning a Failure (or any exception) into "<tool>: error: ..." and its exit code.
+int guarded_main(const char* tool, const std::function<int()>& body);
+
+// Prints a JSON document on stdout.
+void print_json(const Json& value);
+
+// "12.3 kB"
+std::string format_bytes(uint64_t bytes);
+
+// Puts `verb` before the arguments when the first argument is not a verb (so `cbuild -b x.yml`
+// means `cbuild run -b x.yml`), leaving --help/--version alone.
+std::vector<std::string> insert_default_verb(int argc, char** argv, const std::vector<std::string>& verbs,
+                                             const std::string& verb);
+
+// A JSON description of the app's verbs and options, for completions and man pages to be
+// checked against (the hidden `help-data` verb).
+Json describe_app(const CLI::App& app);
+
+}  // namespace cicd::cli
