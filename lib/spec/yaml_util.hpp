@@ -1,7 +1,15 @@
 // Walking YAML (yaml-cpp) with positions: shared by the buildspec, appspec and pipeline parsers.
 #pragma once
 
+// gcc 12 reports a false -Wdangling-pointer inside yaml-cpp's own node/impl.h after inlining.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
 #include <yaml-cpp/yaml.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #include <optional>
 #include <span>
@@ -45,5 +53,25 @@ std::optional<long long> integer(const YAML::Node& node, std::string_view what, 
 // A sequence of scalars, or (when allow_single) one scalar taken as a one-element list.
 std::vector<std::pair<std::string, Position>> string_list(const YAML::Node& node, std::string_view what,
                                                           Diagnostics& diagnostics, bool allow_single = true);
+
+// ---- additions used by the spec parsers ----
+
+// Where to point at a mapping value: its own mark, or its key's when the value is empty
+// (yaml-cpp marks an empty value at the start of the following line, which misleads).
+Position value_position(const MapEntry& entry);
+
+// "a list", "a mapping", "an empty value", or the scalar quoted (shortened): for "got ..." texts.
+std::string describe(const YAML::Node& node);
+
+// The readers above for a mapping value: `what` is the entry's key and an empty value is
+// reported at the key.
+std::optional<std::string> scalar(const MapEntry& entry, Diagnostics& diagnostics);
+std::optional<bool> boolean(const MapEntry& entry, Diagnostics& diagnostics);
+std::optional<long long> integer(const MapEntry& entry, Diagnostics& diagnostics);
+std::vector<std::pair<std::string, Position>> string_list(const MapEntry& entry, Diagnostics& diagnostics,
+                                                          bool allow_single = true);
+
+// The YAML 1.1 boolean spellings, without diagnostics.
+std::optional<bool> parse_bool(std::string_view text);
 
 }  // namespace cicd::yaml
