@@ -136,6 +136,20 @@ std::vector<std::pair<std::string, Position>> string_list_at(const YAML::Node& n
   return out;
 }
 
+// True when the 0-based line's indentation contains a tab.
+bool indented_with_tab(std::string_view text, int line) {
+  if (line < 0) return false;
+  size_t start = 0;
+  for (int i = 0; i < line; ++i) {
+    start = text.find('\n', start);
+    if (start == std::string_view::npos) return false;
+    ++start;
+  }
+  for (size_t i = start; i < text.size() && (text[i] == ' ' || text[i] == '\t'); ++i)
+    if (text[i] == '\t') return true;
+  return false;
+}
+
 }  // namespace
 
 Position position_of(const YAML::Node& node) {
@@ -150,8 +164,10 @@ std::optional<YAML::Node> load(std::string_view text, Diagnostics& diagnostics) 
   } catch (const YAML::ParserException& e) {
     Position pos = e.mark.line >= 0 ? Position{e.mark.line + 1, e.mark.column + 1} : Position{1, 1};
     std::string message = fmt::format("invalid YAML: {}", e.msg);
-    // Tabs are the most common cause and YAML's wording does not say what to do.
-    if (e.msg.find("tab") != std::string::npos) message += " (indent with spaces, not tabs)";
+    // Tabs are the most common cause and yaml-cpp's wording (often "illegal map value") does
+    // not say so.
+    if (e.msg.find("tab") != std::string::npos || indented_with_tab(text, e.mark.line))
+      message += " (indent with spaces, not tabs)";
     diagnostics.error(pos, std::move(message));
   } catch (const YAML::Exception& e) {
     diagnostics.error({1, 1}, fmt::format("invalid YAML: {}", e.msg));
