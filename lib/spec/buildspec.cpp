@@ -436,17 +436,17 @@ class BuildspecParser {
   static std::string command_read_as_mapping(const YAML::Node& item) {
     std::string text;
     bool ends_with_colon = false;
-    auto it = item.begin();
-    if (it != item.end()) {
-      text = it->first.IsScalar() ? it->first.Scalar() : "...";
-      if (it->second.IsNull()) {
+    for (const auto& kv : item) {
+      text = kv.first.IsScalar() ? kv.first.Scalar() : "...";
+      if (kv.second.IsNull()) {
         text += ":";
         ends_with_colon = true;
-      } else if (it->second.IsScalar()) {
-        text += ": " + it->second.Scalar();
+      } else if (kv.second.IsScalar()) {
+        text += ": " + kv.second.Scalar();
       } else {
         text += ": ...";
       }
+      break;  // the first entry shows the mistake
     }
     return fmt::format("YAML read this command as a mapping because {}: '{}'; quote the whole command: - {}",
                        ends_with_colon ? "it ends with ':'" : "of ': '", text, yaml_single_quoted(text));

@@ -48,14 +48,16 @@ void collect_merged(const YAML::Node& value, int depth, std::vector<MapEntry>& o
 // The entries a merge key brings in, in order; later ones never override earlier ones.
 void collect_map(const YAML::Node& map, int depth, std::vector<MapEntry>& out, Diagnostics& diagnostics) {
   std::vector<YAML::Node> nested;
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    if (!it->first.IsScalar()) continue;
-    std::string key = it->first.Scalar();
-    if (key == "<<" && is_plain_scalar(it->first)) {
-      nested.push_back(it->second);
+  // yaml-cpp's iterator hands out a temporary pair: copy it (`const auto&` binds to a value here),
+  // never keep a reference to `it->first`, which dies with the full expression.
+  for (const auto& kv : map) {
+    if (!kv.first.IsScalar()) continue;
+    std::string key = kv.first.Scalar();
+    if (key == "<<" && is_plain_scalar(kv.first)) {
+      nested.push_back(kv.second);
       continue;
     }
-    out.push_back({key, position_of(it->first), it->second});
+    out.push_back({key, position_of(kv.first), kv.second});
   }
   for (auto& n : nested) collect_merged(n, depth + 1, out, diagnostics);
 }
@@ -189,8 +191,8 @@ std::vector<MapEntry> entries(const YAML::Node& node, std::string_view where, st
   // 1. The keys written here, checking each once.
   std::map<std::string, Position> seen;
   std::vector<YAML::Node> merges;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+  for (const auto& kv : node) {
+    const YAML::Node& key = kv.first;
     Position key_pos = position_of(key);
     if (!key.IsScalar()) {
       diagnostics.error(key_pos, fmt::format("keys in '{}' must be strings; got {}", where, node_kind(key)));
@@ -198,7 +200,7 @@ std::vector<MapEntry> entries(const YAML::Node& node, std::string_view where, st
     }
     std::string name = key_text(key);
     if (name == "<<" && is_plain_scalar(key)) {
-      merges.push_back(it->second);
+      merges.push_back(kv.second);
       continue;
     }
     auto [first, inserted] = seen.emplace(name, key_pos);
@@ -207,7 +209,7 @@ std::vector<MapEntry> entries(const YAML::Node& node, std::string_view where, st
                                              first->second.line, first->second.column));
       continue;
     }
-    out.push_back({name, key_pos, it->second});
+    out.push_back({name, key_pos, kv.second});
   }
 
   // 2. Merge keys fill in what is not written explicitly (YAML 1.1 merge semantics).

@@ -1,15 +1,7 @@
 // Walking YAML (yaml-cpp) with positions: shared by the buildspec, appspec and pipeline parsers.
 #pragma once
 
-// gcc 12 reports a false -Wdangling-pointer inside yaml-cpp's own node/impl.h after inlining.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
-#endif
 #include <yaml-cpp/yaml.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 #include <optional>
 #include <span>
