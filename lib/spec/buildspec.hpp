@@ -151,7 +151,7 @@ struct BatchMatrix {
 struct BatchSpec {
   bool present = false;
   Position position;
-  bool fast_fail = true;
+  bool fast_fail = false;  // CodeBuild's default: running builds complete when one fails
   BatchKind kind = BatchKind::none;
   std::vector<BatchTask> tasks;  // build-list and build-graph
   BatchMatrix matrix;

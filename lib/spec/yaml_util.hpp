@@ -46,4 +46,24 @@ std::optional<long long> integer(const YAML::Node& node, std::string_view what, 
 std::vector<std::pair<std::string, Position>> string_list(const YAML::Node& node, std::string_view what,
                                                           Diagnostics& diagnostics, bool allow_single = true);
 
+// ---- additions used by the spec parsers ----
+
+// Where to point at a mapping value: its own mark, or its key's when the value is empty
+// (yaml-cpp marks an empty value at the start of the following line, which misleads).
+Position value_position(const MapEntry& entry);
+
+// "a list", "a mapping", "an empty value", or the scalar quoted (shortened): for "got ..." texts.
+std::string describe(const YAML::Node& node);
+
+// The readers above for a mapping value: `what` is the entry's key and an empty value is
+// reported at the key.
+std::optional<std::string> scalar(const MapEntry& entry, Diagnostics& diagnostics);
+std::optional<bool> boolean(const MapEntry& entry, Diagnostics& diagnostics);
+std::optional<long long> integer(const MapEntry& entry, Diagnostics& diagnostics);
+std::vector<std::pair<std::string, Position>> string_list(const MapEntry& entry, Diagnostics& diagnostics,
+                                                          bool allow_single = true);
+
+// The YAML 1.1 boolean spellings, without diagnostics.
+std::optional<bool> parse_bool(std::string_view text);
+
 }  // namespace cicd::yaml
