@@ -148,7 +148,7 @@ int zip(const Args& args) {
   std::vector<ArchiveEntry> entries;
   for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
     if (it->is_directory() && !it->is_symlink()) continue;
-    entries.push_back({fs::relative(it->path(), root).generic_string(), it->path(), true});
+    entries.push_back({it->path().lexically_relative(root).generic_string(), it->path(), true});
   }
   std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.name < b.name; });
   auto start = std::chrono::steady_clock::now();

@@ -16,6 +16,12 @@ namespace cicd::artifact_detail {
 
 namespace fs = std::filesystem;
 
+// Zip entries up to this size are read and compressed whole (libdeflate has no streaming
+// interface); larger files are compressed in chunks of k_zip_chunk_size, so none is ever held
+// entirely in memory.
+inline constexpr uint64_t k_zip_whole_file_limit = uint64_t{16} << 20;
+inline constexpr uint64_t k_zip_chunk_size = uint64_t{4} << 20;
+
 // A file descriptor closed when the object goes away.
 class UniqueFd {
  public:

@@ -169,8 +169,7 @@ class Extractor {
     std::string target;
     if (hardlink) {
       auto target_rel = clean_entry_path(m_archive, hardlink);
-      if (!target_rel) return std::unexpected(target_rel.error());
-      auto found = m_index.find(*target_rel);
+      auto found = target_rel ? m_index.find(*target_rel) : m_index.end();
       if (found == m_index.end() || m_manifest.entries[found->second].symlink)
         return unsafe(name, fmt::format("is a hard link to '{}', which is not a file extracted before it", hardlink));
       link_source = &m_manifest.entries[found->second];

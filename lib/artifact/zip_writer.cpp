@@ -26,10 +26,8 @@ namespace {
 
 using namespace artifact_detail;
 
-// Files up to this size are read and compressed whole (libdeflate has no streaming interface);
-// larger ones go through zlib in chunks so no file is ever entirely in memory.
-constexpr uint64_t k_whole_file_limit = uint64_t{16} << 20;
-constexpr uint64_t k_chunk_size = uint64_t{4} << 20;
+constexpr uint64_t k_whole_file_limit = k_zip_whole_file_limit;
+constexpr uint64_t k_chunk_size = k_zip_chunk_size;
 constexpr size_t k_dictionary_size = 32 * 1024;  // the deflate window
 
 constexpr uint64_t k_max32 = 0xFFFFFFFFu;
