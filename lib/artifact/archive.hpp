@@ -38,6 +38,8 @@ Result<Manifest> manifest_from_json(const Json& json);
 struct ZipOptions {
   int level = 6;         // deflate level 1..12 (libdeflate); 0 stores
   unsigned threads = 0;  // 0: one per core
+  // Write ZIP64 records even where 32-bit fields would do (tests use it to exercise that path).
+  bool force_zip64 = false;
 };
 
 struct ZipResult {

@@ -1,0 +1,116 @@
+// Tar archives (pax, optionally gzip) through libarchive, written beside the target and renamed.
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+
+#include "artifact/archive.hpp"
+#include "artifact/archive_internal.hpp"
+
+namespace cicd {
+
+namespace {
+
+using namespace artifact_detail;
+
+struct ArchiveWriteDeleter {
+  void operator()(struct archive* a) const { archive_write_free(a); }
+};
+struct EntryDeleter {
+  void operator()(archive_entry* e) const { archive_entry_free(e); }
+};
+
+std::unexpected<Error> archive_failure(struct archive* a, const fs::path& out) {
+  const char* why = archive_error_string(a);
+  return fail(ErrorKind::io, "cannot write '{}': {}", out.string(), why ? why : "unknown libarchive error");
+}
+
+Status write_tar_entry(struct archive* a, const ArchiveEntry& entry, const SourceInfo& info, const fs::path& out) {
+  std::unique_ptr<archive_entry, EntryDeleter> header(archive_entry_new());
+  archive_entry_set_pathname(header.get(), entry.name.c_str());
+  archive_entry_set_mtime(header.get(), static_cast<time_t>(info.mtime), 0);
+  UniqueFd src;
+  switch (info.kind) {
+    case SourceKind::directory:
+      archive_entry_set_filetype(header.get(), AE_IFDIR);
+      archive_entry_set_perm(header.get(), info.mode);
+      break;
+    case SourceKind::symlink: {
+      auto target = read_link(entry.source);
+      if (!target) return std::unexpected(target.error());
+      archive_entry_set_filetype(header.get(), AE_IFLNK);
+      archive_entry_set_perm(header.get(), 0777);
+      archive_entry_set_symlink(header.get(), target->c_str());
+      break;
+    }
+    case SourceKind::file: {
+      int flags = O_RDONLY | O_CLOEXEC | (entry.store_symlink ? O_NOFOLLOW : 0);
+      src.reset(::open(entry.source.c_str(), flags));
+      if (!src) return fail_errno(fmt::format("cannot read '{}'", entry.source.string()), errno);
+      struct stat st {};
+      if (::fstat(src.get(), &st) != 0) return fail_errno(fmt::format("cannot read '{}'", entry.source.string()), errno);
+      archive_entry_set_filetype(header.get(), AE_IFREG);
+      archive_entry_set_perm(header.get(), static_cast<unsigned>(st.st_mode) & 07777);
+      archive_entry_set_size(header.get(), st.st_size);
+      break;
+    }
+  }
+  if (archive_write_header(a, header.get()) < ARCHIVE_OK) return archive_failure(a, out);
+  if (src) {
+    // The header promised a size; a file that shrinks or grows meanwhile would make a lie of it.
+    auto expected = static_cast<uint64_t>(archive_entry_size(header.get()));
+    uint64_t written = 0;
+    std::string buffer(256 * 1024, '\0');
+    for (;;) {
+      auto got = read_full(src.get(), buffer.data(), buffer.size(), entry.source);
+      if (!got) return std::unexpected(got.error());
+      if (*got == 0) break;
+      written += *got;
+      if (written > expected) break;
+      if (archive_write_data(a, buffer.data(), *got) < 0) return archive_failure(a, out);
+    }
+    if (written != expected)
+      return fail(ErrorKind::conflict, "'{}' changed while it was being archived", entry.source.string());
+  }
+  if (archive_write_finish_entry(a) < ARCHIVE_OK) return archive_failure(a, out);
+  return {};
+}
+
+}  // namespace
+
+Status write_tar(const std::vector<ArchiveEntry>& entries, const std::filesystem::path& out,
+                 TarCompression compression) {
+  // 1. Names and sources are checked before any output exists.
+  if (auto st = check_entry_names(entries); !st) return st;
+  std::vector<SourceInfo> infos;
+  infos.reserve(entries.size());
+  for (const auto& entry : entries) {
+    auto info = inspect_source(entry);
+    if (!info) return std::unexpected(info.error());
+    infos.push_back(*info);
+  }
+
+  // 2. libarchive writes into a temporary file beside `out`.
+  auto pending = PendingFile::create(out);
+  if (!pending) return std::unexpected(pending.error());
+  std::unique_ptr<struct archive, ArchiveWriteDeleter> a(archive_write_new());
+  if (!a) return fail(ErrorKind::internal, "cannot allocate a libarchive writer");
+  archive_write_set_format_pax_restricted(a.get());
+  if (compression == TarCompression::gzip && archive_write_add_filter_gzip(a.get()) != ARCHIVE_OK)
+    return archive_failure(a.get(), out);
+  if (archive_write_open_fd(a.get(), pending->fd()) != ARCHIVE_OK) return archive_failure(a.get(), out);
+
+  // 3. Entries in the order given, then the trailer.
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (auto st = write_tar_entry(a.get(), entries[i], infos[i], out); !st) return st;
+  if (archive_write_close(a.get()) != ARCHIVE_OK) return archive_failure(a.get(), out);
+
+  // 4. Into place.
+  return pending->commit();
+}
+
+}  // namespace cicd
