@@ -25,6 +25,9 @@ enum class ErrorKind {
 };
 
 struct Error {
+  Error() = default;
+  Error(ErrorKind k, std::string m, std::vector<std::string> d = {})
+      : kind(k), message(std::move(m)), details(std::move(d)) {}
   ErrorKind kind = ErrorKind::internal;
   std::string message;
   // Lines printed before the message: positioned spec diagnostics ("FILE:LINE:COL: error: ...").
