@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <regex>
 #include <thread>
@@ -144,8 +145,8 @@ Result<Inputs> resolve_inputs(const BuildOptions& options, const std::filesystem
     if (!is_valid_env_name(name)) return fail(ErrorKind::usage, "invalid variable name '{}' in --env", name);
     in.user_env.emplace_back(name, value);
   }
-  if (options.timeout_minutes < 5 && options.timeout_minutes != 0 && options.timeout_minutes < 1)
-    return fail(ErrorKind::usage, "--timeout must be at least 1 minute");
+  if (!(options.timeout_minutes > 0) || options.timeout_minutes > 2160)
+    return fail(ErrorKind::usage, "--timeout must be between 0 and 2160 minutes");
   return in;
 }
 
@@ -461,7 +462,7 @@ PhaseOutcome BuildRun::run_commands(const std::vector<SpecString>& commands, con
       return PhaseOutcome::stopped;
     }
     if (remaining() <= milliseconds(0)) {
-      context = {"BUILD_TIMED_OUT", fmt::format("build timed out after {} minutes", m_options.timeout_minutes)};
+      context = {"BUILD_TIMED_OUT", fmt::format("build timed out after {:g} minutes", m_options.timeout_minutes)};
       return PhaseOutcome::timed_out;
     }
     m_log.system(fmt::format("Running command {}", command.value));
@@ -472,7 +473,7 @@ PhaseOutcome BuildRun::run_commands(const std::vector<SpecString>& commands, con
       return PhaseOutcome::fault;
     }
     if (result->timed_out) {
-      context = {"BUILD_TIMED_OUT", fmt::format("build timed out after {} minutes while running: {}",
+      context = {"BUILD_TIMED_OUT", fmt::format("build timed out after {:g} minutes while running: {}",
                                                 m_options.timeout_minutes, command.value)};
       return PhaseOutcome::timed_out;
     }
@@ -687,7 +688,7 @@ Result<BuildOutcome> BuildRun::execute() {
   m_record.source_version = m_options.source_version;
   m_record.resolved_source_version = resolved;
   m_record.buildspec = m_inputs.buildspec_path.string();
-  m_record.timeout_in_minutes = m_options.timeout_minutes;
+  m_record.timeout_in_minutes = static_cast<int>(std::ceil(m_options.timeout_minutes));
   m_record.pid = static_cast<int>(::getpid());
   m_record.pid_start_time = process_start_time(m_record.pid);
   m_record.host = host_name();
@@ -706,7 +707,7 @@ Result<BuildOutcome> BuildRun::execute() {
   auto scratch = TempDir::create({}, "cbuild-run-");
   if (!scratch) return std::unexpected(scratch.error());
   m_scratch = std::move(*scratch);
-  auto minutes = std::chrono::minutes(m_options.timeout_minutes);
+  auto minutes = std::chrono::duration_cast<milliseconds>(std::chrono::duration<double, std::ratio<60>>(m_options.timeout_minutes));
   m_deadline = std::chrono::steady_clock::now() + minutes;
 
   for (auto& w : m_inputs.loaded.warnings) m_log.warning(w);

@@ -28,7 +28,7 @@ struct BuildOptions {
   EnvList env_overrides;              // --env NAME=VALUE, in order
   std::filesystem::path env_file;
   std::string project;                // empty: the source directory's name
-  int timeout_minutes = 60;
+  double timeout_minutes = 60;  // fractions allowed (tests, short jobs)
   bool strict_runtimes = false;
   ArtifactPackaging packaging = ArtifactPackaging::zip;
   std::string initiator;              // empty: the user running us

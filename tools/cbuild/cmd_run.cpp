@@ -20,7 +20,7 @@ struct RunOptions {
   std::vector<std::string> env;
   std::string env_file;
   std::string project;
-  int timeout = 60;
+  double timeout = 60;
   bool dry_run = false;
   bool strict_runtimes = false;
   std::string packaging = "zip";
@@ -155,8 +155,8 @@ void setup_run(CLI::App& app, Context& ctx) {
       ->allow_extra_args(false);
   sub->add_option("--env-file", o->env_file, "Read NAME=VALUE lines (overrides the buildspec)")->option_text("FILE");
   sub->add_option("--project", o->project, "Project name (default: the source directory's name)")->option_text("NAME");
-  sub->add_option("--timeout", o->timeout, "Build timeout in minutes (default 60)")
-      ->check(CLI::Range(1, 2160))
+  sub->add_option("--timeout", o->timeout, "Build timeout in minutes, fractions allowed (default 60)")
+      ->check(CLI::Range(0.001, 2160.0))
       ->option_text("MINUTES");
   sub->add_flag("--dry-run", o->dry_run, "Print the plan; run nothing");
   sub->add_flag("--strict-runtimes", o->strict_runtimes, "Fail INSTALL when runtime-versions are not met");
