@@ -1,0 +1,176 @@
+// Timeouts, stops, crashes: in every case the children are gone and the record is written.
+#include <signal.h>
+#include <unistd.h>
+
+#include <future>
+#include <thread>
+
+#include "cli/cbuild_fixture.hpp"
+#include "util/fs.hpp"
+
+using namespace cicd;
+using namespace cicd::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool alive(pid_t pid) {
+  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return false;
+  auto close = stat->rfind(')');
+  return close != std::string::npos && (*stat)[close + 2] != 'Z';
+}
+
+bool wait_gone(pid_t pid) {
+  for (int i = 0; i < 100 && alive(pid); ++i) std::this_thread::sleep_for(50ms);
+  return !alive(pid);
+}
+
+// Waits for a file the build writes, returns its content.
+std::string wait_for_file(const std::filesystem::path& p) {
+  for (int i = 0; i < 200; ++i) {
+    auto text = read_file(p);
+    if (text && !text->empty() && text->back() == '\n') return *text;
+    std::this_thread::sleep_for(50ms);
+  }
+  FAIL("file never appeared: " << p);
+  return {};
+}
+
+constexpr const char* k_long_build = R"YML(version: 0.2
+phases:
+  build:
+    commands:
+      - sleep 60 & echo $! > bg.pid; echo started > started; wait
+  post_build:
+    commands:
+      - echo post ran
+)YML";
+
+}  // namespace
+
+TEST_CASE("cbuild: a timeout kills the command's process group and records TIMED_OUT", "[cbuild][control]") {
+  CbuildFixture f;
+  f.buildspec(k_long_build);
+  auto start = std::chrono::steady_clock::now();
+  auto r = f.build({"--timeout", "0.03"});
+  CHECK(r.exit_code == 3);
+  CHECK(std::chrono::steady_clock::now() - start < 20s);
+  auto bg = std::stoi(f.scratch.read("src/bg.pid"));
+  CHECK(wait_gone(bg));
+  auto rec = f.record();
+  CHECK(rec["buildStatus"] == "TIMED_OUT");
+  CHECK(rec["buildComplete"] == true);
+  CHECK(CbuildFixture::phase_status(rec, "BUILD") == "TIMED_OUT");
+  CHECK(CbuildFixture::phase_status(rec, "POST_BUILD") == "");
+  CHECK_FALSE(contains(f.log(), "post ran"));
+}
+
+TEST_CASE("cbuild: SIGINT and SIGTERM stop the build: STOPPED, exit 4, children gone", "[cbuild][control]") {
+  for (int sig : {SIGINT, SIGTERM}) {
+    CbuildFixture f;
+    f.buildspec(k_long_build);
+    auto pending = std::async(std::launch::async, [&] { return f.build(); });
+    wait_for_file(f.src / "started");
+    auto rec = f.record();
+    int pid = rec["process"]["pid"];
+    REQUIRE(pid > 0);
+    ::kill(pid, sig);
+    auto r = pending.get();
+    CHECK(r.exit_code == 4);
+    auto bg = std::stoi(f.scratch.read("src/bg.pid"));
+    CHECK(wait_gone(bg));
+    rec = f.record();
+    CHECK(rec["buildStatus"] == "STOPPED");
+    CHECK(CbuildFixture::phase_status(rec, "BUILD") == "STOPPED");
+    CHECK(rec["phases"].back()["phaseType"] == "COMPLETED");
+  }
+}
+
+TEST_CASE("cbuild: stop-build stops a running build by id", "[cbuild][control]") {
+  CbuildFixture f;
+  f.buildspec(k_long_build);
+  auto pending = std::async(std::launch::async, [&] { return f.build(); });
+  wait_for_file(f.src / "started");
+  std::string id = f.record()["id"];
+  auto stop = f.cbuild({"stop-build", id, "--output", "json"});
+  CHECK(stop.exit_code == 0);
+  auto stopped = unwrap(parse_json(stop.out, "stop-build output"));
+  CHECK(stopped["build"]["buildStatus"] == "STOPPED");
+  CHECK(pending.get().exit_code == 4);
+}
+
+TEST_CASE("cbuild: a build whose process was killed is marked FAULT on the next look", "[cbuild][control]") {
+  CbuildFixture f;
+  f.buildspec(k_long_build);
+  auto pending = std::async(std::launch::async, [&] { return f.build(); });
+  wait_for_file(f.src / "started");
+  auto rec = f.record();
+  std::string id = rec["id"];
+  ::kill(rec["process"]["pid"].get<int>(), SIGKILL);
+  CHECK(pending.get().exit_code == 128 + SIGKILL);
+  ::kill(std::stoi(f.scratch.read("src/bg.pid")), SIGKILL);  // orphaned by the kill -9
+  auto got = f.cbuild({"batch-get-builds", id, "--output", "json"});
+  REQUIRE(got.exit_code == 0);
+  auto j = unwrap(parse_json(got.out, "batch-get-builds"));
+  CHECK(j["builds"][0]["buildStatus"] == "FAULT");
+  auto& last = j["builds"][0]["phases"].back();
+  CHECK(last["phaseType"] == "BUILD");
+  CHECK(last["phaseStatus"] == "FAULT");
+  CHECK(contains(last["contexts"][0]["message"], "ended without finishing this build"));
+  // The next build in the same directory runs normally.
+  f.buildspec("version: 0.2\nphases:\n  build:\n    commands:\n      - echo again\n");
+  CHECK(f.build().exit_code == 0);
+}
+
+TEST_CASE("cbuild: processes a command leaves behind are gone when the build ends", "[cbuild][control]") {
+  CbuildFixture f;
+  f.buildspec(R"YML(version: 0.2
+phases:
+  install:
+    commands:
+      - sleep 60 > /dev/null 2>&1 & echo $! > daemon.pid
+  build:
+    commands:
+      - kill -0 $(cat daemon.pid) && echo daemon still up during the build
+)YML");
+  auto start = std::chrono::steady_clock::now();
+  REQUIRE(f.build().exit_code == 0);
+  CHECK(std::chrono::steady_clock::now() - start < 10s);
+  CHECK(contains(f.log(), "\ndaemon still up during the build\n"));
+  CHECK(wait_gone(std::stoi(f.scratch.read("src/daemon.pid"))));
+}
+
+TEST_CASE("cbuild: a background process holding stdout does not hang the build", "[cbuild][control]") {
+  CbuildFixture f;
+  f.buildspec(R"YML(version: 0.2
+phases:
+  build:
+    commands:
+      - sleep 30 &
+      - echo next
+)YML");
+  auto start = std::chrono::steady_clock::now();
+  REQUIRE(f.build().exit_code == 0);
+  CHECK(std::chrono::steady_clock::now() - start < 10s);
+  CHECK(contains(f.log(), "\nnext\n"));
+}
+
+TEST_CASE("cbuild: two builds in one source directory take turns", "[cbuild][control]") {
+  CbuildFixture f;
+  f.buildspec(R"YML(version: 0.2
+phases:
+  build:
+    commands:
+      - echo start >> turns; sleep 0.5; echo end >> turns
+)YML");
+  auto other_out = f.scratch / "out2";
+  auto a = std::async(std::launch::async, [&] { return f.build(); });
+  auto b = std::async(std::launch::async, [&] { return f.cbuild({"run", "-a", other_out.string()}); });
+  CHECK(a.get().exit_code == 0);
+  CHECK(b.get().exit_code == 0);
+  CHECK(f.scratch.read("src/turns") == "start\nend\nstart\nend\n");
+  auto first = f.record();
+  auto second = unwrap(parse_json(f.scratch.read("out2/build.json"), "b"));
+  CHECK(first["buildNumber"] != second["buildNumber"]);
+}
