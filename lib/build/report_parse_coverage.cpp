@@ -89,7 +89,7 @@ Result<LineFacts> cobertura_line(const XmlReport& report, pugi::xml_node line) {
   }
   if (!covered || !total || *covered > *total)
     return fail(ErrorKind::invalid, "{}<line> has an invalid 'condition-coverage': '{}'",
-                report.where(line), clip_message(text));
+                report.where(line), quote_value(text));
   facts.branches_covered = *covered;
   facts.branches_total = *total;
   return facts;
@@ -401,7 +401,7 @@ class SimpleCovParser {
   }
 
  private:
-  static std::string quoted(std::string_view key) { return fmt::format("[\"{}\"]", clip_message(key)); }
+  static std::string quoted(std::string_view key) { return fmt::format("[\"{}\"]", quote_value(key)); }
 
   Status parse_coverage(const Json& coverage, const std::string& path) {
     if (!coverage.is_object())
@@ -498,7 +498,7 @@ Result<ParsedReport> parse_cobertura_xml(std::string_view text) {
   if (auto st = report->expect_root({"coverage"}); !st) return std::unexpected(st.error());
   if (!child(report->root(), "packages") && child(report->root(), "project"))
     return fail(ErrorKind::invalid,
-                "not a Cobertura XML report: <coverage> holds a <project> (this looks like a CLOVERXML report)");
+                "not a Cobertura XML report: <coverage> holds a <project> (this looks like file-format CLOVERXML)");
   return parse_cobertura_document(*report);
 }
 
@@ -518,7 +518,7 @@ Result<ParsedReport> parse_clover_xml(std::string_view text) {
   pugi::xml_node project = child(report->root(), "project");
   if (!project) {
     std::string message = "not a Clover XML report: <coverage> has no <project>";
-    if (child(report->root(), "packages")) message += " (this looks like a COBERTURAXML report)";
+    if (child(report->root(), "packages")) message += " (this looks like file-format COBERTURAXML)";
     return fail(ErrorKind::invalid, std::move(message));
   }
   CloverParser parser(*report);

@@ -224,7 +224,8 @@ std::string json_error_text(const std::exception& e) {
 }
 
 Result<Json> load_json_report(std::string_view text, std::string_view what) {
-  if (trim(text).empty()) return fail(ErrorKind::invalid, "not a {} report: the file is empty", what);
+  if (trim(text).empty())
+    return fail(ErrorKind::invalid, "not {} report: the file is empty", with_article(what));
   try {
     return Json::parse(text);
   } catch (const nlohmann::json::exception& e) {

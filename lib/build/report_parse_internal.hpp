@@ -29,6 +29,11 @@ std::string clip_message(std::string_view text);
 // detail is kept.
 std::string combine_message(std::string_view message, std::string_view detail);
 
+// "a JUnit XML", "an NUnit XML": the format's name for messages.
+std::string with_article(std::string_view what);
+// A value from the input quoted in an error message: trimmed, at most 80 bytes (then "...").
+std::string quote_value(std::string_view value);
+
 // A parsed XML document plus the text it came from (for line numbers in errors).
 class XmlReport {
  public:
@@ -87,7 +92,7 @@ Result<int64_t> duration_attribute(const XmlReport& report, pugi::xml_node node,
   std::optional<int64_t> ns = convert(std::string_view(attr.value()));
   if (!ns)
     return fail(ErrorKind::invalid, "{}<{}> has an invalid '{}': '{}'", report.where(node),
-                local_name(node), name, clip_message(attr.value()));
+                local_name(node), name, quote_value(attr.value()));
   return *ns;
 }
 

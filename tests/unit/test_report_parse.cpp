@@ -192,11 +192,15 @@ TEST_CASE("report: malformed JUnit input is a clear error", "[report]") {
         "line 3: <testcase> has an invalid 'time': 'fast'");
   CHECK(parse_error(ReportFormat::junit_xml, "<testsuite><testcase name=\"x\" time=\"-1\"/></testsuite>") ==
         "line 1: <testcase> has an invalid 'time': '-1'");
+  // Long values are cut short in messages.
+  CHECK(parse_error(ReportFormat::junit_xml,
+                    "<testsuite><testcase name=\"x\" time=\"" + std::string(200, '9') + "s\"/></testsuite>") ==
+        "line 1: <testcase> has an invalid 'time': '" + std::string(80, '9') + "...'");
   // Another format's file: say which one it looks like.
   CHECK(parse_error(ReportFormat::junit_xml, test::fixture_text("reports/dotnet-xunit.trx")) ==
-        "not a JUnit XML report: root element is 'TestRun' (this looks like a VISUALSTUDIOTRX report)");
+        "not a JUnit XML report: root element is 'TestRun' (this looks like file-format VISUALSTUDIOTRX)");
   CHECK(parse_error(ReportFormat::junit_xml, test::fixture_text("reports/coverage-py-cobertura.xml")) ==
-        "not a JUnit XML report: root element is 'coverage' (this looks like a COBERTURAXML report)");
+        "not a JUnit XML report: root element is 'coverage' (this looks like file-format COBERTURAXML)");
 }
 
 // ---- Cucumber ----------------------------------------------------------------------------
@@ -331,7 +335,7 @@ TEST_CASE("report: TestNG results", "[report]") {
 
 TEST_CASE("report: malformed TestNG input is a clear error", "[report]") {
   CHECK(parse_error(ReportFormat::testng_xml, "<testsuite/>") ==
-        "not a TestNG XML report: root element is 'testsuite' (this looks like a JUNITXML report)");
+        "not a TestNG XML report: root element is 'testsuite' (this looks like file-format JUNITXML)");
   CHECK(parse_error(ReportFormat::testng_xml,
                     "<testng-results><suite><test><class name=\"A\">\n<test-method name=\"m\"/>"
                     "</class></test></suite></testng-results>") ==
@@ -445,9 +449,9 @@ TEST_CASE("report: NUnit 3 prefix falls back to fullname, then the fixture", "[r
 
 TEST_CASE("report: NUnit 2 and 3 files are told apart", "[report]") {
   CHECK(parse_error(ReportFormat::nunit_xml, test::fixture_text("reports/nunit3-TestResult.xml")) ==
-        "not a NUnit XML report: root element is 'test-run' (this looks like a NUNIT3XML report)");
+        "not an NUnit XML report: root element is 'test-run' (this looks like file-format NUNIT3XML)");
   CHECK(parse_error(ReportFormat::nunit3_xml, test::fixture_text("reports/nunit2-TestResult.xml")) ==
-        "not a NUnit3 XML report: root element is 'test-results' (this looks like a NUNITXML report)");
+        "not an NUnit3 XML report: root element is 'test-results' (this looks like file-format NUNITXML)");
   CHECK(parse_error(ReportFormat::nunit3_xml, "<test-run><test-case name=\"x\"/></test-run>") ==
         "line 1: <test-case> has no 'result' attribute");
 }
@@ -523,7 +527,7 @@ TEST_CASE("report: malformed TRX is a clear error", "[report]") {
                     "<TestRun><Results><UnitTestResult outcome=\"Passed\"/></Results></TestRun>") ==
         "line 1: <UnitTestResult> has no 'testName' attribute");
   CHECK(parse_error(ReportFormat::visual_studio_trx, "<testsuites/>") ==
-        "not a Visual Studio TRX report: root element is 'testsuites' (this looks like a JUNITXML report)");
+        "not a Visual Studio TRX report: root element is 'testsuites' (this looks like file-format JUNITXML)");
 }
 
 // ---- Cobertura ---------------------------------------------------------------------------
@@ -591,7 +595,7 @@ TEST_CASE("report: Cobertura merges classes of one file and ignores method lines
 
 TEST_CASE("report: malformed Cobertura input is a clear error", "[report]") {
   CHECK(parse_error(ReportFormat::cobertura_xml, test::fixture_text("reports/phpunit-clover.xml")) ==
-        "not a Cobertura XML report: <coverage> holds a <project> (this looks like a CLOVERXML report)");
+        "not a Cobertura XML report: <coverage> holds a <project> (this looks like file-format CLOVERXML)");
   CHECK(parse_error(ReportFormat::cobertura_xml,
                     "<coverage><packages><package><classes><class name=\"x\">\n</class></classes></package>"
                     "</packages></coverage>") == "line 1: <class> has no 'filename' attribute");
@@ -658,7 +662,7 @@ TEST_CASE("report: JaCoCo groups, default package and line-only source files", "
 
 TEST_CASE("report: malformed JaCoCo input is a clear error", "[report]") {
   CHECK(parse_error(ReportFormat::jacoco_xml, test::fixture_text("reports/coverage-py-cobertura.xml")) ==
-        "not a JaCoCo XML report: root element is 'coverage' (this looks like a COBERTURAXML report)");
+        "not a JaCoCo XML report: root element is 'coverage' (this looks like file-format COBERTURAXML)");
   CHECK(parse_error(ReportFormat::jacoco_xml,
                     "<report><package name=\"a\">\n<sourcefile name=\"B.java\">\n"
                     "<counter type=\"LINE\" covered=\"3\"/></sourcefile></package></report>") ==
@@ -740,7 +744,7 @@ TEST_CASE("report: Clover XML from Istanbul and OpenClover", "[report]") {
 
 TEST_CASE("report: malformed Clover input is a clear error", "[report]") {
   CHECK(parse_error(ReportFormat::clover_xml, test::fixture_text("reports/coverage-py-cobertura.xml")) ==
-        "not a Clover XML report: <coverage> has no <project> (this looks like a COBERTURAXML report)");
+        "not a Clover XML report: <coverage> has no <project> (this looks like file-format COBERTURAXML)");
   CHECK(parse_error(ReportFormat::clover_xml, "<coverage><project><file/></project></coverage>") ==
         "line 1: <file> has no 'name' attribute");
   CHECK(parse_error(ReportFormat::clover_xml,
