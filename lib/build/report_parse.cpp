@@ -16,11 +16,16 @@ namespace cicd {
 
 std::string_view test_status_name(TestStatus status) {
   switch (status) {
-    case TestStatus::succeeded: return "SUCCEEDED";
-    case TestStatus::failed: return "FAILED";
-    case TestStatus::error: return "ERROR";
-    case TestStatus::skipped: return "SKIPPED";
-    case TestStatus::unknown: return "UNKNOWN";
+    case TestStatus::succeeded:
+      return "SUCCEEDED";
+    case TestStatus::failed:
+      return "FAILED";
+    case TestStatus::error:
+      return "ERROR";
+    case TestStatus::skipped:
+      return "SKIPPED";
+    case TestStatus::unknown:
+      return "UNKNOWN";
   }
   return "UNKNOWN";
 }
@@ -38,7 +43,9 @@ double round2(double value) { return std::round(value * 100.0) / 100.0; }
 
 }  // namespace
 
-double FileCoverage::line_coverage_percentage() const { return percentage(lines_covered, lines_missed); }
+double FileCoverage::line_coverage_percentage() const {
+  return percentage(lines_covered, lines_missed);
+}
 
 double FileCoverage::branch_coverage_percentage() const {
   return percentage(branches_covered, branches_missed);
@@ -48,16 +55,26 @@ Result<ParsedReport> parse_report(ReportFormat format, std::string_view text) {
   using namespace report_detail;
   try {
     switch (format) {
-      case ReportFormat::junit_xml: return parse_junit_xml(text);
-      case ReportFormat::cucumber_json: return parse_cucumber_json(text);
-      case ReportFormat::testng_xml: return parse_testng_xml(text);
-      case ReportFormat::nunit_xml: return parse_nunit2_xml(text);
-      case ReportFormat::nunit3_xml: return parse_nunit3_xml(text);
-      case ReportFormat::visual_studio_trx: return parse_trx(text);
-      case ReportFormat::cobertura_xml: return parse_cobertura_xml(text);
-      case ReportFormat::jacoco_xml: return parse_jacoco_xml(text);
-      case ReportFormat::clover_xml: return parse_clover_xml(text);
-      case ReportFormat::simplecov_json: return parse_simplecov_json(text);
+      case ReportFormat::junit_xml:
+        return parse_junit_xml(text);
+      case ReportFormat::cucumber_json:
+        return parse_cucumber_json(text);
+      case ReportFormat::testng_xml:
+        return parse_testng_xml(text);
+      case ReportFormat::nunit_xml:
+        return parse_nunit2_xml(text);
+      case ReportFormat::nunit3_xml:
+        return parse_nunit3_xml(text);
+      case ReportFormat::visual_studio_trx:
+        return parse_trx(text);
+      case ReportFormat::cobertura_xml:
+        return parse_cobertura_xml(text);
+      case ReportFormat::jacoco_xml:
+        return parse_jacoco_xml(text);
+      case ReportFormat::clover_xml:
+        return parse_clover_xml(text);
+      case ReportFormat::simplecov_json:
+        return parse_simplecov_json(text);
     }
     return fail(ErrorKind::internal, "unknown report format");
   } catch (const std::bad_alloc&) {
@@ -125,7 +142,8 @@ std::string combine_message(std::string_view message, std::string_view detail) {
   message = trim(message);
   detail = trim(detail);
   if (detail.empty()) return clip_message(message);
-  if (message.empty() || detail.find(message) != std::string_view::npos) return clip_message(detail);
+  if (message.empty() || detail.find(message) != std::string_view::npos)
+    return clip_message(detail);
   std::string out(message);
   out += '\n';
   out += detail;
@@ -343,7 +361,8 @@ std::optional<int64_t> parse_count(std::string_view text) {
   return value;
 }
 
-Result<int64_t> count_attribute(const XmlReport& report, pugi::xml_node node, std::string_view name) {
+Result<int64_t> count_attribute(const XmlReport& report, pugi::xml_node node,
+                                std::string_view name) {
   pugi::xml_attribute attr = attribute(node, name);
   if (!attr)
     return fail(ErrorKind::invalid, "{}<{}> has no '{}' attribute", report.where(node),

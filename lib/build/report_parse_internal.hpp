@@ -1,13 +1,12 @@
 // Shared helpers of the report parsers (lib/build/report_parse*.cpp); not part of the public API.
 #pragma once
 
-#include <pugixml.hpp>
-
 #include <cstdint>
 #include <exception>
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <pugixml.hpp>
 #include <string>
 #include <string_view>
 
@@ -97,7 +96,8 @@ Result<int64_t> duration_attribute(const XmlReport& report, pugi::xml_node node,
 }
 
 // A required count attribute.
-Result<int64_t> count_attribute(const XmlReport& report, pugi::xml_node node, std::string_view name);
+Result<int64_t> count_attribute(const XmlReport& report, pugi::xml_node node,
+                                std::string_view name);
 // A required, non-empty attribute's value.
 Result<std::string> required_attribute(const XmlReport& report, pugi::xml_node node,
                                        std::string_view name);
