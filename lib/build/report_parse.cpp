@@ -16,11 +16,16 @@ namespace cicd {
 
 std::string_view test_status_name(TestStatus status) {
   switch (status) {
-    case TestStatus::succeeded: return "SUCCEEDED";
-    case TestStatus::failed: return "FAILED";
-    case TestStatus::error: return "ERROR";
-    case TestStatus::skipped: return "SKIPPED";
-    case TestStatus::unknown: return "UNKNOWN";
+    case TestStatus::succeeded:
+      return "SUCCEEDED";
+    case TestStatus::failed:
+      return "FAILED";
+    case TestStatus::error:
+      return "ERROR";
+    case TestStatus::skipped:
+      return "SKIPPED";
+    case TestStatus::unknown:
+      return "UNKNOWN";
   }
   return "UNKNOWN";
 }
@@ -38,7 +43,9 @@ double round2(double value) { return std::round(value * 100.0) / 100.0; }
 
 }  // namespace
 
-double FileCoverage::line_coverage_percentage() const { return percentage(lines_covered, lines_missed); }
+double FileCoverage::line_coverage_percentage() const {
+  return percentage(lines_covered, lines_missed);
+}
 
 double FileCoverage::branch_coverage_percentage() const {
   return percentage(branches_covered, branches_missed);
@@ -48,16 +55,26 @@ Result<ParsedReport> parse_report(ReportFormat format, std::string_view text) {
   using namespace report_detail;
   try {
     switch (format) {
-      case ReportFormat::junit_xml: return parse_junit_xml(text);
-      case ReportFormat::cucumber_json: return parse_cucumber_json(text);
-      case ReportFormat::testng_xml: return parse_testng_xml(text);
-      case ReportFormat::nunit_xml: return parse_nunit2_xml(text);
-      case ReportFormat::nunit3_xml: return parse_nunit3_xml(text);
-      case ReportFormat::visual_studio_trx: return parse_trx(text);
-      case ReportFormat::cobertura_xml: return parse_cobertura_xml(text);
-      case ReportFormat::jacoco_xml: return parse_jacoco_xml(text);
-      case ReportFormat::clover_xml: return parse_clover_xml(text);
-      case ReportFormat::simplecov_json: return parse_simplecov_json(text);
+      case ReportFormat::junit_xml:
+        return parse_junit_xml(text);
+      case ReportFormat::cucumber_json:
+        return parse_cucumber_json(text);
+      case ReportFormat::testng_xml:
+        return parse_testng_xml(text);
+      case ReportFormat::nunit_xml:
+        return parse_nunit2_xml(text);
+      case ReportFormat::nunit3_xml:
+        return parse_nunit3_xml(text);
+      case ReportFormat::visual_studio_trx:
+        return parse_trx(text);
+      case ReportFormat::cobertura_xml:
+        return parse_cobertura_xml(text);
+      case ReportFormat::jacoco_xml:
+        return parse_jacoco_xml(text);
+      case ReportFormat::clover_xml:
+        return parse_clover_xml(text);
+      case ReportFormat::simplecov_json:
+        return parse_simplecov_json(text);
     }
     return fail(ErrorKind::internal, "unknown report format");
   } catch (const std::bad_alloc&) {
@@ -125,7 +142,8 @@ std::string combine_message(std::string_view message, std::string_view detail) {
   message = trim(message);
   detail = trim(detail);
   if (detail.empty()) return clip_message(message);
-  if (message.empty() || detail.find(message) != std::string_view::npos) return clip_message(detail);
+  if (message.empty() || detail.find(message) != std::string_view::npos)
+    return clip_message(detail);
   std::string out(message);
   out += '\n';
   out += detail;
@@ -172,12 +190,27 @@ std::string_view format_for_root(pugi::xml_node root) {
 
 }  // namespace
 
+std::string with_article(std::string_view what) {
+  // Format names are read out letter by letter where it matters: "an NUnit", "a JUnit".
+  return fmt::format("{} {}", what.starts_with("NUnit") ? "an" : "a", what);
+}
+
+std::string quote_value(std::string_view value) {
+  constexpr size_t k_max = 80;
+  std::string clipped = clip_message(value);
+  if (clipped.size() <= k_max) return clipped;
+  size_t cut = k_max;
+  while (cut > 0 && (static_cast<unsigned char>(clipped[cut]) & 0xC0) == 0x80) --cut;
+  return clipped.substr(0, cut) + "...";
+}
+
 Result<XmlReport> XmlReport::load(std::string_view text, std::string_view what) {
   XmlReport report;
   report.m_text = text;
   report.m_what = std::string(what);
   report.m_doc = std::make_unique<pugi::xml_document>();
-  if (trim(text).empty()) return fail(ErrorKind::invalid, "not a {} report: the file is empty", what);
+  if (trim(text).empty())
+    return fail(ErrorKind::invalid, "not {} report: the file is empty", with_article(what));
   const pugi::xml_parse_result parsed =
       report.m_doc->load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto);
   if (!parsed) {
@@ -186,7 +219,7 @@ Result<XmlReport> XmlReport::load(std::string_view text, std::string_view what) 
                 column_at(text, parsed.offset), lowercase_first(parsed.description()));
   }
   if (!report.root())
-    return fail(ErrorKind::invalid, "not a {} report: no root element", what);
+    return fail(ErrorKind::invalid, "not {} report: no root element", with_article(what));
   return report;
 }
 
@@ -201,10 +234,10 @@ Status XmlReport::expect_root(std::initializer_list<std::string_view> names) con
   const pugi::xml_node element = root();
   for (std::string_view name : names)
     if (local_name(element) == name) return {};
-  std::string message = fmt::format("not a {} report: root element is '{}'", m_what,
-                                    clip_message(local_name(element)));
+  std::string message = fmt::format("not {} report: root element is '{}'", with_article(m_what),
+                                    quote_value(local_name(element)));
   if (std::string_view other = format_for_root(element); !other.empty())
-    message += fmt::format(" (this looks like a {} report)", other);
+    message += fmt::format(" (this looks like file-format {})", other);
   return fail(ErrorKind::invalid, std::move(message));
 }
 
@@ -328,7 +361,8 @@ std::optional<int64_t> parse_count(std::string_view text) {
   return value;
 }
 
-Result<int64_t> count_attribute(const XmlReport& report, pugi::xml_node node, std::string_view name) {
+Result<int64_t> count_attribute(const XmlReport& report, pugi::xml_node node,
+                                std::string_view name) {
   pugi::xml_attribute attr = attribute(node, name);
   if (!attr)
     return fail(ErrorKind::invalid, "{}<{}> has no '{}' attribute", report.where(node),
@@ -336,7 +370,7 @@ Result<int64_t> count_attribute(const XmlReport& report, pugi::xml_node node, st
   std::optional<int64_t> value = parse_count(attr.value());
   if (!value)
     return fail(ErrorKind::invalid, "{}<{}> has an invalid '{}': '{}' is not a count",
-                report.where(node), local_name(node), name, clip_message(attr.value()));
+                report.where(node), local_name(node), name, quote_value(attr.value()));
   return *value;
 }
 

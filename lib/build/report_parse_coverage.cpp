@@ -89,7 +89,7 @@ Result<LineFacts> cobertura_line(const XmlReport& report, pugi::xml_node line) {
   }
   if (!covered || !total || *covered > *total)
     return fail(ErrorKind::invalid, "{}<line> has an invalid 'condition-coverage': '{}'",
-                report.where(line), clip_message(text));
+                report.where(line), quote_value(text));
   facts.branches_covered = *covered;
   facts.branches_total = *total;
   return facts;
@@ -267,9 +267,8 @@ class CloverParser {
       if (status) status = add_file(file);
     };
     for_each_child(project, "file", visit_file);
-    for_each_child(project, "package", [&](pugi::xml_node package) {
-      for_each_child(package, "file", visit_file);
-    });
+    for_each_child(project, "package",
+                   [&](pugi::xml_node package) { for_each_child(package, "file", visit_file); });
     return status;
   }
 
@@ -367,7 +366,7 @@ class CloverParser {
 struct SimpleCovFile {
   std::vector<std::optional<int64_t>> lines;
   std::vector<std::pair<std::string, int64_t>> branches;  // key (may be empty) and hits
-  std::unordered_map<std::string, size_t> branch_index;    // keyed branches only
+  std::unordered_map<std::string, size_t> branch_index;   // keyed branches only
 };
 
 class SimpleCovParser {
@@ -394,14 +393,17 @@ class SimpleCovParser {
       file.file_path = path;
       for (const auto& hits : data.lines)
         if (hits) (*hits > 0 ? file.lines_covered : file.lines_missed) += 1;
-      for (const auto& [key, hits] : data.branches) (hits > 0 ? file.branches_covered : file.branches_missed) += 1;
+      for (const auto& [key, hits] : data.branches)
+        (hits > 0 ? file.branches_covered : file.branches_missed) += 1;
       out.files.push_back(std::move(file));
     }
     return out;
   }
 
  private:
-  static std::string quoted(std::string_view key) { return fmt::format("[\"{}\"]", clip_message(key)); }
+  static std::string quoted(std::string_view key) {
+    return fmt::format("[\"{}\"]", quote_value(key));
+  }
 
   Status parse_coverage(const Json& coverage, const std::string& path) {
     if (!coverage.is_object())
@@ -431,9 +433,10 @@ class SimpleCovParser {
       return std::optional<int64_t>();
     if (value.is_number_unsigned()) {
       const auto hits = value.get<uint64_t>();
-      return std::optional<int64_t>(hits > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
-                                        ? std::numeric_limits<int64_t>::max()
-                                        : static_cast<int64_t>(hits));
+      return std::optional<int64_t>(
+          hits > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+              ? std::numeric_limits<int64_t>::max()
+              : static_cast<int64_t>(hits));
     }
     if (value.is_number_integer() && value.get<int64_t>() >= 0)
       return std::optional<int64_t>(value.get<int64_t>());
@@ -498,7 +501,8 @@ Result<ParsedReport> parse_cobertura_xml(std::string_view text) {
   if (auto st = report->expect_root({"coverage"}); !st) return std::unexpected(st.error());
   if (!child(report->root(), "packages") && child(report->root(), "project"))
     return fail(ErrorKind::invalid,
-                "not a Cobertura XML report: <coverage> holds a <project> (this looks like a CLOVERXML report)");
+                "not a Cobertura XML report: <coverage> holds a <project> (this looks like "
+                "file-format CLOVERXML)");
   return parse_cobertura_document(*report);
 }
 
@@ -518,7 +522,7 @@ Result<ParsedReport> parse_clover_xml(std::string_view text) {
   pugi::xml_node project = child(report->root(), "project");
   if (!project) {
     std::string message = "not a Clover XML report: <coverage> has no <project>";
-    if (child(report->root(), "packages")) message += " (this looks like a COBERTURAXML report)";
+    if (child(report->root(), "packages")) message += " (this looks like file-format COBERTURAXML)";
     return fail(ErrorKind::invalid, std::move(message));
   }
   CloverParser parser(*report);

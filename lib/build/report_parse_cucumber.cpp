@@ -35,7 +35,8 @@ class CucumberParser {
  public:
   Status parse(const Json& root) {
     if (!root.is_array())
-      return fail(ErrorKind::invalid, "not a Cucumber JSON report: expected an array of features, found {}",
+      return fail(ErrorKind::invalid,
+                  "not a Cucumber JSON report: expected an array of features, found {}",
                   kind_of(root));
     for (size_t i = 0; i < root.size(); ++i)
       if (auto st = parse_feature(root[i], fmt::format("[{}]", i)); !st) return st;
@@ -60,7 +61,8 @@ class CucumberParser {
   }
 
   // An optional string member ("" when absent).
-  static Result<std::string> string_member(const Json& object, const char* key, const std::string& path) {
+  static Result<std::string> string_member(const Json& object, const char* key,
+                                           const std::string& path) {
     auto it = object.find(key);
     if (it == object.end() || it->is_null()) return std::string();
     if (!it->is_string()) return wrong_type(path + "." + key, "a string", *it);
@@ -68,7 +70,8 @@ class CucumberParser {
   }
 
   // An optional array member (nullptr when absent).
-  static Result<const Json*> array_member(const Json& object, const char* key, const std::string& path) {
+  static Result<const Json*> array_member(const Json& object, const char* key,
+                                          const std::string& path) {
     auto it = object.find(key);
     if (it == object.end() || it->is_null()) return static_cast<const Json*>(nullptr);
     if (!it->is_array()) return wrong_type(path + "." + key, "an array", *it);
@@ -189,12 +192,12 @@ class CucumberParser {
     };
     if (const StepOutcome* f = first({"failed"})) {
       result.status = TestStatus::failed;
-      result.message = clip_message(f->error_message.empty() ? "failed step: " + f->label
-                                                             : f->error_message);
+      result.message =
+          clip_message(f->error_message.empty() ? "failed step: " + f->label : f->error_message);
     } else if (const StepOutcome* a = first({"ambiguous"})) {
       result.status = TestStatus::error;
-      result.message = clip_message(a->error_message.empty() ? "ambiguous step: " + a->label
-                                                             : a->error_message);
+      result.message =
+          clip_message(a->error_message.empty() ? "ambiguous step: " + a->label : a->error_message);
     } else if (const StepOutcome* u = first({"undefined", "pending"})) {
       result.status = TestStatus::skipped;
       result.message = clip_message(u->status + " step: " + u->label);
@@ -218,13 +221,15 @@ class CucumberParser {
 std::string json_error_text(const std::exception& e) {
   std::string_view what = e.what();
   if (what.starts_with("[json.exception.")) {
-    if (const size_t end = what.find("] "); end != std::string_view::npos) what.remove_prefix(end + 2);
+    if (const size_t end = what.find("] "); end != std::string_view::npos)
+      what.remove_prefix(end + 2);
   }
   return clip_message(what);
 }
 
 Result<Json> load_json_report(std::string_view text, std::string_view what) {
-  if (trim(text).empty()) return fail(ErrorKind::invalid, "not a {} report: the file is empty", what);
+  if (trim(text).empty())
+    return fail(ErrorKind::invalid, "not {} report: the file is empty", with_article(what));
   try {
     return Json::parse(text);
   } catch (const nlohmann::json::exception& e) {

@@ -1,13 +1,12 @@
 // Shared helpers of the report parsers (lib/build/report_parse*.cpp); not part of the public API.
 #pragma once
 
-#include <pugixml.hpp>
-
 #include <cstdint>
 #include <exception>
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <pugixml.hpp>
 #include <string>
 #include <string_view>
 
@@ -28,6 +27,11 @@ std::string clip_message(std::string_view text);
 // When the detail already contains the message (as most stack traces start with it), only the
 // detail is kept.
 std::string combine_message(std::string_view message, std::string_view detail);
+
+// "a JUnit XML", "an NUnit XML": the format's name for messages.
+std::string with_article(std::string_view what);
+// A value from the input quoted in an error message: trimmed, at most 80 bytes (then "...").
+std::string quote_value(std::string_view value);
 
 // A parsed XML document plus the text it came from (for line numbers in errors).
 class XmlReport {
@@ -87,12 +91,13 @@ Result<int64_t> duration_attribute(const XmlReport& report, pugi::xml_node node,
   std::optional<int64_t> ns = convert(std::string_view(attr.value()));
   if (!ns)
     return fail(ErrorKind::invalid, "{}<{}> has an invalid '{}': '{}'", report.where(node),
-                local_name(node), name, clip_message(attr.value()));
+                local_name(node), name, quote_value(attr.value()));
   return *ns;
 }
 
 // A required count attribute.
-Result<int64_t> count_attribute(const XmlReport& report, pugi::xml_node node, std::string_view name);
+Result<int64_t> count_attribute(const XmlReport& report, pugi::xml_node node,
+                                std::string_view name);
 // A required, non-empty attribute's value.
 Result<std::string> required_attribute(const XmlReport& report, pugi::xml_node node,
                                        std::string_view name);

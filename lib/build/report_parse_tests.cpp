@@ -86,7 +86,8 @@ class JUnitParser {
       result.status = TestStatus::succeeded;
     }
     if (outcome) {
-      result.message = combine_message(attribute(outcome, "message").value(), element_text(outcome));
+      result.message =
+          combine_message(attribute(outcome, "message").value(), element_text(outcome));
       // A bare <failure type="AssertionError"/> still says something.
       if (result.message.empty()) result.message = clip_message(attribute(outcome, "type").value());
     }
@@ -152,7 +153,8 @@ class TestNgParser {
     if (pugi::xml_node exception = child(method, "exception")) {
       result.message = combine_message(element_text(child(exception, "message")),
                                        element_text(child(exception, "full-stacktrace")));
-      if (result.message.empty()) result.message = clip_message(attribute(exception, "class").value());
+      if (result.message.empty())
+        result.message = clip_message(attribute(exception, "class").value());
     }
     m_out.test_cases.push_back(std::move(result));
     return {};
@@ -383,7 +385,8 @@ Result<ParsedReport> parse_trx_document(const XmlReport& report) {
   }
 
   ParsedReport out;
-  for (pugi::xml_node node = child(root, "Results").first_child(); node; node = node.next_sibling()) {
+  for (pugi::xml_node node = child(root, "Results").first_child(); node;
+       node = node.next_sibling()) {
     if (node.type() != pugi::node_element) continue;
     auto name = required_attribute(report, node, "testName");
     if (!name) return std::unexpected(name.error());
@@ -414,7 +417,8 @@ Result<ParsedReport> parse_trx_document(const XmlReport& report) {
 Result<ParsedReport> parse_junit_xml(std::string_view text) {
   auto report = XmlReport::load(text, "JUnit XML");
   if (!report) return std::unexpected(report.error());
-  if (auto st = report->expect_root({"testsuites", "testsuite"}); !st) return std::unexpected(st.error());
+  if (auto st = report->expect_root({"testsuites", "testsuite"}); !st)
+    return std::unexpected(st.error());
   JUnitParser parser(*report);
   const pugi::xml_node root = report->root();
   const std::string suite = local_name(root) == "testsuite" ? attribute(root, "name").value() : "";

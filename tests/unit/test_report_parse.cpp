@@ -71,7 +71,8 @@ TEST_CASE("report: Maven Surefire JUnit XML", "[report]") {
 
   const auto& subtract = find_case(report, "subtracts");
   CHECK(subtract.status == TestStatus::failed);
-  CHECK(subtract.message.starts_with("org.opentest4j.AssertionFailedError: expected: <1> but was: <-1>\n"));
+  CHECK(subtract.message.starts_with(
+      "org.opentest4j.AssertionFailedError: expected: <1> but was: <-1>\n"));
 
   const auto& multiply = find_case(report, "multipliesLargeNumbers");
   CHECK(multiply.status == TestStatus::skipped);
@@ -102,8 +103,9 @@ TEST_CASE("report: pytest JUnit XML with skips, xfail and errors", "[report]") {
   // traceback that does not repeat it verbatim.
   const auto& cancel = find_case(report, "test_cancel_order");
   CHECK(cancel.status == TestStatus::failed);
-  CHECK(cancel.message.starts_with("AssertionError: assert 'open' == 'cancelled'\n  - cancelled\n  + open\n"
-                                   "def test_cancel_order():\n"));
+  CHECK(cancel.message.starts_with(
+      "AssertionError: assert 'open' == 'cancelled'\n  - cancelled\n  + open\n"
+      "def test_cancel_order():\n"));
   CHECK(cancel.message.ends_with("tests/test_orders.py:18: AssertionError"));
 
   const auto& eur = find_case(report, "test_refund[eur]");
@@ -116,8 +118,9 @@ TEST_CASE("report: pytest JUnit XML with skips, xfail and errors", "[report]") {
   const auto& migrations = find_case(report, "test_migrations");
   CHECK(migrations.prefix == "tests.test_db");
   CHECK(migrations.status == TestStatus::error);
-  CHECK(migrations.message.starts_with(
-      "failed on setup with \"ConnectionRefusedError: [Errno 111] Connection refused\"\n@pytest.fixture"));
+  CHECK(
+      migrations.message.starts_with("failed on setup with \"ConnectionRefusedError: [Errno 111] "
+                                     "Connection refused\"\n@pytest.fixture"));
 
   // A collection error has an empty classname: the suite stands in as prefix.
   const auto& collection = find_case(report, "tests.test_util");
@@ -179,24 +182,36 @@ TEST_CASE("report: an empty JUnit suite is an empty report", "[report]") {
 
 TEST_CASE("report: malformed JUnit input is a clear error", "[report]") {
   CHECK(parse_error(ReportFormat::junit_xml, "") == "not a JUnit XML report: the file is empty");
-  CHECK(parse_error(ReportFormat::junit_xml, "  \n") == "not a JUnit XML report: the file is empty");
+  CHECK(parse_error(ReportFormat::junit_xml, "  \n") ==
+        "not a JUnit XML report: the file is empty");
   CHECK(parse_error(ReportFormat::junit_xml, "<html><body>502 Bad Gateway</body></html>") ==
         "not a JUnit XML report: root element is 'html'");
-  CHECK(parse_error(ReportFormat::junit_xml, "<testsuite>\n  <testcase name=\"a\">\n</testsuite>") ==
-        "not well-formed XML: line 3, column 3: start-end tags mismatch");
+  CHECK(
+      parse_error(ReportFormat::junit_xml, "<testsuite>\n  <testcase name=\"a\">\n</testsuite>") ==
+      "not well-formed XML: line 3, column 3: start-end tags mismatch");
   CHECK(parse_error(ReportFormat::junit_xml, "just some text") ==
         "not well-formed XML: line 1, column 15: no document element found");
-  CHECK(parse_error(ReportFormat::junit_xml, "<testsuite>\n<testcase classname=\"x\"/>\n</testsuite>") ==
+  CHECK(parse_error(ReportFormat::junit_xml,
+                    "<testsuite>\n<testcase classname=\"x\"/>\n</testsuite>") ==
         "line 2: <testcase> has no 'name' attribute");
-  CHECK(parse_error(ReportFormat::junit_xml, "<testsuite>\n\n<testcase name=\"x\" time=\"fast\"/></testsuite>") ==
+  CHECK(parse_error(ReportFormat::junit_xml,
+                    "<testsuite>\n\n<testcase name=\"x\" time=\"fast\"/></testsuite>") ==
         "line 3: <testcase> has an invalid 'time': 'fast'");
-  CHECK(parse_error(ReportFormat::junit_xml, "<testsuite><testcase name=\"x\" time=\"-1\"/></testsuite>") ==
+  CHECK(parse_error(ReportFormat::junit_xml,
+                    "<testsuite><testcase name=\"x\" time=\"-1\"/></testsuite>") ==
         "line 1: <testcase> has an invalid 'time': '-1'");
+  // Long values are cut short in messages.
+  CHECK(parse_error(ReportFormat::junit_xml, "<testsuite><testcase name=\"x\" time=\"" +
+                                                 std::string(200, '9') + "s\"/></testsuite>") ==
+        "line 1: <testcase> has an invalid 'time': '" + std::string(80, '9') + "...'");
   // Another format's file: say which one it looks like.
   CHECK(parse_error(ReportFormat::junit_xml, test::fixture_text("reports/dotnet-xunit.trx")) ==
-        "not a JUnit XML report: root element is 'TestRun' (this looks like a VISUALSTUDIOTRX report)");
-  CHECK(parse_error(ReportFormat::junit_xml, test::fixture_text("reports/coverage-py-cobertura.xml")) ==
-        "not a JUnit XML report: root element is 'coverage' (this looks like a COBERTURAXML report)");
+        "not a JUnit XML report: root element is 'TestRun' (this looks like file-format "
+        "VISUALSTUDIOTRX)");
+  CHECK(parse_error(ReportFormat::junit_xml,
+                    test::fixture_text("reports/coverage-py-cobertura.xml")) ==
+        "not a JUnit XML report: root element is 'coverage' (this looks like file-format "
+        "COBERTURAXML)");
 }
 
 // ---- Cucumber ----------------------------------------------------------------------------
@@ -281,22 +296,30 @@ TEST_CASE("report: cucumber-ruby JSON with backgrounds and hooks", "[report]") {
 }
 
 TEST_CASE("report: malformed Cucumber JSON is a clear error", "[report]") {
-  CHECK(parse_error(ReportFormat::cucumber_json, "") == "not a Cucumber JSON report: the file is empty");
+  CHECK(parse_error(ReportFormat::cucumber_json, "") ==
+        "not a Cucumber JSON report: the file is empty");
   CHECK(parse_error(ReportFormat::cucumber_json, R"({"features": []})") ==
         "not a Cucumber JSON report: expected an array of features, found an object");
   CHECK(parse_error(ReportFormat::cucumber_json, "[{\"name\": \"x\",\n") ==
-        "not well-formed JSON: parse error at line 2, column 1: syntax error while parsing object key - "
+        "not well-formed JSON: parse error at line 2, column 1: syntax error while parsing object "
+        "key - "
         "unexpected end of input; expected string literal");
   CHECK(parse_error(ReportFormat::cucumber_json, R"([{"name": "x", "elements": {}}])") ==
         "[0].elements: expected an array, found an object");
-  CHECK(parse_error(ReportFormat::cucumber_json, R"([{"name": 7}])") == "[0].name: expected a string, found a number");
-  CHECK(parse_error(ReportFormat::cucumber_json,
-                    R"([{"name": "f", "elements": [{"name": "s", "steps": [{"result": {"status": "passed", "duration": "1s"}}]}]}])") ==
-        "[0].elements[0].steps[0].result.duration: expected a number, found a string");
-  CHECK(parse_error(ReportFormat::cucumber_json,
-                    R"([{"name": "f", "elements": [{"name": "s", "steps": [{"result": {"status": "passed", "duration": -5}}]}]}])") ==
-        "[0].elements[0].steps[0].result.duration: expected a non-negative number");
-  CHECK(parse_error(ReportFormat::cucumber_json, R"([3])") == "[0]: expected a feature object, found a number");
+  CHECK(parse_error(ReportFormat::cucumber_json, R"([{"name": 7}])") ==
+        "[0].name: expected a string, found a number");
+  CHECK(
+      parse_error(
+          ReportFormat::cucumber_json,
+          R"([{"name": "f", "elements": [{"name": "s", "steps": [{"result": {"status": "passed", "duration": "1s"}}]}]}])") ==
+      "[0].elements[0].steps[0].result.duration: expected a number, found a string");
+  CHECK(
+      parse_error(
+          ReportFormat::cucumber_json,
+          R"([{"name": "f", "elements": [{"name": "s", "steps": [{"result": {"status": "passed", "duration": -5}}]}]}])") ==
+      "[0].elements[0].steps[0].result.duration: expected a non-negative number");
+  CHECK(parse_error(ReportFormat::cucumber_json, R"([3])") ==
+        "[0]: expected a feature object, found a number");
 }
 
 // ---- TestNG ------------------------------------------------------------------------------
@@ -314,7 +337,8 @@ TEST_CASE("report: TestNG results", "[report]") {
 
   const auto& release = find_case(report, "releasesStock");
   CHECK(release.status == TestStatus::failed);
-  CHECK(release.message.starts_with("java.lang.AssertionError: expected [5] but found [4]\n\tat org.testng.Assert.fail"));
+  CHECK(release.message.starts_with(
+      "java.lang.AssertionError: expected [5] but found [4]\n\tat org.testng.Assert.fail"));
 
   CHECK(find_case(report, "restocks(10, 15)").status == TestStatus::succeeded);
   CHECK(find_case(report, "restocks(0, null)").duration_ns == 3'000'000);
@@ -331,15 +355,18 @@ TEST_CASE("report: TestNG results", "[report]") {
 
 TEST_CASE("report: malformed TestNG input is a clear error", "[report]") {
   CHECK(parse_error(ReportFormat::testng_xml, "<testsuite/>") ==
-        "not a TestNG XML report: root element is 'testsuite' (this looks like a JUNITXML report)");
+        "not a TestNG XML report: root element is 'testsuite' (this looks like file-format "
+        "JUNITXML)");
   CHECK(parse_error(ReportFormat::testng_xml,
                     "<testng-results><suite><test><class name=\"A\">\n<test-method name=\"m\"/>"
                     "</class></test></suite></testng-results>") ==
         "line 2: <test-method> has no 'status' attribute");
-  CHECK(parse_error(ReportFormat::testng_xml,
-                    "<testng-results><suite><test><class name=\"A\"><test-method name=\"m\" status=\"PASS\" "
-                    "duration-ms=\"soon\"/></class></test></suite></testng-results>") ==
-        "line 1: <test-method> has an invalid 'duration-ms': 'soon'");
+  CHECK(
+      parse_error(
+          ReportFormat::testng_xml,
+          "<testng-results><suite><test><class name=\"A\"><test-method name=\"m\" status=\"PASS\" "
+          "duration-ms=\"soon\"/></class></test></suite></testng-results>") ==
+      "line 1: <test-method> has an invalid 'duration-ms': 'soon'");
 }
 
 // ---- NUnit -------------------------------------------------------------------------------
@@ -359,7 +386,8 @@ TEST_CASE("report: NUnit 2 XML", "[report]") {
   CHECK(negative.status == TestStatus::failed);
   CHECK(negative.message ==
         "Expected: <System.ArgumentException>\n  But was:  null\n"
-        "at Acme.Tests.InvoiceTests.RejectsNegativeQuantity() in C:\\build\\Acme.Tests\\InvoiceTests.cs:line 31");
+        "at Acme.Tests.InvoiceTests.RejectsNegativeQuantity() in "
+        "C:\\build\\Acme.Tests\\InvoiceTests.cs:line 31");
 
   CHECK(find_case(report, "LoadsFromDatabase").status == TestStatus::error);
   const auto& pdf = find_case(report, "PrintsPdf");
@@ -408,11 +436,13 @@ TEST_CASE("report: NUnit 3 XML", "[report]") {
   CHECK(voids.status == TestStatus::failed);
   CHECK(voids.message ==
         "Expected: Voided\n  But was:  Issued\n"
-        "at Acme.Billing.InvoiceServiceTests.VoidsInvoice() in /src/tests/InvoiceServiceTests.cs:line 42");
+        "at Acme.Billing.InvoiceServiceTests.VoidsInvoice() in "
+        "/src/tests/InvoiceServiceTests.cs:line 42");
 
   const auto& reminder = find_case(report, "SendsReminder");
   CHECK(reminder.status == TestStatus::error);
-  CHECK(reminder.message.starts_with("System.Net.Http.HttpRequestException : Connection refused (smtp.acme.test:25)\n"));
+  CHECK(reminder.message.starts_with(
+      "System.Net.Http.HttpRequestException : Connection refused (smtp.acme.test:25)\n"));
 
   const auto& archive = find_case(report, "ArchivesOldInvoices");
   CHECK(archive.status == TestStatus::skipped);
@@ -445,9 +475,12 @@ TEST_CASE("report: NUnit 3 prefix falls back to fullname, then the fixture", "[r
 
 TEST_CASE("report: NUnit 2 and 3 files are told apart", "[report]") {
   CHECK(parse_error(ReportFormat::nunit_xml, test::fixture_text("reports/nunit3-TestResult.xml")) ==
-        "not a NUnit XML report: root element is 'test-run' (this looks like a NUNIT3XML report)");
-  CHECK(parse_error(ReportFormat::nunit3_xml, test::fixture_text("reports/nunit2-TestResult.xml")) ==
-        "not a NUnit3 XML report: root element is 'test-results' (this looks like a NUNITXML report)");
+        "not an NUnit XML report: root element is 'test-run' (this looks like file-format "
+        "NUNIT3XML)");
+  CHECK(
+      parse_error(ReportFormat::nunit3_xml, test::fixture_text("reports/nunit2-TestResult.xml")) ==
+      "not an NUnit3 XML report: root element is 'test-results' (this looks like file-format "
+      "NUNITXML)");
   CHECK(parse_error(ReportFormat::nunit3_xml, "<test-run><test-case name=\"x\"/></test-run>") ==
         "line 1: <test-case> has no 'result' attribute");
 }
@@ -468,10 +501,12 @@ TEST_CASE("report: Visual Studio TRX from dotnet test (xunit, BOM, xmlns)", "[re
   const auto& air = report.test_cases[1];
   CHECK(air.status == TestStatus::failed);
   CHECK(air.duration_ns == 1'500'000'000);
-  CHECK(air.message.starts_with("Assert.Equal() Failure\nExpected: 42.50\nActual:   40.00\n"
-                                "at Acme.Shipping.Tests.RateCalculatorTests.QuotesAirShipping()"));
+  CHECK(
+      air.message.starts_with("Assert.Equal() Failure\nExpected: 42.50\nActual:   40.00\n"
+                              "at Acme.Shipping.Tests.RateCalculatorTests.QuotesAirShipping()"));
 
-  CHECK(report.test_cases[2].name == "Acme.Shipping.Tests.RateCalculatorTests.QuotesSeaFreight(weightKg: 1200)");
+  CHECK(report.test_cases[2].name ==
+        "Acme.Shipping.Tests.RateCalculatorTests.QuotesSeaFreight(weightKg: 1200)");
   CHECK(report.test_cases[2].duration_ns == 400'000);
 
   CHECK(report.test_cases[3].status == TestStatus::skipped);
@@ -487,7 +522,8 @@ TEST_CASE("report: Visual Studio TRX from dotnet test (xunit, BOM, xmlns)", "[re
 }
 
 TEST_CASE("report: TRX with prefixes, MSTest class names and data-driven results", "[report]") {
-  auto report = parse_ok(ReportFormat::visual_studio_trx, R"xml(<?xml version="1.0" encoding="UTF-8"?>
+  auto report =
+      parse_ok(ReportFormat::visual_studio_trx, R"xml(<?xml version="1.0" encoding="UTF-8"?>
 <t:TestRun xmlns:t="http://microsoft.com/schemas/VisualStudio/TeamTest/2010">
   <t:TestDefinitions>
     <t:UnitTest name="Adds" storage="c:\build\tests.dll" id="1">
@@ -507,7 +543,8 @@ TEST_CASE("report: TRX with prefixes, MSTest class names and data-driven results
   REQUIRE(report.test_cases.size() == 2);
   CHECK(report.test_cases[0].prefix == "Acme.MathTests");
   CHECK(report.test_cases[0].test_suite_name == "tests.dll");
-  CHECK(report.test_cases[0].duration_ns == ((26LL * 60 + 3) * 60 + 4) * 1'000'000'000LL + 500'000'000);
+  CHECK(report.test_cases[0].duration_ns ==
+        ((26LL * 60 + 3) * 60 + 4) * 1'000'000'000LL + 500'000'000);
   // Without a definition, the prefix comes from the qualified test name.
   CHECK(report.test_cases[1].prefix == "Other.Tests");
   CHECK(report.test_cases[1].status == TestStatus::unknown);
@@ -516,14 +553,16 @@ TEST_CASE("report: TRX with prefixes, MSTest class names and data-driven results
 
 TEST_CASE("report: malformed TRX is a clear error", "[report]") {
   CHECK(parse_error(ReportFormat::visual_studio_trx,
-                    "<TestRun><Results>\n<UnitTestResult testName=\"a\" outcome=\"Passed\" duration=\"1 second\"/>"
+                    "<TestRun><Results>\n<UnitTestResult testName=\"a\" outcome=\"Passed\" "
+                    "duration=\"1 second\"/>"
                     "</Results></TestRun>") ==
         "line 2: <UnitTestResult> has an invalid 'duration': '1 second'");
   CHECK(parse_error(ReportFormat::visual_studio_trx,
                     "<TestRun><Results><UnitTestResult outcome=\"Passed\"/></Results></TestRun>") ==
         "line 1: <UnitTestResult> has no 'testName' attribute");
   CHECK(parse_error(ReportFormat::visual_studio_trx, "<testsuites/>") ==
-        "not a Visual Studio TRX report: root element is 'testsuites' (this looks like a JUNITXML report)");
+        "not a Visual Studio TRX report: root element is 'testsuites' (this looks like file-format "
+        "JUNITXML)");
 }
 
 // ---- Cobertura ---------------------------------------------------------------------------
@@ -590,18 +629,23 @@ TEST_CASE("report: Cobertura merges classes of one file and ignores method lines
 }
 
 TEST_CASE("report: malformed Cobertura input is a clear error", "[report]") {
-  CHECK(parse_error(ReportFormat::cobertura_xml, test::fixture_text("reports/phpunit-clover.xml")) ==
-        "not a Cobertura XML report: <coverage> holds a <project> (this looks like a CLOVERXML report)");
-  CHECK(parse_error(ReportFormat::cobertura_xml,
-                    "<coverage><packages><package><classes><class name=\"x\">\n</class></classes></package>"
-                    "</packages></coverage>") == "line 1: <class> has no 'filename' attribute");
+  CHECK(
+      parse_error(ReportFormat::cobertura_xml, test::fixture_text("reports/phpunit-clover.xml")) ==
+      "not a Cobertura XML report: <coverage> holds a <project> (this looks like file-format "
+      "CLOVERXML)");
+  CHECK(parse_error(
+            ReportFormat::cobertura_xml,
+            "<coverage><packages><package><classes><class name=\"x\">\n</class></classes></package>"
+            "</packages></coverage>") == "line 1: <class> has no 'filename' attribute");
   CHECK(parse_error(ReportFormat::cobertura_xml,
                     "<coverage><packages><package><classes><class filename=\"a.py\"><lines>\n"
-                    "<line number=\"1\" hits=\"many\"/></lines></class></classes></package></packages></coverage>") ==
+                    "<line number=\"1\" "
+                    "hits=\"many\"/></lines></class></classes></package></packages></coverage>") ==
         "line 2: <line> has an invalid 'hits': 'many' is not a count");
   CHECK(parse_error(ReportFormat::cobertura_xml,
                     "<coverage><packages><package><classes><class filename=\"a.py\"><lines>"
-                    "<line number=\"1\" hits=\"1\" branch=\"true\" condition-coverage=\"50%\"/></lines></class>"
+                    "<line number=\"1\" hits=\"1\" branch=\"true\" "
+                    "condition-coverage=\"50%\"/></lines></class>"
                     "</classes></package></packages></coverage>") ==
         "line 1: <line> has an invalid 'condition-coverage': '50%'");
   CHECK(parse_error(ReportFormat::cobertura_xml, "<coverage><packages>") ==
@@ -657,14 +701,17 @@ TEST_CASE("report: JaCoCo groups, default package and line-only source files", "
 }
 
 TEST_CASE("report: malformed JaCoCo input is a clear error", "[report]") {
-  CHECK(parse_error(ReportFormat::jacoco_xml, test::fixture_text("reports/coverage-py-cobertura.xml")) ==
-        "not a JaCoCo XML report: root element is 'coverage' (this looks like a COBERTURAXML report)");
+  CHECK(parse_error(ReportFormat::jacoco_xml,
+                    test::fixture_text("reports/coverage-py-cobertura.xml")) ==
+        "not a JaCoCo XML report: root element is 'coverage' (this looks like file-format "
+        "COBERTURAXML)");
   CHECK(parse_error(ReportFormat::jacoco_xml,
                     "<report><package name=\"a\">\n<sourcefile name=\"B.java\">\n"
                     "<counter type=\"LINE\" covered=\"3\"/></sourcefile></package></report>") ==
         "line 3: <counter> has no 'missed' attribute");
-  CHECK(parse_error(ReportFormat::jacoco_xml, "<report><package><sourcefile/></package></report>") ==
-        "line 1: <sourcefile> has no 'name' attribute");
+  CHECK(
+      parse_error(ReportFormat::jacoco_xml, "<report><package><sourcefile/></package></report>") ==
+      "line 1: <sourcefile> has no 'name' attribute");
 }
 
 // ---- Clover ------------------------------------------------------------------------------
@@ -739,12 +786,15 @@ TEST_CASE("report: Clover XML from Istanbul and OpenClover", "[report]") {
 }
 
 TEST_CASE("report: malformed Clover input is a clear error", "[report]") {
-  CHECK(parse_error(ReportFormat::clover_xml, test::fixture_text("reports/coverage-py-cobertura.xml")) ==
-        "not a Clover XML report: <coverage> has no <project> (this looks like a COBERTURAXML report)");
+  CHECK(parse_error(ReportFormat::clover_xml,
+                    test::fixture_text("reports/coverage-py-cobertura.xml")) ==
+        "not a Clover XML report: <coverage> has no <project> (this looks like file-format "
+        "COBERTURAXML)");
   CHECK(parse_error(ReportFormat::clover_xml, "<coverage><project><file/></project></coverage>") ==
         "line 1: <file> has no 'name' attribute");
   CHECK(parse_error(ReportFormat::clover_xml,
-                    "<coverage><project><file name=\"a\"><line type=\"stmt\" count=\"1\"/></file></project></coverage>") ==
+                    "<coverage><project><file name=\"a\"><line type=\"stmt\" "
+                    "count=\"1\"/></file></project></coverage>") ==
         "line 1: <line> has no 'num' attribute");
 }
 
@@ -790,8 +840,9 @@ TEST_CASE("report: SimpleCov coverage.json and the legacy array shape", "[report
   CHECK(formatter.files[0].branches_covered == 1);
   CHECK(formatter.files[0].branches_missed == 1);
 
-  auto legacy = parse_ok(ReportFormat::simplecov_json,
-                         R"({"RSpec": {"coverage": {"/app/a.rb": [1, null, 0, 0]}, "timestamp": 1}})");
+  auto legacy =
+      parse_ok(ReportFormat::simplecov_json,
+               R"({"RSpec": {"coverage": {"/app/a.rb": [1, null, 0, 0]}, "timestamp": 1}})");
   REQUIRE(legacy.files.size() == 1);
   CHECK(legacy.files[0].lines_covered == 1);
   CHECK(legacy.files[0].lines_missed == 2);
@@ -802,12 +853,14 @@ TEST_CASE("report: malformed SimpleCov JSON is a clear error", "[report]") {
         "not a SimpleCov JSON report: expected an object, found an array");
   CHECK(parse_error(ReportFormat::simplecov_json, R"({"RSpec": {"timestamp": 1}})") ==
         "not a SimpleCov JSON report: [\"RSpec\"] is not a result set with 'coverage'");
-  CHECK(parse_error(ReportFormat::simplecov_json, R"({"coverage": {"/a.rb": {"lines": [1, -2]}}})") ==
-        "coverage[\"/a.rb\"].lines[1]: expected a hit count, null or \"ignored\"");
+  CHECK(
+      parse_error(ReportFormat::simplecov_json, R"({"coverage": {"/a.rb": {"lines": [1, -2]}}})") ==
+      "coverage[\"/a.rb\"].lines[1]: expected a hit count, null or \"ignored\"");
   CHECK(parse_error(ReportFormat::simplecov_json, R"({"coverage": {"/a.rb": {"branches": {}}}})") ==
         "coverage[\"/a.rb\"]: expected an object with 'lines'");
   CHECK(parse_error(ReportFormat::simplecov_json, "{") ==
-        "not well-formed JSON: parse error at line 1, column 2: syntax error while parsing object key - "
+        "not well-formed JSON: parse error at line 1, column 2: syntax error while parsing object "
+        "key - "
         "unexpected end of input; expected string literal");
 }
 
@@ -816,9 +869,10 @@ TEST_CASE("report: malformed SimpleCov JSON is a clear error", "[report]") {
 TEST_CASE("report: messages are trimmed to 5000 characters on a character boundary", "[report]") {
   std::string long_message;
   for (int i = 0; i < 3000; ++i) long_message += "é";  // two bytes each
-  long_message += long_message;                       // 6000 characters
-  auto report = parse_ok(ReportFormat::junit_xml, "<testsuite><testcase name=\"t\"><failure message=\"  " +
-                                                      long_message + "\"/></testcase></testsuite>");
+  long_message += long_message;                        // 6000 characters
+  auto report =
+      parse_ok(ReportFormat::junit_xml, "<testsuite><testcase name=\"t\"><failure message=\"  " +
+                                            long_message + "\"/></testcase></testsuite>");
   REQUIRE(report.test_cases.size() == 1);
   CHECK(report.test_cases[0].message.size() == 10000);
   CHECK(report.test_cases[0].message == long_message.substr(0, 10000));
@@ -844,10 +898,17 @@ TEST_CASE("report: truncated and garbled inputs never crash any parser", "[repor
                                   ReportFormat::nunit3_xml,    ReportFormat::visual_studio_trx,
                                   ReportFormat::cobertura_xml, ReportFormat::jacoco_xml,
                                   ReportFormat::clover_xml,    ReportFormat::simplecov_json};
-  const char* fixtures[] = {"surefire-TEST-com.acme.CalculatorTest.xml", "pytest-junit.xml",
-                            "cucumber-js.json", "testng-results.xml", "nunit2-TestResult.xml",
-                            "nunit3-TestResult.xml", "dotnet-xunit.trx", "coverage-py-cobertura.xml",
-                            "jacoco.xml", "phpunit-clover.xml", "simplecov-resultset.json"};
+  const char* fixtures[] = {"surefire-TEST-com.acme.CalculatorTest.xml",
+                            "pytest-junit.xml",
+                            "cucumber-js.json",
+                            "testng-results.xml",
+                            "nunit2-TestResult.xml",
+                            "nunit3-TestResult.xml",
+                            "dotnet-xunit.trx",
+                            "coverage-py-cobertura.xml",
+                            "jacoco.xml",
+                            "phpunit-clover.xml",
+                            "simplecov-resultset.json"};
   int parsed = 0, rejected = 0;
   for (const char* name : fixtures) {
     const std::string text = test::fixture_text(std::string("reports/") + name);
@@ -877,7 +938,8 @@ TEST_CASE("report: deeply nested suites are refused, not a stack overflow", "[re
   std::string deep;
   for (int i = 0; i < 5000; ++i) deep += "<testsuite>";
   for (int i = 0; i < 5000; ++i) deep += "</testsuite>";
-  CHECK(parse_error(ReportFormat::junit_xml, deep) == "line 1: suites nested more than 200 levels deep");
+  CHECK(parse_error(ReportFormat::junit_xml, deep) ==
+        "line 1: suites nested more than 200 levels deep");
   std::string deep_json(100000, '[');
   CHECK(parse_error(ReportFormat::cucumber_json, deep_json).starts_with("not well-formed JSON: "));
 }
