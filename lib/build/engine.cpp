@@ -387,6 +387,9 @@ PhaseOutcome BuildRun::provision() {
     end_phase(BuildStatus::failed, problems);
     return PhaseOutcome::failed;
   }
+  // Another user (run-as) must reach the state and the helper programs.
+  if (std::any_of(users.begin(), users.end(), [](auto& u) { return u && u->value != current_user(); }))
+    std::filesystem::permissions(m_scratch->path(), std::filesystem::perms(0755), std::filesystem::perm_options::replace);
   ShellSessionOptions so;
   so.state_dir = m_scratch->path() / "state";
   so.initial_cwd = m_src;

@@ -162,7 +162,7 @@ TEST_CASE("cbuild: enable-symlinks keeps links in the zip", "[cbuild][artifacts]
   CHECK(std::filesystem::read_symlink(extract / "lib/real.so") == "real.so.1");
 }
 
-TEST_CASE("cbuild: test reports are parsed; a malformed file is reported, not fatal", "[cbuild][reports]") {
+TEST_CASE("cbuild: test reports are parsed and a malformed file is reported, not fatal", "[cbuild][reports]") {
   CbuildFixture f;
   f.buildspec(R"YML(version: 0.2
 phases:
