@@ -284,9 +284,8 @@ void kill_group(pid_t pgid, int sig) { ::kill(-pgid, sig); }
 
 }  // namespace
 
-Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec_in) {
-  if (spec_in.argv.empty()) return fail(ErrorKind::internal, "cannot run a process: empty argv");
-  ProcessSpec spec = spec_in;
+Result<SpawnedProcess> spawn_process(const ProcessSpec& spec, const std::vector<std::pair<int, int>>& extra_fds) {
+  if (spec.argv.empty()) return fail(ErrorKind::internal, "cannot run a process: empty argv");
   Environment env = spec.inherit_environment && spec.environment.empty() ? current_environment()
                                                                          : spec.environment;
   // 1. Resolve the program and, for run-as, wrap it in setpriv.
@@ -314,7 +313,7 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec_in) {
     env["LOGNAME"] = user->name;
   }
 
-  // 2. Plumbing: pipes for stdout/stderr/stdin as asked.
+  // 2. Plumbing: pipes for stdout/stderr/stdin as asked, and any descriptors handed over.
   Pipe out_pipe, err_pipe, in_pipe;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -342,6 +341,7 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec_in) {
       posix_spawn_file_actions_adddup2(&actions, err_pipe.fds[1], 2);
     }
   }
+  for (auto& [parent_fd, child_fd] : extra_fds) posix_spawn_file_actions_adddup2(&actions, parent_fd, child_fd);
   if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
 
   posix_spawnattr_t attr;
@@ -372,7 +372,6 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec_in) {
   c_env.push_back(nullptr);
 
   // 3. Spawn, in a new process group of its own.
-  auto started = Clock::now();
   pid_t pid = 0;
   int rc = ::posix_spawn(&pid, c_argv[0], &actions, &attr, c_argv.data(), c_env.data());
   if (rc != 0) {
@@ -380,6 +379,22 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec_in) {
       return fail(ErrorKind::io, "cannot run '{}': directory '{}' does not exist", spec.argv[0], spec.cwd);
     return fail_errno(fmt::format("cannot run '{}'", spec.argv[0]), rc);
   }
+  SpawnedProcess child;
+  child.pid = pid;
+  child.stdout_fd = out_pipe.take_read();
+  child.stderr_fd = err_pipe.take_read();
+  child.stdin_fd = in_pipe.take_write();
+  for (int fd : {child.stdout_fd, child.stderr_fd, child.stdin_fd})
+    if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  child.pidfd = pidfd_open(pid);
+  return child;
+}
+
+Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
+  auto started = Clock::now();
+  auto spawned = spawn_process(spec);
+  if (!spawned) return std::unexpected(spawned.error());
+  pid_t pid = spawned->pid;
   {
     std::lock_guard lock(m_impl->mutex);
     m_impl->groups.insert(pid);
@@ -387,21 +402,16 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec_in) {
   ProcessResult result;
   result.pid = pid;
 
-  Channel out_ch{out_pipe.take_read(), {OutputStream::out, {}}};
-  Channel err_ch{err_pipe.take_read(), {OutputStream::err, {}}};
-  out_pipe.close_both();
-  err_pipe.close_both();
-  int in_fd = in_pipe.take_write();
-  in_pipe.close_both();
-  for (int fd : {out_ch.fd, err_ch.fd, in_fd})
-    if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  Channel out_ch{spawned->stdout_fd, {OutputStream::out, {}}};
+  Channel err_ch{spawned->stderr_fd, {OutputStream::err, {}}};
+  int in_fd = spawned->stdin_fd;
   size_t stdin_written = 0;
   if (in_fd >= 0 && spec.stdin_data.empty()) {
     ::close(in_fd);
     in_fd = -1;
   }
 
-  int pidfd = pidfd_open(pid);
+  int pidfd = spawned->pidfd;
   OutputSink* sink = spec.sink.get();
 
   // 4. Event loop: output, stdin, the child's exit, the deadline, stop requests.

@@ -112,6 +112,21 @@ class PosixProcessRunner final : public ProcessRunner {
   std::unique_ptr<Impl> m_impl;
 };
 
+// A child started by spawn_process: the caller owns its descriptors and must reap it.
+struct SpawnedProcess {
+  int pid = 0;
+  int stdout_fd = -1;  // non-blocking read ends (OutputMode::sink)
+  int stderr_fd = -1;  // -1 when merged into stdout
+  int stdin_fd = -1;   // write end (StdinMode::data)
+  int pidfd = -1;      // readable when the child exits (-1 on old kernels)
+};
+
+// The spawning half of ProcessRunner::run, for callers that talk to a long-lived child:
+// same argv resolution, run-as, process group and signal reset. `extra_fds` are
+// (parent descriptor, child descriptor) pairs handed to the child.
+Result<SpawnedProcess> spawn_process(const ProcessSpec& spec,
+                                     const std::vector<std::pair<int, int>>& extra_fds = {});
+
 // One-shot convenience with a private runner.
 Result<ProcessResult> run_process(const ProcessSpec& spec);
 
