@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <climits>
 #include <map>
-#include <regex>
 
+#include "spec/regex_check.hpp"
 #include "spec/yaml_util.hpp"
 #include "util/strings.hpp"
 
@@ -178,15 +178,7 @@ long long regex_expansion(std::string_view pattern) {
 std::optional<std::string> regex_problem(const std::string& pattern) {
   if (regex_expansion(pattern) > k_max_regex_repetition)
     return fmt::format("repetition counts multiply past {}", k_max_regex_repetition);
-  try {
-    std::regex compiled(pattern, std::regex::ECMAScript);
-    (void)compiled;
-  } catch (const std::exception& e) {
-    std::string why = e.what();
-    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
-    return why;
-  }
-  return std::nullopt;
+  return ecmascript_regex_error(pattern);
 }
 
 // A value that is not one of these has had its type error; a follow-up "missing key" would be
