@@ -162,15 +162,18 @@ class Compressor {
     struct stat st {};
     if (::fstat(fd->get(), &st) != 0)
       return fail_errno(fmt::format("cannot read '{}'", plan.entry->source.string()), errno);
-    // One byte of slack so end of file shows up without growing the buffer.
-    raw.resize(static_cast<size_t>(st.st_size) + 1);
+    // One byte of slack so end of file shows up without growing the buffer. A file that grew
+    // past the whole-file limit since it was planned is not slurped: it changed under us.
+    const size_t cap = static_cast<size_t>(std::max<uint64_t>(plan.info.size, k_whole_file_limit));
+    raw.resize(std::min(static_cast<size_t>(st.st_size), cap) + 1);
     size_t length = 0;
     for (;;) {
       auto got = read_full(fd->get(), raw.data() + length, raw.size() - length, plan.entry->source);
       if (!got) return std::unexpected(got.error());
       length += *got;
       if (length < raw.size()) break;
-      raw.resize(raw.size() * 2);
+      if (length > cap) return std::unexpected(changed_error(plan));
+      raw.resize(std::min(raw.size() * 2, cap + 1));
     }
     raw.resize(length);
     return {};

@@ -207,8 +207,46 @@ TEST_CASE("zip: round trip through the system unzip keeps bytes, modes and symli
   CHECK(result->archive_sha256 == sum_of("sha256sum", zip));
   CHECK(result->archive_md5 == sum_of("md5sum", zip));
 
+  // The extended timestamp field carries the exact modification time.
+  auto mtime = [](const fs::path& p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_mtime;
+  };
+  CHECK(mtime(dir / "x/text.txt") == mtime(s.src / "text.txt"));
+
   // No temporary file left beside the archive.
   CHECK(std::distance(fs::directory_iterator(dir / "out"), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("zip: directories are stored as entries of their own, outside the manifest", "[artifact][zip]") {
+  require_programs({"unzip"});
+  test::Scratch dir;
+  dir.write("src/d/f.txt", "f\n");
+  fs::create_directories(dir / "src/empty");
+  fs::permissions(dir / "src/empty", fs::perms(0750));
+  auto zip = dir / "dirs.zip";
+  auto result = write_zip({{"empty", dir / "src/empty"}, {"d/f.txt", dir / "src/d/f.txt"}}, zip);
+  REQUIRE(result);
+  REQUIRE(result->manifest.entries.size() == 1);
+  CHECK(result->manifest.entries[0].path == "d/f.txt");
+  CHECK(test::run({"unzip", "-Z1", zip.string()}).out == "empty/\nd/f.txt\n");
+  REQUIRE(test::run({"unzip", "-q", zip.string(), "-d", (dir / "x").string()}).exit_code == 0);
+  CHECK(fs::is_directory(dir / "x/empty"));
+  CHECK((fs::status(dir / "x/empty").permissions() & fs::perms::all) == fs::perms(0750));
+  auto extracted = extract_archive(zip, dir / "y");
+  REQUIRE(extracted);
+  CHECK(fs::is_directory(dir / "y/empty"));
+  CHECK(extracted->entries.size() == 1);
+}
+
+TEST_CASE("zip: an empty list makes an empty archive", "[artifact][zip]") {
+  test::Scratch dir;
+  auto result = write_zip({}, dir / "empty.zip");
+  REQUIRE(result);
+  CHECK(result->archive_size == 22);  // just the end of central directory record
+  CHECK(result->manifest.entries.empty());
+  CHECK(dir.read("empty.zip").starts_with("PK\x05\x06"));
 }
 
 TEST_CASE("zip: our extractor reads our zips, ZIP64 fields or not", "[artifact][zip]") {
