@@ -325,6 +325,9 @@ TEST_CASE("zip: files above the whole-file limit are compressed in chunks", "[ar
       REQUIRE(::stat((dest / m.path).c_str(), &st) == 0);
       CHECK((st.st_mode & 0777) == 0640);
     }
+    auto extracted = extract_archive(zip, dir / fmt::format("e{}", force));
+    REQUIRE(extracted);
+    CHECK(manifest_to_json(*extracted) == manifest_to_json(result->manifest));
   }
 }
 
