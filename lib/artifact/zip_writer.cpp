@@ -638,6 +638,9 @@ Result<ZipResult> write_zip(const std::vector<ArchiveEntry>& entries, const std:
   if (options.level < 0 || options.level > 12)
     return fail(ErrorKind::usage, "zip compression level {} is out of range 0..12", options.level);
   if (auto st = check_entry_names(entries); !st) return std::unexpected(st.error());
+  for (const auto& entry : entries)
+    if (entry.name.size() >= k_max16)  // the name length field is 16 bits ("/" added to directories)
+      return fail(ErrorKind::invalid, "archive entry name '{}...' is too long", entry.name.substr(0, 64));
 
   // 2. Look at every source first: a missing or special file fails before any output exists.
   std::vector<Plan> plans(entries.size());
