@@ -52,6 +52,11 @@ struct ZipResult {
 // Writes a zip (ZIP64 when needed) of `entries` to `out`: compression runs on several threads,
 // the archive is written to a temporary file and renamed into place. Unix modes and symlinks are
 // kept in the external attributes, so `unzip -t` passes and `unzip` restores them.
+// Entries whose content deflate would not shrink are stored; content whose sampled byte entropy
+// is that of random data (already compressed files) is stored without trying. A directory source
+// becomes a "name/" entry and is not listed in the manifest (nor by extract_archive). Manifest
+// modes are the permission bits (0777). Errors: Error{invalid} for unsafe or duplicate names,
+// not_found for a missing source, io for read/write failures; no partial archive is left behind.
 Result<ZipResult> write_zip(const std::vector<ArchiveEntry>& entries, const std::filesystem::path& out,
                             ZipOptions options = {});
 

@@ -98,4 +98,19 @@ Result<UniqueFd> open_parent_dir(int root_fd, std::string_view rel, bool create,
 
 std::vector<std::string_view> split_path(std::string_view path);
 
+// ---- raw deflate helpers for the zip writer ----
+
+// Turns a complete raw deflate stream (as libdeflate writes it) into one another stream can
+// follow: the final block's BFINAL bit is cleared and an empty stored block realigns the end to
+// a byte, as zlib's Z_SYNC_FLUSH does. False (stream unspecified) if the stream does not parse.
+bool make_deflate_joinable(std::string& stream);
+
+// `data` as deflate stored blocks (at most 65535 bytes each), the last one final if `final`.
+void append_stored_blocks(std::string& out, std::string_view data, bool final);
+
+// True when deflate cannot be expected to save anything: the byte entropy of a few samples is
+// that of random data (already compressed or encrypted content). Spares the compressor a pass
+// that would end in storing the data anyway.
+bool looks_incompressible(std::string_view data);
+
 }  // namespace cicd::artifact_detail

@@ -1,12 +1,11 @@
 // Our own zip writer: libdeflate compresses whole files on a pool of workers while this thread
 // appends finished entries to the archive in order. Files too big to hold in memory are cut into
-// chunks that zlib compresses independently (each primed with the previous 32 KiB as dictionary
-// and ended with a sync flush), so their raw deflate streams concatenate into one valid stream.
+// chunks compressed independently; each chunk's stream but the last is made joinable (see
+// deflate_join.cpp), so the chunks concatenate into one valid deflate stream.
 #include <fcntl.h>
 #include <libdeflate.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -28,7 +27,6 @@ using namespace artifact_detail;
 
 constexpr uint64_t k_whole_file_limit = k_zip_whole_file_limit;
 constexpr uint64_t k_chunk_size = k_zip_chunk_size;
-constexpr size_t k_dictionary_size = 32 * 1024;  // the deflate window
 
 constexpr uint64_t k_max32 = 0xFFFFFFFFu;
 constexpr uint64_t k_max16 = 0xFFFFu;
@@ -98,7 +96,6 @@ struct Unit {
   std::optional<Error> error;
   std::string data;      // what goes into the archive: deflated or stored bytes
   std::string raw;       // chunks only: the uncompressed bytes, hashed in order by the writer
-  size_t raw_skip = 0;   // dictionary bytes at the front of `raw`
   bool deflated = false;
   uint32_t crc = 0;
   uint64_t size = 0;
@@ -114,17 +111,21 @@ Error changed_error(const Plan& plan) {
 class Compressor {
  public:
   explicit Compressor(int level) : m_level(level) {
-    if (level > 0) m_deflate = libdeflate_alloc_compressor(std::min(level, 12));
+    if (level > 0) {
+      m_deflate = libdeflate_alloc_compressor(std::min(level, 12));
+      m_inflate = libdeflate_alloc_decompressor();
+    }
   }
   ~Compressor() {
     if (m_deflate) libdeflate_free_compressor(m_deflate);
-    if (m_zlib_ready) deflateEnd(&m_zlib);
+    if (m_inflate) libdeflate_free_decompressor(m_inflate);
   }
   Compressor(const Compressor&) = delete;
   Compressor& operator=(const Compressor&) = delete;
 
   Status process(const Plan& plan, Unit& unit) {
-    if (m_level > 0 && !m_deflate) return fail(ErrorKind::internal, "cannot allocate a deflate compressor");
+    if (m_level > 0 && (!m_deflate || !m_inflate))
+      return fail(ErrorKind::internal, "cannot allocate a deflate compressor");
     if (plan.chunked) return compress_chunk(plan, unit);
     switch (plan.info.kind) {
       case SourceKind::directory:
@@ -161,15 +162,18 @@ class Compressor {
     struct stat st {};
     if (::fstat(fd->get(), &st) != 0)
       return fail_errno(fmt::format("cannot read '{}'", plan.entry->source.string()), errno);
-    // One byte of slack so end of file shows up without growing the buffer.
-    raw.resize(static_cast<size_t>(st.st_size) + 1);
+    // One byte of slack so end of file shows up without growing the buffer. A file that grew
+    // past the whole-file limit since it was planned is not slurped: it changed under us.
+    const size_t cap = static_cast<size_t>(std::max<uint64_t>(plan.info.size, k_whole_file_limit));
+    raw.resize(std::min(static_cast<size_t>(st.st_size), cap) + 1);
     size_t length = 0;
     for (;;) {
       auto got = read_full(fd->get(), raw.data() + length, raw.size() - length, plan.entry->source);
       if (!got) return std::unexpected(got.error());
       length += *got;
       if (length < raw.size()) break;
-      raw.resize(raw.size() * 2);
+      if (length > cap) return std::unexpected(changed_error(plan));
+      raw.resize(std::min(raw.size() * 2, cap + 1));
     }
     raw.resize(length);
     return {};
@@ -179,7 +183,7 @@ class Compressor {
     unit.size = raw.size();
     unit.crc = static_cast<uint32_t>(libdeflate_crc32(0, raw.data(), raw.size()));
     unit.sha256 = sha256_hex(raw);
-    if (try_deflate && m_deflate && raw.size() > 1) {
+    if (try_deflate && m_deflate && raw.size() > 1 && !looks_incompressible(raw)) {
       // An output buffer one byte short of the input: libdeflate gives up (returns 0) exactly
       // when deflating would not save anything, and we store instead.
       std::string packed(raw.size() - 1, '\0');
@@ -198,10 +202,9 @@ class Compressor {
     auto fd = open_source(plan);
     if (!fd) return std::unexpected(fd.error());
     bool last = unit.chunk + 1 == plan.chunks;
-    size_t dictionary = m_level > 0 ? static_cast<size_t>(std::min<uint64_t>(unit.offset, k_dictionary_size)) : 0;
-    unit.raw.resize(dictionary + unit.length);
+    unit.raw.resize(unit.length);
     auto got = read_full(fd->get(), unit.raw.data(), unit.raw.size(), plan.entry->source,
-                         static_cast<off_t>(unit.offset - dictionary));
+                         static_cast<off_t>(unit.offset));
     if (!got) return std::unexpected(got.error());
     if (*got != unit.raw.size()) return std::unexpected(changed_error(plan));
     if (last) {
@@ -210,46 +213,43 @@ class Compressor {
       if (!more) return std::unexpected(more.error());
       if (*more != 0) return std::unexpected(changed_error(plan));
     }
-    unit.raw_skip = dictionary;
     unit.size = unit.length;
     if (m_level == 0) {
-      unit.data.assign(unit.raw, dictionary);
+      unit.data = unit.raw;
       return {};
     }
-    if (!m_zlib_ready) {
-      if (deflateInit2(&m_zlib, std::clamp(m_level, 1, 9), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return fail(ErrorKind::internal, "cannot initialise zlib");
-      m_zlib_ready = true;
-    } else {
-      deflateReset(&m_zlib);
-    }
-    auto* raw = reinterpret_cast<Bytef*>(unit.raw.data());
-    if (dictionary > 0) deflateSetDictionary(&m_zlib, raw, static_cast<uInt>(dictionary));
-    unit.data.resize(deflateBound(&m_zlib, static_cast<uLong>(unit.length)) + 64);
-    m_zlib.next_in = raw + dictionary;
-    m_zlib.avail_in = static_cast<uInt>(unit.length);
-    size_t produced = 0;
-    // A sync flush ends every chunk but the last on a byte boundary with a non-final block, so
-    // the next chunk's stream can follow directly; the last one finishes the stream.
-    int flush = last ? Z_FINISH : Z_SYNC_FLUSH;
-    for (;;) {
-      m_zlib.next_out = reinterpret_cast<Bytef*>(unit.data.data() + produced);
-      m_zlib.avail_out = static_cast<uInt>(unit.data.size() - produced);
-      int rc = deflate(&m_zlib, flush);
-      produced = unit.data.size() - m_zlib.avail_out;
-      if (rc == Z_STREAM_ERROR) return fail(ErrorKind::internal, "zlib failed on '{}'", plan.entry->source.string());
-      if (last ? rc == Z_STREAM_END : m_zlib.avail_out > 0) break;
-      if (m_zlib.avail_out == 0) unit.data.resize(unit.data.size() * 2);
-    }
-    unit.data.resize(produced);
     unit.deflated = true;
+    if (!looks_incompressible(unit.raw)) {
+      unit.data.resize(libdeflate_deflate_compress_bound(m_deflate, unit.raw.size()));
+      size_t n = libdeflate_deflate_compress(m_deflate, unit.raw.data(), unit.raw.size(), unit.data.data(),
+                                             unit.data.size());
+      unit.data.resize(n);
+      // Every chunk but the last must not end the stream; a chunk that deflate could not shrink
+      // (or, never expected, whose joined form fails the round trip) goes in as stored blocks.
+      if (n > 0 && n < unit.raw.size() && (last || (make_deflate_joinable(unit.data) && round_trips(unit))))
+        return {};
+    }
+    unit.data.clear();
+    append_stored_blocks(unit.data, unit.raw, last);
     return {};
+  }
+
+  // Inflates a joinable chunk (closed with an empty final block) and compares it with the input:
+  // a few milliseconds per chunk that guarantee our block surgery never corrupts an archive.
+  bool round_trips(const Unit& unit) {
+    m_check_in.assign(unit.data);
+    m_check_in.append("\x01\x00\x00\xff\xff", 5);
+    m_check_out.resize(unit.raw.size());
+    auto rc = libdeflate_deflate_decompress(m_inflate, m_check_in.data(), m_check_in.size(), m_check_out.data(),
+                                            m_check_out.size(), nullptr);
+    return rc == LIBDEFLATE_SUCCESS && m_check_out == unit.raw;
   }
 
   int m_level;
   libdeflate_compressor* m_deflate = nullptr;
-  z_stream m_zlib{};
-  bool m_zlib_ready = false;
+  libdeflate_decompressor* m_inflate = nullptr;
+  std::string m_check_in;
+  std::string m_check_out;
 };
 
 // The archive file: buffered appends, hashed as they go so the archive is never read back.
@@ -594,7 +594,7 @@ class ZipWriter {
       if (auto st = m_sink.append(m_header.str()); !st) return st;
     }
     auto& record = m_open.record;
-    std::string_view raw = std::string_view(unit.raw).substr(unit.raw_skip);
+    std::string_view raw = unit.raw;
     record.crc = static_cast<uint32_t>(libdeflate_crc32(record.crc, raw.data(), raw.size()));
     m_open.sha->update(raw);
     record.uncompressed += raw.size();
@@ -638,6 +638,9 @@ Result<ZipResult> write_zip(const std::vector<ArchiveEntry>& entries, const std:
   if (options.level < 0 || options.level > 12)
     return fail(ErrorKind::usage, "zip compression level {} is out of range 0..12", options.level);
   if (auto st = check_entry_names(entries); !st) return std::unexpected(st.error());
+  for (const auto& entry : entries)
+    if (entry.name.size() >= k_max16)  // the name length field is 16 bits ("/" added to directories)
+      return fail(ErrorKind::invalid, "archive entry name '{}...' is too long", entry.name.substr(0, 64));
 
   // 2. Look at every source first: a missing or special file fails before any output exists.
   std::vector<Plan> plans(entries.size());
@@ -667,7 +670,7 @@ Result<ZipResult> write_zip(const std::vector<ArchiveEntry>& entries, const std:
       if (plans[i].chunked) {
         unit.offset = c * k_chunk_size;
         unit.length = std::min(k_chunk_size, plans[i].info.size - unit.offset);
-        unit.cost = 2 * (unit.length + k_dictionary_size) + 4096;
+        unit.cost = 2 * unit.length + 4096;
       } else {
         unit.cost = 2 * plans[i].info.size + 4096;
       }

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <climits>
 #include <map>
-#include <regex>
 
+#include "spec/regex_check.hpp"
 #include "spec/yaml_util.hpp"
 #include "util/strings.hpp"
 
@@ -14,20 +14,28 @@ namespace cicd {
 
 std::string_view phase_key(PhaseType phase) {
   switch (phase) {
-    case PhaseType::install: return "install";
-    case PhaseType::pre_build: return "pre_build";
-    case PhaseType::build: return "build";
-    case PhaseType::post_build: return "post_build";
+    case PhaseType::install:
+      return "install";
+    case PhaseType::pre_build:
+      return "pre_build";
+    case PhaseType::build:
+      return "build";
+    case PhaseType::post_build:
+      return "post_build";
   }
   return "build";
 }
 
 std::string_view phase_record_name(PhaseType phase) {
   switch (phase) {
-    case PhaseType::install: return "INSTALL";
-    case PhaseType::pre_build: return "PRE_BUILD";
-    case PhaseType::build: return "BUILD";
-    case PhaseType::post_build: return "POST_BUILD";
+    case PhaseType::install:
+      return "INSTALL";
+    case PhaseType::pre_build:
+      return "PRE_BUILD";
+    case PhaseType::build:
+      return "BUILD";
+    case PhaseType::post_build:
+      return "POST_BUILD";
   }
   return "BUILD";
 }
@@ -71,25 +79,31 @@ namespace {
 using yaml::MapEntry;
 using Keys = std::span<const std::string_view>;
 
-constexpr std::string_view k_top_keys[] = {"version", "run-as",    "env",   "proxy", "batch",
-                                           "phases",  "reports",   "artifacts", "cache", "environment_variables"};
-constexpr std::string_view k_env_keys[] = {"shell",           "variables",          "parameter-store",
-                                           "secrets-manager", "exported-variables", "git-credential-helper"};
+constexpr std::string_view k_top_keys[] = {
+    "version", "run-as",  "env",       "proxy", "batch",
+    "phases",  "reports", "artifacts", "cache", "environment_variables"};
+constexpr std::string_view k_env_keys[] = {
+    "shell",           "variables",          "parameter-store",
+    "secrets-manager", "exported-variables", "git-credential-helper"};
 constexpr std::string_view k_env_v01_keys[] = {"plaintext"};
 constexpr std::string_view k_proxy_keys[] = {"upload-artifacts", "logs"};
 constexpr std::string_view k_phase_keys[] = {"install", "pre_build", "build", "post_build"};
-constexpr std::string_view k_phase_fields[] = {"run-as", "on-failure", "runtime-versions", "commands", "finally"};
-constexpr std::string_view k_report_keys[] = {"files", "base-directory", "discard-paths", "file-format"};
-constexpr std::string_view k_artifact_keys[] = {"files",           "name",           "discard-paths",
-                                                "base-directory",  "exclude-paths",  "enable-symlinks",
-                                                "s3-prefix",       "secondary-artifacts"};
+constexpr std::string_view k_phase_fields[] = {"run-as", "on-failure", "runtime-versions",
+                                               "commands", "finally"};
+constexpr std::string_view k_report_keys[] = {"files", "base-directory", "discard-paths",
+                                              "file-format"};
+constexpr std::string_view k_artifact_keys[] = {
+    "files",           "name",      "discard-paths",      "base-directory", "exclude-paths",
+    "enable-symlinks", "s3-prefix", "secondary-artifacts"};
 // A secondary artifact takes the primary's keys except the nesting one.
 constexpr Keys k_secondary_artifact_keys{k_artifact_keys, std::size(k_artifact_keys) - 1};
 constexpr std::string_view k_cache_keys[] = {"paths", "key", "fallback-keys", "action"};
-constexpr std::string_view k_batch_keys[] = {"fast-fail", "build-list", "build-graph", "build-matrix", "build-fanout"};
-constexpr std::string_view k_batch_kinds[] = {"build-list", "build-graph", "build-matrix", "build-fanout"};
-constexpr std::string_view k_batch_env_keys[] = {"compute-type", "image", "type", "fleet", "privileged-mode",
-                                                 "variables"};
+constexpr std::string_view k_batch_keys[] = {"fast-fail", "build-list", "build-graph",
+                                             "build-matrix", "build-fanout"};
+constexpr std::string_view k_batch_kinds[] = {"build-list", "build-graph", "build-matrix",
+                                              "build-fanout"};
+constexpr std::string_view k_batch_env_keys[] = {"compute-type", "image",           "type",
+                                                 "fleet",        "privileged-mode", "variables"};
 constexpr std::string_view k_list_task_keys[] = {"identifier", "buildspec", "env", "ignore-failure",
                                                  "debug-session"};
 constexpr std::string_view k_graph_task_keys[] = {"identifier",     "buildspec",     "env",
@@ -152,7 +166,8 @@ long long regex_expansion(std::string_view pattern) {
       if (j < pattern.size() && pattern[j] == ',') ++j;
     }
     if (largest > 1) {
-      if (largest > k_max_regex_repetition || product > k_max_regex_repetition / largest) return LLONG_MAX;
+      if (largest > k_max_regex_repetition || product > k_max_regex_repetition / largest)
+        return LLONG_MAX;
       product *= largest;
     }
   }
@@ -163,16 +178,12 @@ long long regex_expansion(std::string_view pattern) {
 std::optional<std::string> regex_problem(const std::string& pattern) {
   if (regex_expansion(pattern) > k_max_regex_repetition)
     return fmt::format("repetition counts multiply past {}", k_max_regex_repetition);
-  try {
-    std::regex compiled(pattern, std::regex::ECMAScript);
-    (void)compiled;
-  } catch (const std::exception& e) {
-    std::string why = e.what();
-    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
-    return why;
-  }
-  return std::nullopt;
+  return ecmascript_regex_error(pattern);
 }
+
+// A value that is not one of these has had its type error; a follow-up "missing key" would be
+// noise.
+bool is_mapping_or_empty(const YAML::Node& node) { return node.IsMap() || node.IsNull(); }
 
 class BuildspecParser {
  public:
@@ -189,8 +200,9 @@ class BuildspecParser {
     Position root_pos = yaml::position_of(root);
     if (root_pos.line == 0) root_pos = {1, 1};
     if (!root.IsMap()) {
-      m_diags.error(root_pos, fmt::format("a buildspec must be a mapping with 'version' and 'phases'; got {}",
-                                          yaml::describe(root)));
+      m_diags.error(root_pos,
+                    fmt::format("a buildspec must be a mapping with 'version' and 'phases'; got {}",
+                                yaml::describe(root)));
       return;
     }
     auto top = yaml::entries(root, "buildspec", k_top_keys, m_diags);
@@ -206,23 +218,34 @@ class BuildspecParser {
     // 3. Everything else, in the order written.
     const MapEntry* phases = nullptr;
     for (auto& e : top) {
-      if (e.key == "run-as") m_spec.run_as = spec_string(e);
-      else if (e.key == "env") parse_env(e);
-      else if (e.key == "environment_variables") parse_env_v01(e);
-      else if (e.key == "proxy") parse_proxy(e);
-      else if (e.key == "batch") parse_batch(e);
-      else if (e.key == "phases") phases = &e;
-      else if (e.key == "reports") parse_reports(e);
-      else if (e.key == "artifacts") parse_artifacts(e);
-      else if (e.key == "cache") parse_cache(e);
+      if (e.key == "run-as")
+        m_spec.run_as = spec_string(e);
+      else if (e.key == "env")
+        parse_env(e);
+      else if (e.key == "environment_variables")
+        parse_env_v01(e);
+      else if (e.key == "proxy")
+        parse_proxy(e);
+      else if (e.key == "batch")
+        parse_batch(e);
+      else if (e.key == "phases")
+        phases = &e;
+      else if (e.key == "reports")
+        parse_reports(e);
+      else if (e.key == "artifacts")
+        parse_artifacts(e);
+      else if (e.key == "cache")
+        parse_cache(e);
     }
 
     // 4. Phases: only a batch-only buildspec may leave them out.
     bool has_phase = phases && parse_phases(*phases);
     bool batch_only = m_spec.batch.present && m_spec.batch.kind != BatchKind::none;
-    if (!has_phase && !batch_only) {
+    bool mistyped = phases && !is_mapping_or_empty(phases->value);  // already reported as such
+    if (!has_phase && !batch_only && !mistyped) {
       m_diags.error(phases ? phases->key_position : root_pos,
-                    "no phases: expected 'phases' with at least one of install, pre_build, build or post_build");
+                    "no phases: expected 'phases' with at least one of install, pre_build, build "
+                    "or post_build");
     }
   }
 
@@ -237,7 +260,8 @@ class BuildspecParser {
 
   std::vector<SpecString> spec_strings(const MapEntry& e, bool allow_single = true) {
     std::vector<SpecString> out;
-    for (auto& [value, pos] : yaml::string_list(e, m_diags, allow_single)) out.push_back({std::move(value), pos});
+    for (auto& [value, pos] : yaml::string_list(e, m_diags, allow_single))
+      out.push_back({std::move(value), pos});
     return out;
   }
 
@@ -259,9 +283,10 @@ class BuildspecParser {
 
   void check_variable_name(const std::string& name, Position pos, std::string_view where) {
     if (!is_shell_identifier(name)) {
-      m_diags.error(pos, fmt::format("'{}' in {} is not a valid variable name; use letters, digits and '_', "
-                                     "not starting with a digit",
-                                     name, where));
+      m_diags.error(
+          pos, fmt::format("'{}' in {} is not a valid variable name; use letters, digits and '_', "
+                           "not starting with a digit",
+                           name, where));
     }
   }
 
@@ -275,19 +300,24 @@ class BuildspecParser {
       if (names == Names::shell_identifiers) check_variable_name(v.key, v.key_position, where);
       std::string value;
       if (v.value.IsNull()) {
-        // CodeBuild sets such a variable to the empty string; it is more often a slip than intended.
-        m_diags.warning(v.key_position, fmt::format("'{}' in {} has no value; using an empty string", v.key, where));
+        // CodeBuild sets such a variable to the empty string; it is more often a slip than
+        // intended.
+        m_diags.warning(
+            v.key_position,
+            fmt::format("'{}' in {} has no value; using an empty string", v.key, where));
       } else if (v.value.IsScalar()) {
         value = v.value.Scalar();
         if (values == Values::secret_reference && (value.empty() || value.front() == ':')) {
-          m_diags.error(yaml::value_position(v),
-                        fmt::format("'{}' in {} must be secret-id:json-key:version-stage:version-id with a "
-                                    "secret-id; got '{}'",
-                                    v.key, where, value));
+          m_diags.error(
+              yaml::value_position(v),
+              fmt::format("'{}' in {} must be secret-id:json-key:version-stage:version-id with a "
+                          "secret-id; got '{}'",
+                          v.key, where, value));
         }
       } else {
-        m_diags.error(yaml::value_position(v), fmt::format("value of '{}' in {} must be a string; got {}", v.key,
-                                                           where, yaml::describe(v.value)));
+        m_diags.error(yaml::value_position(v),
+                      fmt::format("value of '{}' in {} must be a string; got {}", v.key, where,
+                                  yaml::describe(v.value)));
         continue;
       }
       out.push_back({v.key, std::move(value), v.key_position});
@@ -316,9 +346,12 @@ class BuildspecParser {
     }
     EnvSpec& env = m_spec.env;
     for (auto& f : yaml::entries(e.value, "env", k_env_keys, m_diags)) {
-      if (f.key == "shell") env.shell = spec_string(f);
-      else if (f.key == "variables") parse_variables(f, "env.variables", env.variables);
-      else if (f.key == "parameter-store") parse_variables(f, "env.parameter-store", env.parameter_store);
+      if (f.key == "shell")
+        env.shell = spec_string(f);
+      else if (f.key == "variables")
+        parse_variables(f, "env.variables", env.variables);
+      else if (f.key == "parameter-store")
+        parse_variables(f, "env.parameter-store", env.parameter_store);
       else if (f.key == "secrets-manager")
         parse_variables(f, "env.secrets-manager", env.secrets_manager, Names::shell_identifiers,
                         Values::secret_reference);
@@ -327,27 +360,32 @@ class BuildspecParser {
           check_variable_name(name.value, name.position, "env.exported-variables");
           env.exported_variables.push_back(std::move(name));
         }
-      } else if (f.key == "git-credential-helper") read_bool(f, env.git_credential_helper);
+      } else if (f.key == "git-credential-helper")
+        read_bool(f, env.git_credential_helper);
     }
   }
 
   // Version 0.1 spells env.variables as environment_variables.plaintext.
   void parse_env_v01(const MapEntry& e) {
     if (m_spec.version != "0.1") {
-      m_diags.warning(e.key_position,
-                      "'environment_variables' belongs to buildspec version 0.1 and is ignored in version 0.2; "
-                      "use 'env: variables:'");
+      m_diags.warning(
+          e.key_position,
+          "'environment_variables' belongs to buildspec version 0.1 and is ignored in version 0.2; "
+          "use 'env: variables:'");
       return;
     }
     for (auto& f : yaml::entries(e.value, "environment_variables", k_env_v01_keys, m_diags)) {
-      if (f.key == "plaintext") parse_variables(f, "environment_variables.plaintext", m_spec.env.variables);
+      if (f.key == "plaintext")
+        parse_variables(f, "environment_variables.plaintext", m_spec.env.variables);
     }
   }
 
   void parse_proxy(const MapEntry& e) {
     for (auto& f : yaml::entries(e.value, "proxy", k_proxy_keys, m_diags)) {
-      if (f.key == "upload-artifacts") read_bool(f, m_spec.proxy.upload_artifacts);
-      else if (f.key == "logs") read_bool(f, m_spec.proxy.logs);
+      if (f.key == "upload-artifacts")
+        read_bool(f, m_spec.proxy.upload_artifacts);
+      else if (f.key == "logs")
+        read_bool(f, m_spec.proxy.logs);
     }
   }
 
@@ -376,9 +414,11 @@ class BuildspecParser {
       return;
     }
     if (e.value.IsSequence()) {
-      m_diags.error(yaml::value_position(e),
-                    fmt::format("'{}' must be a mapping with 'commands'; got a list (put the list under 'commands:')",
-                                where));
+      m_diags.error(
+          yaml::value_position(e),
+          fmt::format(
+              "'{}' must be a mapping with 'commands'; got a list (put the list under 'commands:')",
+              where));
       return;
     }
     for (auto& f : yaml::entries(e.value, where, k_phase_fields, m_diags)) {
@@ -388,8 +428,10 @@ class BuildspecParser {
         parse_on_failure(f, phase.on_failure);
       } else if (f.key == "runtime-versions") {
         if (type != PhaseType::install) {
-          m_diags.warning(f.key_position,
-                          fmt::format("'runtime-versions' only applies to the install phase; ignored in {}", e.key));
+          m_diags.warning(
+              f.key_position,
+              fmt::format("'runtime-versions' only applies to the install phase; ignored in {}",
+                          e.key));
           continue;
         }
         parse_variables(f, where + ".runtime-versions", phase.runtime_versions, Names::any);
@@ -414,8 +456,8 @@ class BuildspecParser {
     }
     if (!e.value.IsSequence()) {
       m_diags.error(yaml::value_position(e),
-                    fmt::format("'{}' must be a list of commands or one block scalar ('|'); got {}", e.key,
-                                yaml::describe(e.value)));
+                    fmt::format("'{}' must be a list of commands or one block scalar ('|'); got {}",
+                                e.key, yaml::describe(e.value)));
       return;
     }
     for (auto item : e.value) {
@@ -423,11 +465,13 @@ class BuildspecParser {
       if (item.IsScalar()) {
         out.push_back({item.Scalar(), pos});
       } else if (item.IsNull()) {
-        m_diags.warning(pos.line > 0 ? pos : e.key_position, fmt::format("empty command in {} is ignored", what));
+        m_diags.warning(pos.line > 0 ? pos : e.key_position,
+                        fmt::format("empty command in {} is ignored", what));
       } else if (item.IsMap()) {
         m_diags.error(pos, command_read_as_mapping(item));
       } else {
-        m_diags.error(pos, fmt::format("a command in {} must be a string; got {}", what, yaml::describe(item)));
+        m_diags.error(pos, fmt::format("a command in {} must be a string; got {}", what,
+                                       yaml::describe(item)));
       }
     }
   }
@@ -448,8 +492,9 @@ class BuildspecParser {
       }
       break;  // the first entry shows the mistake
     }
-    return fmt::format("YAML read this command as a mapping because {}: '{}'; quote the whole command: - {}",
-                       ends_with_colon ? "it ends with ':'" : "of ': '", text, yaml_single_quoted(text));
+    return fmt::format(
+        "YAML read this command as a mapping because {}: '{}'; quote the whole command: - {}",
+        ends_with_colon ? "it ends with ':'" : "of ': '", text, yaml_single_quoted(text));
   }
 
   void parse_on_failure(const MapEntry& e, OnFailure& out) {
@@ -457,7 +502,8 @@ class BuildspecParser {
     if (!text) return;
     Position pos = yaml::value_position(e);
     auto invalid = [&](std::string_view detail) {
-      m_diags.error(pos, fmt::format("'on-failure' must be {}; got '{}'{}", k_on_failure_forms, *text, detail));
+      m_diags.error(pos, fmt::format("'on-failure' must be {}; got '{}'{}", k_on_failure_forms,
+                                     *text, detail));
     };
     OnFailure result;
     result.text = *text;
@@ -480,8 +526,8 @@ class BuildspecParser {
       if (digits > 0 && (digits == rest.size() || rest[digits] == '-')) {
         auto count = parse_uint(rest.substr(0, digits));
         if (!count || *count > k_max_retries) {
-          m_diags.error(pos, fmt::format("retry count in 'on-failure' must be 0 to {}; got {}", k_max_retries,
-                                         rest.substr(0, digits)));
+          m_diags.error(pos, fmt::format("retry count in 'on-failure' must be 0 to {}; got {}",
+                                         k_max_retries, rest.substr(0, digits)));
           return;
         }
         result.retries = static_cast<int>(*count);
@@ -508,9 +554,12 @@ class BuildspecParser {
       report.name = g.key;
       report.position = g.key_position;
       for (auto& f : yaml::entries(g.value, where, k_report_keys, m_diags)) {
-        if (f.key == "files") report.files = spec_strings(f);
-        else if (f.key == "base-directory") read_string(f, report.base_directory);
-        else if (f.key == "discard-paths") read_bool(f, report.discard_paths);
+        if (f.key == "files")
+          report.files = spec_strings(f);
+        else if (f.key == "base-directory")
+          read_string(f, report.base_directory);
+        else if (f.key == "discard-paths")
+          read_bool(f, report.discard_paths);
         else if (f.key == "file-format") {
           auto text = yaml::scalar(f, m_diags);
           if (!text) continue;
@@ -518,31 +567,40 @@ class BuildspecParser {
             report.format = *format;
           } else {
             std::string names;
-            for (auto& [_, name] : k_report_formats) names += (names.empty() ? "" : ", ") + std::string(name);
+            for (auto& [_, name] : k_report_formats)
+              names += (names.empty() ? "" : ", ") + std::string(name);
             m_diags.error(yaml::value_position(f),
                           fmt::format("'file-format' must be one of {}; got '{}'", names, *text));
           }
         }
       }
-      if (report.files.empty())
+      if (report.files.empty() && is_mapping_or_empty(g.value))
         m_diags.error(g.key_position, fmt::format("missing required key 'files' in {}", where));
       m_spec.reports.push_back(std::move(report));
     }
   }
 
   // Reads one artifact's keys; returns the secondary-artifacts entry when there is one.
-  std::optional<MapEntry> parse_artifact(const YAML::Node& node, const std::string& where, Keys known,
-                                         ArtifactSpec& artifact) {
+  std::optional<MapEntry> parse_artifact(const YAML::Node& node, const std::string& where,
+                                         Keys known, ArtifactSpec& artifact) {
     std::optional<MapEntry> secondary;
     for (auto& f : yaml::entries(node, where, known, m_diags)) {
-      if (f.key == "files") artifact.files = spec_strings(f);
-      else if (f.key == "name") artifact.name = spec_string(f);
-      else if (f.key == "discard-paths") read_bool(f, artifact.discard_paths);
-      else if (f.key == "base-directory") read_string(f, artifact.base_directory);
-      else if (f.key == "exclude-paths") artifact.exclude_paths = spec_strings(f);
-      else if (f.key == "enable-symlinks") read_bool(f, artifact.enable_symlinks);
-      else if (f.key == "s3-prefix") read_string(f, artifact.s3_prefix);
-      else if (f.key == "secondary-artifacts") secondary = f;
+      if (f.key == "files")
+        artifact.files = spec_strings(f);
+      else if (f.key == "name")
+        artifact.name = spec_string(f);
+      else if (f.key == "discard-paths")
+        read_bool(f, artifact.discard_paths);
+      else if (f.key == "base-directory")
+        read_string(f, artifact.base_directory);
+      else if (f.key == "exclude-paths")
+        artifact.exclude_paths = spec_strings(f);
+      else if (f.key == "enable-symlinks")
+        read_bool(f, artifact.enable_symlinks);
+      else if (f.key == "s3-prefix")
+        read_string(f, artifact.s3_prefix);
+      else if (f.key == "secondary-artifacts")
+        secondary = f;
     }
     return secondary;
   }
@@ -561,12 +619,13 @@ class BuildspecParser {
         artifact.identifier = s.key;
         artifact.position = s.key_position;
         if (!is_word(s.key)) {
-          m_diags.error(s.key_position, fmt::format("secondary artifact identifier '{}' must use only letters, "
-                                                    "digits and '_'",
-                                                    s.key));
+          m_diags.error(s.key_position,
+                        fmt::format("secondary artifact identifier '{}' must use only letters, "
+                                    "digits and '_'",
+                                    s.key));
         }
         parse_artifact(s.value, where, k_secondary_artifact_keys, artifact);
-        if (artifact.files.empty())
+        if (artifact.files.empty() && is_mapping_or_empty(s.value))
           m_diags.error(s.key_position, fmt::format("missing required key 'files' in {}", where));
         artifacts.secondary.push_back(std::move(artifact));
       }
@@ -574,7 +633,7 @@ class BuildspecParser {
 
     // Only secondary artifacts may stand without primary files.
     bool only_secondary = secondary && e.value.IsMap() && e.value.size() == 1;
-    if (artifacts.primary.files.empty() && !only_secondary && (e.value.IsMap() || e.value.IsNull()))
+    if (artifacts.primary.files.empty() && !only_secondary && is_mapping_or_empty(e.value))
       m_diags.error(e.key_position, "missing required key 'files' in artifacts");
   }
 
@@ -582,17 +641,24 @@ class BuildspecParser {
     CacheSpec& cache = m_spec.cache;
     cache.present = true;
     for (auto& f : yaml::entries(e.value, "cache", k_cache_keys, m_diags)) {
-      if (f.key == "paths") cache.paths = spec_strings(f);
-      else if (f.key == "key") cache.key = spec_string(f);
-      else if (f.key == "fallback-keys") cache.fallback_keys = spec_strings(f);
+      if (f.key == "paths")
+        cache.paths = spec_strings(f);
+      else if (f.key == "key")
+        cache.key = spec_string(f);
+      else if (f.key == "fallback-keys")
+        cache.fallback_keys = spec_strings(f);
       else if (f.key == "action") {
         auto text = yaml::scalar(f, m_diags);
         if (!text) continue;
-        if (iequals(*text, "restore")) cache.action = CacheAction::restore;
-        else if (iequals(*text, "save")) cache.action = CacheAction::save;
+        if (iequals(*text, "restore"))
+          cache.action = CacheAction::restore;
+        else if (iequals(*text, "save"))
+          cache.action = CacheAction::save;
         else
-          m_diags.error(yaml::value_position(f),
-                        fmt::format("'action' must be restore or save (or left out for both); got '{}'", *text));
+          m_diags.error(
+              yaml::value_position(f),
+              fmt::format("'action' must be restore or save (or left out for both); got '{}'",
+                          *text));
       }
     }
   }
@@ -610,9 +676,10 @@ class BuildspecParser {
         continue;
       }
       if (!kind.empty()) {
-        m_diags.error(f.key_position, fmt::format("'batch' must have only one of build-list, build-graph, "
-                                                  "build-matrix or build-fanout; got '{}' and '{}'",
-                                                  kind, f.key));
+        m_diags.error(f.key_position,
+                      fmt::format("'batch' must have only one of build-list, build-graph, "
+                                  "build-matrix or build-fanout; got '{}' and '{}'",
+                                  kind, f.key));
         continue;
       }
       kind = f.key;
@@ -631,8 +698,9 @@ class BuildspecParser {
       }
     }
     if (kind.empty() && e.value.IsDefined() && (e.value.IsMap() || e.value.IsNull())) {
-      m_diags.warning(e.key_position, "'batch' has none of build-list, build-graph, build-matrix or build-fanout; "
-                                      "it defines no batch build");
+      m_diags.warning(e.key_position,
+                      "'batch' has none of build-list, build-graph, build-matrix or build-fanout; "
+                      "it defines no batch build");
     }
   }
 
@@ -642,17 +710,22 @@ class BuildspecParser {
       if (f.key == "compute-type") {
         read_string(f, env.compute_type);
         compute_type = f.key_position;
-      } else if (f.key == "image") read_string(f, env.image);
-      else if (f.key == "type") read_string(f, env.type);
+      } else if (f.key == "image")
+        read_string(f, env.image);
+      else if (f.key == "type")
+        read_string(f, env.type);
       else if (f.key == "fleet") {
         read_string(f, env.fleet);
         fleet = f.key_position;
-      } else if (f.key == "privileged-mode") read_bool(f, env.privileged_mode);
-      else if (f.key == "variables") parse_variables(f, where + ".variables", env.variables);
+      } else if (f.key == "privileged-mode")
+        read_bool(f, env.privileged_mode);
+      else if (f.key == "variables")
+        parse_variables(f, where + ".variables", env.variables);
     }
     if (compute_type && fleet) {
       Position later = compute_type->line > fleet->line ? *compute_type : *fleet;
-      m_diags.error(later, fmt::format("'compute-type' and 'fleet' cannot both be given in {}", where));
+      m_diags.error(later,
+                    fmt::format("'compute-type' and 'fleet' cannot both be given in {}", where));
     }
   }
 
@@ -660,7 +733,8 @@ class BuildspecParser {
     std::string where = fmt::format("batch.{}", e.key);
     if (!e.value.IsSequence()) {
       m_diags.error(yaml::value_position(e),
-                    fmt::format("'{}' must be a list of build tasks; got {}", e.key, yaml::describe(e.value)));
+                    fmt::format("'{}' must be a list of build tasks; got {}", e.key,
+                                yaml::describe(e.value)));
       return;
     }
     std::map<std::string, Position> identifiers;
@@ -670,16 +744,18 @@ class BuildspecParser {
       std::string item_where = fmt::format("{}[{}]", where, index++);
       Position pos = yaml::position_of(item);
       if (!item.IsMap()) {
-        m_diags.error(pos.line > 0 ? pos : e.key_position,
-                      fmt::format("each build task in {} must be a mapping with an 'identifier'; got {}", where,
-                                  yaml::describe(item)));
+        m_diags.error(
+            pos.line > 0 ? pos : e.key_position,
+            fmt::format("each build task in {} must be a mapping with an 'identifier'; got {}",
+                        where, yaml::describe(item)));
         continue;
       }
       BatchTask task;
       task.position = pos;
       bool has_identifier = false;
-      for (auto& f : yaml::entries(item, item_where, graph ? Keys(k_graph_task_keys) : Keys(k_list_task_keys),
-                                   m_diags)) {
+      for (auto& f :
+           yaml::entries(item, item_where, graph ? Keys(k_graph_task_keys) : Keys(k_list_task_keys),
+                         m_diags)) {
         if (f.key == "identifier") {
           auto id = yaml::scalar(f, m_diags);
           if (!id) continue;
@@ -687,19 +763,26 @@ class BuildspecParser {
           task.identifier = *id;
           Position id_pos = yaml::value_position(f);
           if (!is_word(*id)) {
-            m_diags.error(id_pos, fmt::format("identifier '{}' in {} must use only letters, digits and '_'", *id,
-                                              where));
+            m_diags.error(id_pos,
+                          fmt::format("identifier '{}' in {} must use only letters, digits and '_'",
+                                      *id, where));
           }
           auto [first, inserted] = identifiers.emplace(*id, id_pos);
           if (!inserted) {
-            m_diags.error(id_pos, fmt::format("duplicate identifier '{}' in {} (first at {}:{})", *id, where,
-                                              first->second.line, first->second.column));
+            m_diags.error(
+                id_pos, fmt::format("duplicate identifier '{}' in {} (first at {}:{})", *id, where,
+                                    first->second.line, first->second.column));
           }
-        } else if (f.key == "buildspec") read_string(f, task.buildspec);
-        else if (f.key == "env") parse_batch_env(f, item_where + ".env", task.env);
-        else if (f.key == "ignore-failure") read_bool(f, task.ignore_failure);
-        else if (f.key == "debug-session") read_bool(f, task.debug_session);
-        else if (f.key == "depend-on") task.depend_on = spec_strings(f);
+        } else if (f.key == "buildspec")
+          read_string(f, task.buildspec);
+        else if (f.key == "env")
+          parse_batch_env(f, item_where + ".env", task.env);
+        else if (f.key == "ignore-failure")
+          read_bool(f, task.ignore_failure);
+        else if (f.key == "debug-session")
+          read_bool(f, task.debug_session);
+        else if (f.key == "depend-on")
+          task.depend_on = spec_strings(f);
       }
       if (!has_identifier)
         m_diags.error(pos, fmt::format("missing required key 'identifier' in {}", item_where));
@@ -722,8 +805,8 @@ class BuildspecParser {
       for (auto& dep : tasks[i].depend_on) {
         auto found = index_of.find(dep.value);
         if (found == index_of.end()) {
-          std::string message = fmt::format("'depend-on' names '{}', which is not an identifier in {}", dep.value,
-                                            where);
+          std::string message = fmt::format(
+              "'depend-on' names '{}', which is not an identifier in {}", dep.value, where);
           if (auto suggestion = closest_match(dep.value, names))
             message += fmt::format("; did you mean '{}'?", *suggestion);
           m_diags.error(dep.position, std::move(message));
@@ -733,7 +816,8 @@ class BuildspecParser {
       }
     }
 
-    // 2. Peel off tasks whose dependencies are all done (Kahn); what remains lies on or behind a cycle.
+    // 2. Peel off tasks whose dependencies are all done (Kahn); what remains lies on or behind a
+    // cycle.
     std::vector<size_t> pending(tasks.size());
     std::vector<std::vector<size_t>> dependents(tasks.size());
     for (size_t i = 0; i < tasks.size(); ++i) {
@@ -771,24 +855,31 @@ class BuildspecParser {
     }
     std::string cycle;
     size_t first = path[static_cast<size_t>(seen_at[at])];
-    for (size_t i = static_cast<size_t>(seen_at[at]); i < path.size(); ++i) cycle += tasks[path[i]].identifier + " -> ";
+    for (size_t i = static_cast<size_t>(seen_at[at]); i < path.size(); ++i)
+      cycle += tasks[path[i]].identifier + " -> ";
     cycle += tasks[at].identifier;
-    m_diags.error(tasks[first].position,
-                  fmt::format("dependency cycle in {}: {} (each depends on the next)", where, cycle));
+    m_diags.error(
+        tasks[first].position,
+        fmt::format("dependency cycle in {}: {} (each depends on the next)", where, cycle));
   }
 
   void parse_build_matrix(const MapEntry& e) {
     BatchMatrix& matrix = m_spec.batch.matrix;
     for (auto& f : yaml::entries(e.value, "batch.build-matrix", k_matrix_keys, m_diags)) {
       if (f.key == "static") {
-        for (auto& g : yaml::entries(f.value, "batch.build-matrix.static", k_matrix_static_keys, m_diags)) {
-          if (g.key == "ignore-failure") read_bool(g, matrix.ignore_failure);
-          else if (g.key == "env") parse_batch_env(g, "batch.build-matrix.static.env", matrix.static_env);
+        for (auto& g :
+             yaml::entries(f.value, "batch.build-matrix.static", k_matrix_static_keys, m_diags)) {
+          if (g.key == "ignore-failure")
+            read_bool(g, matrix.ignore_failure);
+          else if (g.key == "env")
+            parse_batch_env(g, "batch.build-matrix.static.env", matrix.static_env);
         }
       } else if (f.key == "dynamic") {
-        for (auto& g : yaml::entries(f.value, "batch.build-matrix.dynamic", k_matrix_dynamic_keys, m_diags)) {
+        for (auto& g :
+             yaml::entries(f.value, "batch.build-matrix.dynamic", k_matrix_dynamic_keys, m_diags)) {
           if (g.key == "buildspec") {
-            for (auto& [value, _] : yaml::string_list(g, m_diags)) matrix.dynamic_buildspecs.push_back(value);
+            for (auto& [value, _] : yaml::string_list(g, m_diags))
+              matrix.dynamic_buildspecs.push_back(value);
           } else if (g.key == "env") {
             parse_dynamic_env(g);
           }
@@ -807,7 +898,8 @@ class BuildspecParser {
     };
     for (auto& f : yaml::entries(e.value, where, k_batch_env_keys, m_diags)) {
       if (f.key == "variables") {
-        for (auto& v : yaml::entries(f.value, where + ".variables", {}, m_diags, yaml::UnknownKeys::allow)) {
+        for (auto& v :
+             yaml::entries(f.value, where + ".variables", {}, m_diags, yaml::UnknownKeys::allow)) {
           check_variable_name(v.key, v.key_position, where + ".variables");
           matrix.dynamic_variables.emplace_back(v.key, values_of(v));
         }
@@ -815,7 +907,9 @@ class BuildspecParser {
         // A list of booleans: each value must still read as one.
         for (auto& [value, pos] : yaml::string_list(f, m_diags)) {
           if (!yaml::parse_bool(value))
-            m_diags.error(pos, fmt::format("'privileged-mode' values must be true or false; got '{}'", value));
+            m_diags.error(
+                pos,
+                fmt::format("'privileged-mode' values must be true or false; got '{}'", value));
         }
         matrix.dynamic_env.emplace_back(f.key, values_of(f));
       } else {
@@ -833,8 +927,9 @@ class BuildspecParser {
         Diagnostics quiet;
         auto n = yaml::integer(f, quiet);
         if (!n || *n < 1 || *n > INT_MAX) {
-          m_diags.error(yaml::value_position(f), fmt::format("'parallelism' must be a positive integer; got {}",
-                                                             yaml::describe(f.value)));
+          m_diags.error(yaml::value_position(f),
+                        fmt::format("'parallelism' must be a positive integer; got {}",
+                                    yaml::describe(f.value)));
           continue;
         }
         batch.fanout_parallelism = static_cast<int>(*n);

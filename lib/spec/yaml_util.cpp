@@ -1,6 +1,7 @@
 #include "spec/yaml_util.hpp"
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 
 #include <algorithm>
 #include <map>
@@ -25,14 +26,20 @@ std::string shorten(std::string_view text) {
 
 std::string node_kind(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Scalar: return "a string";
-    default: return "an empty value";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Scalar:
+      return "a string";
+    default:
+      return "an empty value";
   }
 }
 
-std::string key_text(const YAML::Node& key) { return key.IsScalar() ? key.Scalar() : std::string(); }
+std::string key_text(const YAML::Node& key) {
+  return key.IsScalar() ? key.Scalar() : std::string();
+}
 
 std::string expected_list(std::span<const std::string_view> known) {
   std::string out;
@@ -43,10 +50,12 @@ std::string expected_list(std::span<const std::string_view> known) {
   return out;
 }
 
-void collect_merged(const YAML::Node& value, int depth, std::vector<MapEntry>& out, Diagnostics& diagnostics);
+void collect_merged(const YAML::Node& value, int depth, std::vector<MapEntry>& out,
+                    Diagnostics& diagnostics);
 
 // The entries a merge key brings in, in order; later ones never override earlier ones.
-void collect_map(const YAML::Node& map, int depth, std::vector<MapEntry>& out, Diagnostics& diagnostics) {
+void collect_map(const YAML::Node& map, int depth, std::vector<MapEntry>& out,
+                 Diagnostics& diagnostics) {
   std::vector<YAML::Node> nested;
   // yaml-cpp's iterator hands out a temporary pair: copy it (`const auto&` binds to a value here),
   // never keep a reference to `it->first`, which dies with the full expression.
@@ -62,7 +71,8 @@ void collect_map(const YAML::Node& map, int depth, std::vector<MapEntry>& out, D
   for (auto& n : nested) collect_merged(n, depth + 1, out, diagnostics);
 }
 
-void collect_merged(const YAML::Node& value, int depth, std::vector<MapEntry>& out, Diagnostics& diagnostics) {
+void collect_merged(const YAML::Node& value, int depth, std::vector<MapEntry>& out,
+                    Diagnostics& diagnostics) {
   if (depth > k_max_merge_depth) {
     diagnostics.error(position_of(value), "merge keys ('<<') nested too deeply");
     return;
@@ -71,11 +81,16 @@ void collect_merged(const YAML::Node& value, int depth, std::vector<MapEntry>& o
     collect_map(value, depth, out, diagnostics);
   } else if (value.IsSequence()) {
     for (auto item : value) {
-      if (item.IsMap()) collect_map(item, depth, out, diagnostics);
-      else diagnostics.error(position_of(item), fmt::format("a merge key ('<<') needs mappings; got {}", node_kind(item)));
+      if (item.IsMap())
+        collect_map(item, depth, out, diagnostics);
+      else
+        diagnostics.error(
+            position_of(item),
+            fmt::format("a merge key ('<<') needs mappings; got {}", node_kind(item)));
     }
   } else {
-    diagnostics.error(position_of(value), fmt::format("a merge key ('<<') needs a mapping; got {}", describe(value)));
+    diagnostics.error(position_of(value),
+                      fmt::format("a merge key ('<<') needs a mapping; got {}", describe(value)));
   }
 }
 
@@ -86,11 +101,13 @@ std::optional<std::string> scalar_at(const YAML::Node& node, Position where, std
   return std::nullopt;
 }
 
-std::optional<bool> boolean_at(const YAML::Node& node, Position where, std::string_view what, Diagnostics& diagnostics) {
+std::optional<bool> boolean_at(const YAML::Node& node, Position where, std::string_view what,
+                               Diagnostics& diagnostics) {
   if (node.IsScalar()) {
     if (auto b = parse_bool(node.Scalar())) return b;
   }
-  diagnostics.error(where, fmt::format("'{}' must be true or false (or yes/no, on/off); got {}", what, describe(node)));
+  diagnostics.error(where, fmt::format("'{}' must be true or false (or yes/no, on/off); got {}",
+                                       what, describe(node)));
   return std::nullopt;
 }
 
@@ -107,7 +124,8 @@ std::optional<long long> integer_at(const YAML::Node& node, Position where, std:
 }
 
 std::vector<std::pair<std::string, Position>> string_list_at(const YAML::Node& node, Position where,
-                                                             std::string_view what, Diagnostics& diagnostics,
+                                                             std::string_view what,
+                                                             Diagnostics& diagnostics,
                                                              bool allow_single) {
   std::vector<std::pair<std::string, Position>> out;
   if (node.IsNull() || !node.IsDefined()) return out;
@@ -132,7 +150,8 @@ std::vector<std::pair<std::string, Position>> string_list_at(const YAML::Node& n
       diagnostics.warning(position_of(item).line > 0 ? position_of(item) : where,
                           fmt::format("empty item in '{}' is ignored", what));
     } else {
-      diagnostics.error(position_of(item), fmt::format("items of '{}' must be strings; got {}", what, describe(item)));
+      diagnostics.error(position_of(item),
+                        fmt::format("items of '{}' must be strings; got {}", what, describe(item)));
     }
   }
   return out;
@@ -163,6 +182,10 @@ Position position_of(const YAML::Node& node) {
 std::optional<YAML::Node> load(std::string_view text, Diagnostics& diagnostics) {
   try {
     return YAML::Load(std::string(text));
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp words this one "bad file"; say what it is.
+    Position pos = e.mark.line >= 0 ? Position{e.mark.line + 1, e.mark.column + 1} : Position{1, 1};
+    diagnostics.error(pos, "invalid YAML: nested too deeply");
   } catch (const YAML::ParserException& e) {
     Position pos = e.mark.line >= 0 ? Position{e.mark.line + 1, e.mark.column + 1} : Position{1, 1};
     std::string message = fmt::format("invalid YAML: {}", e.msg);
@@ -179,12 +202,14 @@ std::optional<YAML::Node> load(std::string_view text, Diagnostics& diagnostics) 
   return std::nullopt;
 }
 
-std::vector<MapEntry> entries(const YAML::Node& node, std::string_view where, std::span<const std::string_view> known,
-                              Diagnostics& diagnostics, UnknownKeys unknown) {
+std::vector<MapEntry> entries(const YAML::Node& node, std::string_view where,
+                              std::span<const std::string_view> known, Diagnostics& diagnostics,
+                              UnknownKeys unknown) {
   std::vector<MapEntry> out;
   if (!node.IsDefined() || node.IsNull()) return out;
   if (!node.IsMap()) {
-    diagnostics.error(position_of(node), fmt::format("'{}' must be a mapping; got {}", where, describe(node)));
+    diagnostics.error(position_of(node),
+                      fmt::format("'{}' must be a mapping; got {}", where, describe(node)));
     return out;
   }
 
@@ -195,7 +220,8 @@ std::vector<MapEntry> entries(const YAML::Node& node, std::string_view where, st
     const YAML::Node& key = kv.first;
     Position key_pos = position_of(key);
     if (!key.IsScalar()) {
-      diagnostics.error(key_pos, fmt::format("keys in '{}' must be strings; got {}", where, node_kind(key)));
+      diagnostics.error(key_pos,
+                        fmt::format("keys in '{}' must be strings; got {}", where, node_kind(key)));
       continue;
     }
     std::string name = key_text(key);
@@ -205,8 +231,8 @@ std::vector<MapEntry> entries(const YAML::Node& node, std::string_view where, st
     }
     auto [first, inserted] = seen.emplace(name, key_pos);
     if (!inserted) {
-      diagnostics.error(key_pos, fmt::format("duplicate key '{}' in {} (first at {}:{})", name, where,
-                                             first->second.line, first->second.column));
+      diagnostics.error(key_pos, fmt::format("duplicate key '{}' in {} (first at {}:{})", name,
+                                             where, first->second.line, first->second.column));
       continue;
     }
     out.push_back({name, key_pos, kv.second});
@@ -231,8 +257,10 @@ std::vector<MapEntry> entries(const YAML::Node& node, std::string_view where, st
       } else if (!known.empty()) {
         message += fmt::format("; expected {}", expected_list(known));
       }
-      if (unknown == UnknownKeys::error) diagnostics.error(entry.key_position, std::move(message));
-      else diagnostics.warning(entry.key_position, std::move(message));
+      if (unknown == UnknownKeys::error)
+        diagnostics.error(entry.key_position, std::move(message));
+      else
+        diagnostics.warning(entry.key_position, std::move(message));
     }
   }
   return out;
@@ -253,20 +281,25 @@ std::optional<bool> parse_bool(std::string_view text) {
   return std::nullopt;
 }
 
-std::optional<std::string> scalar(const YAML::Node& node, std::string_view what, Diagnostics& diagnostics) {
+std::optional<std::string> scalar(const YAML::Node& node, std::string_view what,
+                                  Diagnostics& diagnostics) {
   return scalar_at(node, position_of(node), what, diagnostics);
 }
 
-std::optional<bool> boolean(const YAML::Node& node, std::string_view what, Diagnostics& diagnostics) {
+std::optional<bool> boolean(const YAML::Node& node, std::string_view what,
+                            Diagnostics& diagnostics) {
   return boolean_at(node, position_of(node), what, diagnostics);
 }
 
-std::optional<long long> integer(const YAML::Node& node, std::string_view what, Diagnostics& diagnostics) {
+std::optional<long long> integer(const YAML::Node& node, std::string_view what,
+                                 Diagnostics& diagnostics) {
   return integer_at(node, position_of(node), what, diagnostics);
 }
 
-std::vector<std::pair<std::string, Position>> string_list(const YAML::Node& node, std::string_view what,
-                                                          Diagnostics& diagnostics, bool allow_single) {
+std::vector<std::pair<std::string, Position>> string_list(const YAML::Node& node,
+                                                          std::string_view what,
+                                                          Diagnostics& diagnostics,
+                                                          bool allow_single) {
   return string_list_at(node, position_of(node), what, diagnostics, allow_single);
 }
 
@@ -288,7 +321,8 @@ std::optional<long long> integer(const MapEntry& entry, Diagnostics& diagnostics
   return integer_at(entry.value, value_position(entry), entry.key, diagnostics);
 }
 
-std::vector<std::pair<std::string, Position>> string_list(const MapEntry& entry, Diagnostics& diagnostics,
+std::vector<std::pair<std::string, Position>> string_list(const MapEntry& entry,
+                                                          Diagnostics& diagnostics,
                                                           bool allow_single) {
   return string_list_at(entry.value, value_position(entry), entry.key, diagnostics, allow_single);
 }

@@ -60,7 +60,8 @@ std::string describe(const YAML::Node& node);
 std::optional<std::string> scalar(const MapEntry& entry, Diagnostics& diagnostics);
 std::optional<bool> boolean(const MapEntry& entry, Diagnostics& diagnostics);
 std::optional<long long> integer(const MapEntry& entry, Diagnostics& diagnostics);
-std::vector<std::pair<std::string, Position>> string_list(const MapEntry& entry, Diagnostics& diagnostics,
+std::vector<std::pair<std::string, Position>> string_list(const MapEntry& entry,
+                                                          Diagnostics& diagnostics,
                                                           bool allow_single = true);
 
 // The YAML 1.1 boolean spellings, without diagnostics.

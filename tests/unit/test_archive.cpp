@@ -1,6 +1,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libdeflate.h>
+
 #include <catch2/catch.hpp>
 #include <map>
 #include <random>
@@ -205,8 +207,46 @@ TEST_CASE("zip: round trip through the system unzip keeps bytes, modes and symli
   CHECK(result->archive_sha256 == sum_of("sha256sum", zip));
   CHECK(result->archive_md5 == sum_of("md5sum", zip));
 
+  // The extended timestamp field carries the exact modification time.
+  auto mtime = [](const fs::path& p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_mtime;
+  };
+  CHECK(mtime(dir / "x/text.txt") == mtime(s.src / "text.txt"));
+
   // No temporary file left beside the archive.
   CHECK(std::distance(fs::directory_iterator(dir / "out"), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("zip: directories are stored as entries of their own, outside the manifest", "[artifact][zip]") {
+  require_programs({"unzip"});
+  test::Scratch dir;
+  dir.write("src/d/f.txt", "f\n");
+  fs::create_directories(dir / "src/empty");
+  fs::permissions(dir / "src/empty", fs::perms(0750));
+  auto zip = dir / "dirs.zip";
+  auto result = write_zip({{"empty", dir / "src/empty"}, {"d/f.txt", dir / "src/d/f.txt"}}, zip);
+  REQUIRE(result);
+  REQUIRE(result->manifest.entries.size() == 1);
+  CHECK(result->manifest.entries[0].path == "d/f.txt");
+  CHECK(test::run({"unzip", "-Z1", zip.string()}).out == "empty/\nd/f.txt\n");
+  REQUIRE(test::run({"unzip", "-q", zip.string(), "-d", (dir / "x").string()}).exit_code == 0);
+  CHECK(fs::is_directory(dir / "x/empty"));
+  CHECK((fs::status(dir / "x/empty").permissions() & fs::perms::all) == fs::perms(0750));
+  auto extracted = extract_archive(zip, dir / "y");
+  REQUIRE(extracted);
+  CHECK(fs::is_directory(dir / "y/empty"));
+  CHECK(extracted->entries.size() == 1);
+}
+
+TEST_CASE("zip: an empty list makes an empty archive", "[artifact][zip]") {
+  test::Scratch dir;
+  auto result = write_zip({}, dir / "empty.zip");
+  REQUIRE(result);
+  CHECK(result->archive_size == 22);  // just the end of central directory record
+  CHECK(result->manifest.entries.empty());
+  CHECK(dir.read("empty.zip").starts_with("PK\x05\x06"));
 }
 
 TEST_CASE("zip: our extractor reads our zips, ZIP64 fields or not", "[artifact][zip]") {
@@ -249,37 +289,93 @@ TEST_CASE("zip: level 0 stores every entry", "[artifact][zip]") {
 TEST_CASE("zip: files above the whole-file limit are compressed in chunks", "[artifact][zip]") {
   require_programs({"unzip"});
   test::Scratch dir;
-  // Text and random megabytes interleaved, not chunk-aligned, so chunks differ in kind.
-  const size_t size = static_cast<size_t>(artifact_detail::k_zip_whole_file_limit + artifact_detail::k_zip_chunk_size +
-                                          12345);
-  std::string content;
-  content.reserve(size);
-  for (uint64_t i = 0; content.size() < size; ++i)
-    content += i % 3 == 2 ? random_bytes(1 << 20, i) : text_bytes(1 << 20, i);
-  content.resize(size);
-  dir.write("src/big.log", content, 0640);
-  dir.write("src/small.txt", "small\n");
-  std::vector<ArchiveEntry> entries = {{"small.txt", dir / "src/small.txt"}, {"big.log", dir / "src/big.log"}};
+  // Chunks alternate text (deflated, made joinable) and random (stored blocks); the two files end
+  // on a short chunk of either kind, so both ways of ending the stream are taken.
+  const size_t chunk = static_cast<size_t>(artifact_detail::k_zip_chunk_size);
+  const size_t chunks = static_cast<size_t>(artifact_detail::k_zip_whole_file_limit) / chunk + 1;
+  auto make = [&](bool random_tail) {
+    std::string content;
+    for (size_t c = 0; c < chunks; ++c) content += c % 2 ? random_bytes(chunk, c) : text_bytes(chunk, c);
+    content += random_tail ? random_bytes(12345, 99) : text_bytes(12345, 99);
+    return content;
+  };
+  std::map<std::string, std::string> contents = {{"big-random-tail.bin", make(true)}, {"big-text-tail.log", make(false)}};
+  std::vector<ArchiveEntry> entries = {{"small.txt", dir.write("src/small.txt", "small\n")}};
+  for (const auto& [name, content] : contents) entries.push_back({name, dir.write("src/" + name, content, 0640)});
 
   for (bool force : {false, true}) {
     INFO("force_zip64 " << force);
     auto zip = dir / fmt::format("big{}.zip", force);
     auto result = write_zip(entries, zip, {.force_zip64 = force});
     REQUIRE(result);
-    CHECK(result->archive_size < size);  // the text parts did compress
-    REQUIRE(result->manifest.entries.size() == 2);
-    CHECK(result->manifest.entries[1].sha256 == sha256_hex(content));
-    CHECK(result->manifest.entries[1].size == size);
+    CHECK(result->archive_size < 2 * contents.begin()->second.size() * 3 / 4);  // the text did compress
+    REQUIRE(result->manifest.entries.size() == 3);
     auto check = test::run({"unzip", "-t", "-qq", zip.string()});
     INFO(check.out << check.err);
     CHECK(check.exit_code == 0);
     auto dest = dir / fmt::format("x{}", force);
     REQUIRE(test::run({"unzip", "-q", zip.string(), "-d", dest.string()}).exit_code == 0);
-    CHECK(unwrap(sha256_file(dest / "big.log")) == sha256_hex(content));
-    struct stat st {};
-    REQUIRE(::stat((dest / "big.log").c_str(), &st) == 0);
-    CHECK((st.st_mode & 0777) == 0640);
+    for (size_t i = 1; i < 3; ++i) {
+      const auto& m = result->manifest.entries[i];
+      INFO(m.path);
+      CHECK(m.sha256 == sha256_hex(contents.at(m.path)));
+      CHECK(m.size == contents.at(m.path).size());
+      CHECK(unwrap(sha256_file(dest / m.path)) == m.sha256);
+      struct stat st {};
+      REQUIRE(::stat((dest / m.path).c_str(), &st) == 0);
+      CHECK((st.st_mode & 0777) == 0640);
+    }
+    auto extracted = extract_archive(zip, dir / fmt::format("e{}", force));
+    REQUIRE(extracted);
+    CHECK(manifest_to_json(*extracted) == manifest_to_json(result->manifest));
   }
+}
+
+TEST_CASE("zip: joined deflate streams of libdeflate chunks inflate to the joined input", "[artifact][zip]") {
+  std::vector<std::string> pieces = {
+      text_bytes(300'000, 1),                      // dynamic Huffman blocks
+      "a",                                         // tiny: a fixed Huffman block
+      random_bytes(70'000, 2),                     // libdeflate falls back to stored blocks
+      std::string(100'000, 'z'),                   // long matches
+      text_bytes(5'000, 3) + random_bytes(5'000, 4),
+      "",                                          // nothing at all
+  };
+  for (int level : {1, 6, 12}) {
+    INFO("level " << level);
+    auto* compressor = libdeflate_alloc_compressor(level);
+    REQUIRE(compressor);
+    std::string joined, expected;
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      std::string stream(libdeflate_deflate_compress_bound(compressor, pieces[i].size()), '\0');
+      stream.resize(libdeflate_deflate_compress(compressor, pieces[i].data(), pieces[i].size(), stream.data(),
+                                                stream.size()));
+      REQUIRE(artifact_detail::make_deflate_joinable(stream));
+      joined += stream;
+      expected += pieces[i];
+    }
+    artifact_detail::append_stored_blocks(joined, "end", true);
+    expected += "end";
+    libdeflate_free_compressor(compressor);
+    auto* decompressor = libdeflate_alloc_decompressor();
+    std::string out(expected.size(), '\0');
+    auto rc = libdeflate_deflate_decompress(decompressor, joined.data(), joined.size(), out.data(), out.size(), nullptr);
+    libdeflate_free_decompressor(decompressor);
+    CHECK(rc == LIBDEFLATE_SUCCESS);
+    CHECK(out == expected);
+  }
+  std::string garbage = "not deflate at all";
+  CHECK_FALSE(artifact_detail::make_deflate_joinable(garbage));
+}
+
+TEST_CASE("zip: only random-looking data is judged incompressible", "[artifact][zip]") {
+  CHECK(artifact_detail::looks_incompressible(random_bytes(5'000, 1)));
+  CHECK(artifact_detail::looks_incompressible(random_bytes(1'000'000, 2)));
+  CHECK_FALSE(artifact_detail::looks_incompressible(random_bytes(1'000, 3)));  // too short to judge
+  CHECK_FALSE(artifact_detail::looks_incompressible(text_bytes(100'000, 4)));
+  CHECK_FALSE(artifact_detail::looks_incompressible(random_bytes(500'000, 5) + text_bytes(500'000, 6)));
+  std::string hex;
+  for (char c : random_bytes(50'000, 7)) hex += fmt::format("{:02x}", static_cast<unsigned char>(c));
+  CHECK_FALSE(artifact_detail::looks_incompressible(hex));
 }
 
 TEST_CASE("zip: more than 65535 entries get ZIP64 end records", "[artifact][zip]") {

@@ -27,7 +27,8 @@ std::vector<std::string> values(const std::vector<SpecString>& strings) {
 
 // A valid buildspec's on-failure, given the value as written.
 OnFailure on_failure(const std::string& value) {
-  auto r = parse_buildspec("version: 0.2\nphases:\n  build:\n    on-failure: " + value + "\n    commands: [x]\n");
+  auto r = parse_buildspec("version: 0.2\nphases:\n  build:\n    on-failure: " + value +
+                           "\n    commands: [x]\n");
   REQUIRE(r.diagnostics.items().empty());
   REQUIRE(r.spec);
   return build_phase(r).on_failure;
@@ -96,7 +97,8 @@ TEST_CASE("buildspec: other versions are refused, naming the accepted ones", "[b
         "b.yml:1:1: error: missing required key 'version'; expected 'version: 0.2'");
 }
 
-TEST_CASE("buildspec: version 0.1 maps environment_variables.plaintext to env variables", "[buildspec]") {
+TEST_CASE("buildspec: version 0.1 maps environment_variables.plaintext to env variables",
+          "[buildspec]") {
   auto r = parse_buildspec(R"(version: 0.1
 environment_variables:
   plaintext:
@@ -120,18 +122,23 @@ phases:
 }
 
 TEST_CASE("buildspec: keys of the other version are ignored with a warning", "[buildspec]") {
-  auto r = parse_buildspec("version: 0.2\nenvironment_variables:\n  plaintext:\n    A: b\nphases:\n  build:\n"
-                           "    commands: [x]\n");
+  auto r = parse_buildspec(
+      "version: 0.2\nenvironment_variables:\n  plaintext:\n    A: b\nphases:\n  build:\n"
+      "    commands: [x]\n");
   REQUIRE(r.spec);
   CHECK(r.spec->env.variables.empty());
-  CHECK(all(r) == Lines{"b.yml:2:1: warning: 'environment_variables' belongs to buildspec version 0.1 and is "
-                        "ignored in version 0.2; use 'env: variables:'"});
+  CHECK(all(r) ==
+        Lines{"b.yml:2:1: warning: 'environment_variables' belongs to buildspec version 0.1 and is "
+              "ignored in version 0.2; use 'env: variables:'"});
 
-  r = parse_buildspec("version: 0.1\nenv:\n  variables:\n    A: b\nphases:\n  build:\n    commands: [x]\n");
+  r = parse_buildspec(
+      "version: 0.1\nenv:\n  variables:\n    A: b\nphases:\n  build:\n    commands: [x]\n");
   REQUIRE(r.spec);
   CHECK(r.spec->env.variables.empty());
-  CHECK(all(r) == Lines{"b.yml:2:1: warning: 'env' belongs to buildspec version 0.2 and is ignored in version "
-                        "0.1; use 'environment_variables: plaintext:' or 'version: 0.2'"});
+  CHECK(
+      all(r) ==
+      Lines{"b.yml:2:1: warning: 'env' belongs to buildspec version 0.2 and is ignored in version "
+            "0.1; use 'environment_variables: plaintext:' or 'version: 0.2'"});
 }
 
 TEST_CASE("buildspec: empty documents and non-mappings are errors", "[buildspec]") {
@@ -139,7 +146,9 @@ TEST_CASE("buildspec: empty documents and non-mappings are errors", "[buildspec]
     auto r = parse_buildspec(text);
     INFO(text);
     CHECK_FALSE(r.spec);
-    CHECK(all(r) == Lines{"b.yml:1:1: error: empty buildspec: expected a mapping with 'version' and 'phases'"});
+    CHECK(
+        all(r) ==
+        Lines{"b.yml:1:1: error: empty buildspec: expected a mapping with 'version' and 'phases'"});
   }
   CHECK(only_diagnostic("- version: 0.2\n") ==
         "b.yml:1:1: error: a buildspec must be a mapping with 'version' and 'phases'; got a list");
@@ -150,11 +159,14 @@ TEST_CASE("buildspec: empty documents and non-mappings are errors", "[buildspec]
 TEST_CASE("buildspec: a YAML syntax error is one positioned error", "[buildspec]") {
   auto r = parse_buildspec("version: 0.2\nphases\n\tbuild:\n    commands: [x]\n");
   CHECK_FALSE(r.spec);
-  CHECK(all(r) == Lines{"b.yml:3:1: error: invalid YAML: illegal tab when looking for indentation (indent with "
-                        "spaces, not tabs)"});
+  CHECK(
+      all(r) ==
+      Lines{"b.yml:3:1: error: invalid YAML: illegal tab when looking for indentation (indent with "
+            "spaces, not tabs)"});
   // yaml-cpp words some tab mistakes differently; the hint still comes from the line itself.
   r = parse_buildspec("version: 0.2\nphases:\n\tbuild:\n    commands: [x]\n");
-  CHECK(all(r) == Lines{"b.yml:3:7: error: invalid YAML: illegal map value (indent with spaces, not tabs)"});
+  CHECK(all(r) ==
+        Lines{"b.yml:3:7: error: invalid YAML: illegal map value (indent with spaces, not tabs)"});
 
   r = parse_buildspec("version: 0.2\nphases: [a, b\n");
   CHECK_FALSE(r.spec);
@@ -162,6 +174,15 @@ TEST_CASE("buildspec: a YAML syntax error is one positioned error", "[buildspec]
   CHECK(r.diagnostics.items()[0].severity == Severity::error);
   CHECK(r.diagnostics.items()[0].position.line > 0);
   CHECK(r.diagnostics.items()[0].message.starts_with("invalid YAML: "));
+}
+
+TEST_CASE("buildspec: absurd nesting is an error, not a stack overflow", "[buildspec]") {
+  auto r = parse_buildspec("version: 0.2\nphases: " + std::string(20000, '[') +
+                           std::string(20000, ']') + "\n");
+  CHECK_FALSE(r.spec);
+  REQUIRE(r.diagnostics.items().size() == 1);
+  CHECK(r.diagnostics.items()[0].position.line == 2);
+  CHECK(r.diagnostics.items()[0].message == "invalid YAML: nested too deeply");
 }
 
 TEST_CASE("buildspec: unknown keys are warnings with a did-you-mean", "[buildspec]") {
@@ -177,16 +198,19 @@ phases:
     commands: [y]
 )");
   REQUIRE(r.spec);
-  CHECK(all(r) == Lines{
-                      "b.yml:2:1: warning: unknown key 'phase' in buildspec; did you mean 'phases'?",
-                      "b.yml:6:3: warning: unknown key 'pre-build' in phases; did you mean 'pre_build'?",
-                      "b.yml:9:5: warning: unknown key 'command' in phases.build; did you mean 'commands'?",
-                  });
+  CHECK(all(r) ==
+        Lines{
+            "b.yml:2:1: warning: unknown key 'phase' in buildspec; did you mean 'phases'?",
+            "b.yml:6:3: warning: unknown key 'pre-build' in phases; did you mean 'pre_build'?",
+            "b.yml:9:5: warning: unknown key 'command' in phases.build; did you mean 'commands'?",
+        });
   CHECK_FALSE(r.spec->phase(PhaseType::pre_build).present);
 }
 
-TEST_CASE("buildspec: an unknown key far from any known one lists the expected keys", "[buildspec]") {
-  CHECK(only_diagnostic("version: 0.2\nproxy:\n  zzzzzzzz: true\nphases:\n  build:\n    commands: [x]\n") ==
+TEST_CASE("buildspec: an unknown key far from any known one lists the expected keys",
+          "[buildspec]") {
+  CHECK(only_diagnostic(
+            "version: 0.2\nproxy:\n  zzzzzzzz: true\nphases:\n  build:\n    commands: [x]\n") ==
         "b.yml:3:3: warning: unknown key 'zzzzzzzz' in proxy; expected upload-artifacts or logs");
 }
 
@@ -232,6 +256,22 @@ cache:
                   });
 }
 
+TEST_CASE("buildspec: a mistyped section gets one error, not a follow-up", "[buildspec]") {
+  auto r = parse_buildspec(R"(version: 0.2
+phases:
+  - build
+reports:
+  group: [a.xml]
+artifacts:
+  - a
+)");
+  CHECK(all(r) == Lines{
+                      "b.yml:3:3: error: 'phases' must be a mapping; got a list",
+                      "b.yml:5:10: error: 'reports.group' must be a mapping; got a list",
+                      "b.yml:7:3: error: 'artifacts' must be a mapping; got a list",
+                  });
+}
+
 TEST_CASE("buildspec: every error is reported, sorted by position", "[buildspec]") {
   auto r = parse_buildspec(R"(version: 0.2
 artifacts:
@@ -249,10 +289,13 @@ env:
   auto lines = all(r);
   REQUIRE(lines.size() == 5);
   CHECK(lines[0] == "b.yml:2:1: error: missing required key 'files' in artifacts");
-  CHECK(lines[1] == "b.yml:3:18: error: 'discard-paths' must be true or false (or yes/no, on/off); got 'maybe'");
+  CHECK(
+      lines[1] ==
+      "b.yml:3:18: error: 'discard-paths' must be true or false (or yes/no, on/off); got 'maybe'");
   CHECK(lines[2].starts_with("b.yml:6:17: error: 'on-failure' must be"));
   CHECK(lines[3].starts_with("b.yml:8:9: error: YAML read this command as a mapping"));
-  CHECK(lines[4].starts_with("b.yml:11:5: error: '1BAD' in env.variables is not a valid variable name"));
+  CHECK(lines[4].starts_with(
+      "b.yml:11:5: error: '1BAD' in env.variables is not a valid variable name"));
 }
 
 // ---- env ----
@@ -298,23 +341,26 @@ phases:
   CHECK(env.parameter_store[0].name == "DB_PASS");
   CHECK(env.parameter_store[0].value == "/prod/db/password");
   REQUIRE(env.secrets_manager.size() == 2);
-  CHECK(env.secrets_manager[0].value == "arn:aws:secretsmanager:us-east-1:123456789012:secret:name:token:AWSCURRENT");
+  CHECK(env.secrets_manager[0].value ==
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:name:token:AWSCURRENT");
   CHECK(env.secrets_manager[1].value == "my-secret:key");
   CHECK(values(env.exported_variables) == Lines{"SAW", "N"});
   CHECK(env.git_credential_helper == true);
 }
 
 TEST_CASE("buildspec: an env variable with no value is empty, with a warning", "[buildspec]") {
-  auto r = parse_buildspec("version: 0.2\nenv:\n  variables:\n    EMPTY:\n    NIL: ~\nphases:\n  build:\n"
-                           "    commands: [x]\n");
+  auto r = parse_buildspec(
+      "version: 0.2\nenv:\n  variables:\n    EMPTY:\n    NIL: ~\nphases:\n  build:\n"
+      "    commands: [x]\n");
   REQUIRE(r.spec);
   REQUIRE(r.spec->env.variables.size() == 2);
   CHECK(r.spec->env.variables[0].value.empty());
   CHECK(r.spec->env.variables[1].value.empty());
-  CHECK(all(r) == Lines{
-                      "b.yml:4:5: warning: 'EMPTY' in env.variables has no value; using an empty string",
-                      "b.yml:5:5: warning: 'NIL' in env.variables has no value; using an empty string",
-                  });
+  CHECK(all(r) ==
+        Lines{
+            "b.yml:4:5: warning: 'EMPTY' in env.variables has no value; using an empty string",
+            "b.yml:5:5: warning: 'NIL' in env.variables has no value; using an empty string",
+        });
 }
 
 TEST_CASE("buildspec: env variables must be scalars with shell names", "[buildspec]") {
@@ -339,22 +385,29 @@ phases:
     commands: [x]
 )");
   CHECK_FALSE(r.spec);
-  CHECK(all(r) == Lines{
-      "b.yml:4:11: error: value of 'LIST' in env.variables must be a string; got a list",
-      "b.yml:6:7: error: value of 'MAP' in env.variables must be a string; got a mapping",
-      "b.yml:7:5: error: 'my-var' in env.variables is not a valid variable name; use letters, digits and '_', "
-      "not starting with a digit",
-      "b.yml:8:5: error: '9LIVES' in env.variables is not a valid variable name; use letters, digits and '_', "
-      "not starting with a digit",
-      "b.yml:10:5: error: 'A B' in env.parameter-store is not a valid variable name; use letters, digits and "
-      "'_', not starting with a digit",
-      "b.yml:12:9: error: 'S1' in env.secrets-manager must be secret-id:json-key:version-stage:version-id "
-      "with a secret-id; got ':key'",
-      "b.yml:13:9: error: 'S2' in env.secrets-manager must be secret-id:json-key:version-stage:version-id "
-      "with a secret-id; got ''",
-      "b.yml:16:7: error: 'bad.name' in env.exported-variables is not a valid variable name; use letters, "
-      "digits and '_', not starting with a digit",
-  });
+  CHECK(all(r) ==
+        Lines{
+            "b.yml:4:11: error: value of 'LIST' in env.variables must be a string; got a list",
+            "b.yml:6:7: error: value of 'MAP' in env.variables must be a string; got a mapping",
+            "b.yml:7:5: error: 'my-var' in env.variables is not a valid variable name; use "
+            "letters, digits and '_', "
+            "not starting with a digit",
+            "b.yml:8:5: error: '9LIVES' in env.variables is not a valid variable name; use "
+            "letters, digits and '_', "
+            "not starting with a digit",
+            "b.yml:10:5: error: 'A B' in env.parameter-store is not a valid variable name; use "
+            "letters, digits and "
+            "'_', not starting with a digit",
+            "b.yml:12:9: error: 'S1' in env.secrets-manager must be "
+            "secret-id:json-key:version-stage:version-id "
+            "with a secret-id; got ':key'",
+            "b.yml:13:9: error: 'S2' in env.secrets-manager must be "
+            "secret-id:json-key:version-stage:version-id "
+            "with a secret-id; got ''",
+            "b.yml:16:7: error: 'bad.name' in env.exported-variables is not a valid variable name; "
+            "use letters, "
+            "digits and '_', not starting with a digit",
+        });
 }
 
 TEST_CASE("buildspec: proxy and run-as", "[buildspec]") {
@@ -382,25 +435,29 @@ phases:
 
 TEST_CASE("buildspec: booleans accept the YAML 1.1 spellings in any case", "[buildspec]") {
   for (auto [text, expected] : std::vector<std::pair<std::string, bool>>{{"true", true},
-                                                                        {"True", true},
-                                                                        {"YES", true},
-                                                                        {"on", true},
-                                                                        {"\"yes\"", true},
-                                                                        {"false", false},
-                                                                        {"No", false},
-                                                                        {"OFF", false}}) {
-    auto r = parse_buildspec("version: 0.2\nphases:\n  build:\n    commands: [x]\nartifacts:\n  files: [a]\n"
-                             "  discard-paths: " +
-                             text + "\n");
+                                                                         {"True", true},
+                                                                         {"YES", true},
+                                                                         {"on", true},
+                                                                         {"\"yes\"", true},
+                                                                         {"false", false},
+                                                                         {"No", false},
+                                                                         {"OFF", false}}) {
+    auto r = parse_buildspec(
+        "version: 0.2\nphases:\n  build:\n    commands: [x]\nartifacts:\n  files: [a]\n"
+        "  discard-paths: " +
+        text + "\n");
     INFO(text);
     REQUIRE(r.spec);
     CHECK(r.spec->artifacts.primary.discard_paths == expected);
   }
-  CHECK(only_diagnostic("version: 0.2\nphases:\n  build:\n    commands: [x]\nartifacts:\n  files: [a]\n"
-                        "  enable-symlinks: no | yes\n") ==
-        "b.yml:7:20: error: 'enable-symlinks' must be true or false (or yes/no, on/off); got 'no | yes'");
-  CHECK(only_diagnostic("version: 0.2\nphases:\n  build:\n    commands: [x]\nartifacts:\n  files: [a]\n"
-                        "  enable-symlinks: 1\n") ==
+  CHECK(only_diagnostic(
+            "version: 0.2\nphases:\n  build:\n    commands: [x]\nartifacts:\n  files: [a]\n"
+            "  enable-symlinks: no | yes\n") ==
+        "b.yml:7:20: error: 'enable-symlinks' must be true or false (or yes/no, on/off); got 'no | "
+        "yes'");
+  CHECK(only_diagnostic(
+            "version: 0.2\nphases:\n  build:\n    commands: [x]\nartifacts:\n  files: [a]\n"
+            "  enable-symlinks: 1\n") ==
         "b.yml:7:20: error: 'enable-symlinks' must be true or false (or yes/no, on/off); got '1'");
 }
 
@@ -471,19 +528,22 @@ phases:
 }
 
 TEST_CASE("buildspec: a single plain scalar is one command", "[buildspec]") {
-  auto r = parse_buildspec("version: 0.2\nphases:\n  build:\n    commands:\n      npm install -g x\n");
+  auto r =
+      parse_buildspec("version: 0.2\nphases:\n  build:\n    commands:\n      npm install -g x\n");
   REQUIRE(r.spec);
   CHECK(values(build_phase(r).commands) == Lines{"npm install -g x"});
 }
 
 TEST_CASE("buildspec: numbers and booleans as commands keep their text", "[buildspec]") {
-  auto r = parse_buildspec("version: 0.2\nphases:\n  build:\n    commands:\n      - true\n      - 5\n"
-                           "      - 1.50\n      - 'quoted: yes'\n");
+  auto r = parse_buildspec(
+      "version: 0.2\nphases:\n  build:\n    commands:\n      - true\n      - 5\n"
+      "      - 1.50\n      - 'quoted: yes'\n");
   REQUIRE(r.spec);
   CHECK(values(build_phase(r).commands) == Lines{"true", "5", "1.50", "quoted: yes"});
 }
 
-TEST_CASE("buildspec: a command YAML read as a mapping says why and how to quote it", "[buildspec]") {
+TEST_CASE("buildspec: a command YAML read as a mapping says why and how to quote it",
+          "[buildspec]") {
   auto r = parse_buildspec(R"(version: 0.2
 phases:
   build:
@@ -496,20 +556,25 @@ phases:
       - [a, b]
 )");
   CHECK_FALSE(r.spec);
-  CHECK(all(r) == Lines{
-      "b.yml:6:9: error: YAML read this command as a mapping because of ': ': 'echo foo: bar'; quote the "
-      "whole command: - 'echo foo: bar'",
-      "b.yml:7:9: error: YAML read this command as a mapping because of ': ': 'echo it's: here'; quote the "
-      "whole command: - 'echo it''s: here'",
-      "b.yml:8:9: error: YAML read this command as a mapping because it ends with ':': 'echo trailing:'; "
-      "quote the whole command: - 'echo trailing:'",
-      "b.yml:10:9: error: a command in phases.build.finally must be a string; got a list",
-  });
+  CHECK(all(r) ==
+        Lines{
+            "b.yml:6:9: error: YAML read this command as a mapping because of ': ': 'echo foo: "
+            "bar'; quote the "
+            "whole command: - 'echo foo: bar'",
+            "b.yml:7:9: error: YAML read this command as a mapping because of ': ': 'echo it's: "
+            "here'; quote the "
+            "whole command: - 'echo it''s: here'",
+            "b.yml:8:9: error: YAML read this command as a mapping because it ends with ':': 'echo "
+            "trailing:'; "
+            "quote the whole command: - 'echo trailing:'",
+            "b.yml:10:9: error: a command in phases.build.finally must be a string; got a list",
+        });
 }
 
 TEST_CASE("buildspec: empty commands and phases are warnings", "[buildspec]") {
-  auto r = parse_buildspec("version: 0.2\nphases:\n  install:\n  build:\n    commands:\n  post_build:\n"
-                           "    commands:\n      - echo x\n      -\n");
+  auto r = parse_buildspec(
+      "version: 0.2\nphases:\n  install:\n  build:\n    commands:\n  post_build:\n"
+      "    commands:\n      - echo x\n      -\n");
   REQUIRE(r.spec);
   CHECK(r.spec->phase(PhaseType::install).present);
   CHECK(build_phase(r).commands.empty());
@@ -523,39 +588,48 @@ TEST_CASE("buildspec: empty commands and phases are warnings", "[buildspec]") {
 
 TEST_CASE("buildspec: a phase written as a list says to put it under commands", "[buildspec]") {
   CHECK(only_diagnostic("version: 0.2\nphases:\n  build:\n    - make\n") ==
-        "b.yml:4:5: error: 'phases.build' must be a mapping with 'commands'; got a list (put the list under "
+        "b.yml:4:5: error: 'phases.build' must be a mapping with 'commands'; got a list (put the "
+        "list under "
         "'commands:')");
 }
 
 TEST_CASE("buildspec: commands as a mapping is a type error", "[buildspec]") {
   CHECK(only_diagnostic("version: 0.2\nphases:\n  build:\n    commands:\n      make: all\n") ==
-        "b.yml:5:7: error: 'commands' must be a list of commands or one block scalar ('|'); got a mapping");
+        "b.yml:5:7: error: 'commands' must be a list of commands or one block scalar ('|'); got a "
+        "mapping");
 }
 
 TEST_CASE("buildspec: runtime-versions outside install is ignored with a warning", "[buildspec]") {
-  auto r = parse_buildspec("version: 0.2\nphases:\n  build:\n    runtime-versions:\n      java: corretto17\n"
-                           "    commands: [x]\n");
+  auto r = parse_buildspec(
+      "version: 0.2\nphases:\n  build:\n    runtime-versions:\n      java: corretto17\n"
+      "    commands: [x]\n");
   REQUIRE(r.spec);
   CHECK(build_phase(r).runtime_versions.empty());
-  CHECK(all(r) == Lines{"b.yml:4:5: warning: 'runtime-versions' only applies to the install phase; ignored in "
-                        "build"});
+  CHECK(
+      all(r) ==
+      Lines{"b.yml:4:5: warning: 'runtime-versions' only applies to the install phase; ignored in "
+            "build"});
 }
 
 TEST_CASE("buildspec: no phases is an error unless the buildspec is batch-only", "[buildspec]") {
   CHECK(only_diagnostic("version: 0.2\nenv:\n  variables:\n    A: b\n") ==
-        "b.yml:1:1: error: no phases: expected 'phases' with at least one of install, pre_build, build or "
+        "b.yml:1:1: error: no phases: expected 'phases' with at least one of install, pre_build, "
+        "build or "
         "post_build");
   CHECK(only_diagnostic("version: 0.2\nphases:\n") ==
-        "b.yml:2:1: error: no phases: expected 'phases' with at least one of install, pre_build, build or "
+        "b.yml:2:1: error: no phases: expected 'phases' with at least one of install, pre_build, "
+        "build or "
         "post_build");
   auto r = parse_buildspec("version: 0.2\nphases:\n  compile:\n    commands: [x]\n");
   CHECK_FALSE(r.spec);
-  CHECK(all(r) == Lines{
-                      "b.yml:2:1: error: no phases: expected 'phases' with at least one of install, pre_build, "
-                      "build or post_build",
-                      "b.yml:3:3: warning: unknown key 'compile' in phases; expected install, pre_build, build "
-                      "or post_build",
-                  });
+  CHECK(
+      all(r) ==
+      Lines{
+          "b.yml:2:1: error: no phases: expected 'phases' with at least one of install, pre_build, "
+          "build or post_build",
+          "b.yml:3:3: warning: unknown key 'compile' in phases; expected install, pre_build, build "
+          "or post_build",
+      });
   r = parse_buildspec("version: 0.2\nbatch:\n  build-list:\n    - identifier: a\n");
   REQUIRE(r.spec);
   CHECK(r.diagnostics.items().empty());
@@ -603,21 +677,27 @@ TEST_CASE("buildspec: invalid on-failure values list the accepted forms", "[buil
   auto text = [](const std::string& value) {
     return "version: 0.2\nphases:\n  build:\n    on-failure: " + value + "\n    commands: [x]\n";
   };
-  const std::string forms = "ABORT, CONTINUE, RETRY, RETRY-<count>, RETRY-<regex> or RETRY-<count>-<regex>";
-  CHECK(only_diagnostic(text("abort")) == "b.yml:4:17: error: 'on-failure' must be " + forms + "; got 'abort'");
-  CHECK(only_diagnostic(text("RETRY-")) == "b.yml:4:17: error: 'on-failure' must be " + forms + "; got 'RETRY-'");
+  const std::string forms =
+      "ABORT, CONTINUE, RETRY, RETRY-<count>, RETRY-<regex> or RETRY-<count>-<regex>";
+  CHECK(only_diagnostic(text("abort")) ==
+        "b.yml:4:17: error: 'on-failure' must be " + forms + "; got 'abort'");
+  CHECK(only_diagnostic(text("RETRY-")) ==
+        "b.yml:4:17: error: 'on-failure' must be " + forms + "; got 'RETRY-'");
   CHECK(only_diagnostic(text("RETRY-3-")) ==
         "b.yml:4:17: error: 'on-failure' must be " + forms + "; got 'RETRY-3-'");
   CHECK(only_diagnostic(text("RETRY-101")) ==
         "b.yml:4:17: error: retry count in 'on-failure' must be 0 to 100; got 101");
-  CHECK(only_diagnostic(text("RETRY-abc(")).starts_with(
-      "b.yml:4:17: error: 'on-failure' must be " + forms + "; got 'RETRY-abc(' (the regex 'abc(' is not valid: "));
-  CHECK(only_diagnostic(text("RETRY-2-[z-a]")).starts_with(
-      "b.yml:4:17: error: 'on-failure' must be " + forms + "; got 'RETRY-2-[z-a]' (the regex '[z-a]' is not valid"));
+  CHECK(only_diagnostic(text("RETRY-abc("))
+            .starts_with("b.yml:4:17: error: 'on-failure' must be " + forms +
+                         "; got 'RETRY-abc(' (the regex 'abc(' is not valid: "));
+  CHECK(only_diagnostic(text("RETRY-2-[z-a]"))
+            .starts_with("b.yml:4:17: error: 'on-failure' must be " + forms +
+                         "; got 'RETRY-2-[z-a]' (the regex '[z-a]' is not valid"));
   // A pattern that would expand to millions of states is refused before std::regex sees it.
   CHECK(only_diagnostic(text("RETRY-(a{1000}){1000}")) ==
         "b.yml:4:17: error: 'on-failure' must be " + forms +
-            "; got 'RETRY-(a{1000}){1000}' (the regex '(a{1000}){1000}' is not valid: repetition counts multiply "
+            "; got 'RETRY-(a{1000}){1000}' (the regex '(a{1000}){1000}' is not valid: repetition "
+            "counts multiply "
             "past 10000)");
 }
 
@@ -670,12 +750,14 @@ reports:
     file-format: XUNIT
 )");
   CHECK_FALSE(r.spec);
-  CHECK(all(r) == Lines{
-                      "b.yml:6:3: error: missing required key 'files' in reports.nofiles",
-                      "b.yml:10:18: error: 'file-format' must be one of JUNITXML, CUCUMBERJSON, TESTNGXML, "
-                      "NUNITXML, NUNIT3XML, VISUALSTUDIOTRX, COBERTURAXML, JACOCOXML, CLOVERXML, SIMPLECOV; got "
-                      "'XUNIT'",
-                  });
+  CHECK(all(r) ==
+        Lines{
+            "b.yml:6:3: error: missing required key 'files' in reports.nofiles",
+            "b.yml:10:18: error: 'file-format' must be one of JUNITXML, CUCUMBERJSON, TESTNGXML, "
+            "NUNITXML, NUNIT3XML, VISUALSTUDIOTRX, COBERTURAXML, JACOCOXML, CLOVERXML, SIMPLECOV; "
+            "got "
+            "'XUNIT'",
+        });
 }
 
 TEST_CASE("buildspec: report format names", "[buildspec]") {
@@ -748,8 +830,9 @@ artifacts:
 }
 
 TEST_CASE("buildspec: only secondary artifacts need no primary files", "[buildspec]") {
-  auto r = parse_buildspec("version: 0.2\nphases:\n  build:\n    commands: [x]\nartifacts:\n  secondary-artifacts:\n"
-                           "    one:\n      files: [a]\n");
+  auto r = parse_buildspec(
+      "version: 0.2\nphases:\n  build:\n    commands: [x]\nartifacts:\n  secondary-artifacts:\n"
+      "    one:\n      files: [a]\n");
   REQUIRE(r.spec);
   CHECK(r.spec->artifacts.primary.files.empty());
   CHECK(r.spec->artifacts.secondary.size() == 1);
@@ -771,12 +854,16 @@ artifacts:
 )");
   CHECK_FALSE(r.spec);
   CHECK(all(r) == Lines{
-      "b.yml:5:1: error: missing required key 'files' in artifacts",
-      "b.yml:8:5: error: secondary artifact identifier 'bad-name' must use only letters, digits and '_'",
-      "b.yml:10:5: error: missing required key 'files' in artifacts.secondary-artifacts.nofiles",
-      "b.yml:12:7: warning: unknown key 'secondary-artifacts' in artifacts.secondary-artifacts.nofiles; "
-      "expected files, name, discard-paths, base-directory, exclude-paths, enable-symlinks or s3-prefix",
-  });
+                      "b.yml:5:1: error: missing required key 'files' in artifacts",
+                      "b.yml:8:5: error: secondary artifact identifier 'bad-name' must use only "
+                      "letters, digits and '_'",
+                      "b.yml:10:5: error: missing required key 'files' in "
+                      "artifacts.secondary-artifacts.nofiles",
+                      "b.yml:12:7: warning: unknown key 'secondary-artifacts' in "
+                      "artifacts.secondary-artifacts.nofiles; "
+                      "expected files, name, discard-paths, base-directory, exclude-paths, "
+                      "enable-symlinks or s3-prefix",
+                  });
 }
 
 // ---- cache ----
@@ -804,13 +891,15 @@ cache:
   CHECK(c.action == CacheAction::restore);
   CHECK(values(c.paths) == Lines{"node_modules/**/*", "/root/.m2/**/*"});
 
-  r = parse_buildspec("version: 0.2\nphases:\n  build:\n    commands: [x]\ncache:\n  paths: [a]\n  action: save\n");
+  r = parse_buildspec(
+      "version: 0.2\nphases:\n  build:\n    commands: [x]\ncache:\n  paths: [a]\n  action: save\n");
   REQUIRE(r.spec);
   CHECK(r.spec->cache.action == CacheAction::save);
   r = parse_buildspec("version: 0.2\nphases:\n  build:\n    commands: [x]\ncache:\n  paths: [a]\n");
   REQUIRE(r.spec);
   CHECK(r.spec->cache.action == CacheAction::restore_and_save);
-  CHECK(only_diagnostic("version: 0.2\nphases:\n  build:\n    commands: [x]\ncache:\n  paths: [a]\n  action: both\n") ==
+  CHECK(only_diagnostic("version: 0.2\nphases:\n  build:\n    commands: [x]\ncache:\n  paths: "
+                        "[a]\n  action: both\n") ==
         "b.yml:7:11: error: 'action' must be restore or save (or left out for both); got 'both'");
 }
 
@@ -892,7 +981,8 @@ batch:
   CHECK(values(b.tasks[2].depend_on) == Lines{"build1", "build2"});
 }
 
-TEST_CASE("buildspec: build-graph errors: unknown dependency, cycle, bad and duplicate identifiers", "[buildspec]") {
+TEST_CASE("buildspec: build-graph errors: unknown dependency, cycle, bad and duplicate identifiers",
+          "[buildspec]") {
   auto r = parse_buildspec(R"(version: 0.2
 batch:
   build-graph:
@@ -909,45 +999,58 @@ batch:
     - just a string
 )");
   CHECK_FALSE(r.spec);
-  CHECK(all(r) == Lines{
-      "b.yml:4:7: error: dependency cycle in batch.build-graph: a -> c -> b -> a (each depends on the next)",
-      "b.yml:7:22: error: 'depend-on' names 'buidl1', which is not an identifier in batch.build-graph; did you "
-      "mean 'build1'?",
-      "b.yml:11:19: error: duplicate identifier 'a' in batch.build-graph (first at 4:19)",
-      "b.yml:12:19: error: identifier 'not-ok' in batch.build-graph must use only letters, digits and '_'",
-      "b.yml:13:7: error: missing required key 'identifier' in batch.build-graph[6]",
-      "b.yml:14:7: error: each build task in batch.build-graph must be a mapping with an 'identifier'; got 'just "
-      "a string'",
-  });
+  CHECK(all(r) ==
+        Lines{
+            "b.yml:4:7: error: dependency cycle in batch.build-graph: a -> c -> b -> a (each "
+            "depends on the next)",
+            "b.yml:7:22: error: 'depend-on' names 'buidl1', which is not an identifier in "
+            "batch.build-graph; did you "
+            "mean 'build1'?",
+            "b.yml:11:19: error: duplicate identifier 'a' in batch.build-graph (first at 4:19)",
+            "b.yml:12:19: error: identifier 'not-ok' in batch.build-graph must use only letters, "
+            "digits and '_'",
+            "b.yml:13:7: error: missing required key 'identifier' in batch.build-graph[6]",
+            "b.yml:14:7: error: each build task in batch.build-graph must be a mapping with an "
+            "'identifier'; got 'just "
+            "a string'",
+        });
 }
 
 TEST_CASE("buildspec: a task depending on itself is a cycle", "[buildspec]") {
-  CHECK(only_diagnostic("version: 0.2\nbatch:\n  build-graph:\n    - identifier: a\n      depend-on: [a]\n") ==
-        "b.yml:4:7: error: dependency cycle in batch.build-graph: a -> a (each depends on the next)");
+  CHECK(
+      only_diagnostic(
+          "version: 0.2\nbatch:\n  build-graph:\n    - identifier: a\n      depend-on: [a]\n") ==
+      "b.yml:4:7: error: dependency cycle in batch.build-graph: a -> a (each depends on the next)");
 }
 
 TEST_CASE("buildspec: depend-on in a build-list is an unknown key", "[buildspec]") {
-  CHECK(only_diagnostic("version: 0.2\nbatch:\n  build-list:\n    - identifier: a\n      depend-on: [b]\n") ==
-        "b.yml:5:7: warning: unknown key 'depend-on' in batch.build-list[0]; expected identifier, buildspec, env, "
+  CHECK(only_diagnostic(
+            "version: 0.2\nbatch:\n  build-list:\n    - identifier: a\n      depend-on: [b]\n") ==
+        "b.yml:5:7: warning: unknown key 'depend-on' in batch.build-list[0]; expected identifier, "
+        "buildspec, env, "
         "ignore-failure or debug-session");
 }
 
 TEST_CASE("buildspec: batch takes only one kind", "[buildspec]") {
-  CHECK(only_diagnostic("version: 0.2\nbatch:\n  build-list:\n    - identifier: a\n  build-fanout:\n"
-                        "    parallelism: 2\n") ==
-        "b.yml:5:3: error: 'batch' must have only one of build-list, build-graph, build-matrix or build-fanout; "
-        "got 'build-list' and 'build-fanout'");
+  CHECK(
+      only_diagnostic("version: 0.2\nbatch:\n  build-list:\n    - identifier: a\n  build-fanout:\n"
+                      "    parallelism: 2\n") ==
+      "b.yml:5:3: error: 'batch' must have only one of build-list, build-graph, build-matrix or "
+      "build-fanout; "
+      "got 'build-list' and 'build-fanout'");
 }
 
 TEST_CASE("buildspec: batch with no kind defines no batch build", "[buildspec]") {
   auto r = parse_buildspec("version: 0.2\nbatch:\n  fast-fail: false\n");
   CHECK_FALSE(r.spec);
-  CHECK(all(r) == Lines{
-                      "b.yml:1:1: error: no phases: expected 'phases' with at least one of install, pre_build, "
-                      "build or post_build",
-                      "b.yml:2:1: warning: 'batch' has none of build-list, build-graph, build-matrix or "
-                      "build-fanout; it defines no batch build",
-                  });
+  CHECK(
+      all(r) ==
+      Lines{
+          "b.yml:1:1: error: no phases: expected 'phases' with at least one of install, pre_build, "
+          "build or post_build",
+          "b.yml:2:1: warning: 'batch' has none of build-list, build-graph, build-matrix or "
+          "build-fanout; it defines no batch build",
+      });
 }
 
 TEST_CASE("buildspec: batch build-matrix", "[buildspec]") {
@@ -1010,14 +1113,17 @@ phases:
 )");
   CHECK_FALSE(r.spec);
   CHECK(all(r) == Lines{
-      "b.yml:7:9: error: 'compute-type' and 'fleet' cannot both be given in batch.build-list[0].env",
-      "b.yml:9:11: error: 'bad-name' in batch.build-list[0].env.variables is not a valid variable name; use "
-      "letters, digits and '_', not starting with a digit",
-  });
+                      "b.yml:7:9: error: 'compute-type' and 'fleet' cannot both be given in "
+                      "batch.build-list[0].env",
+                      "b.yml:9:11: error: 'bad-name' in batch.build-list[0].env.variables is not a "
+                      "valid variable name; use "
+                      "letters, digits and '_', not starting with a digit",
+                  });
   for (std::string bad : {"0", "-2", "many", "99999999999"}) {
     INFO(bad);
-    CHECK(only_diagnostic("version: 0.2\nbatch:\n  build-fanout:\n    parallelism: " + bad + "\n") ==
-          "b.yml:4:18: error: 'parallelism' must be a positive integer; got '" + bad + "'");
+    CHECK(
+        only_diagnostic("version: 0.2\nbatch:\n  build-fanout:\n    parallelism: " + bad + "\n") ==
+        "b.yml:4:18: error: 'parallelism' must be a positive integer; got '" + bad + "'");
   }
   CHECK(only_diagnostic("version: 0.2\nbatch:\n  build-list:\n    identifier: a\n") ==
         "b.yml:4:5: error: 'build-list' must be a list of build tasks; got a mapping");
@@ -1057,8 +1163,9 @@ batch:
 }
 
 TEST_CASE("buildspec: warnings alone keep the model", "[buildspec]") {
-  auto r = parse_buildspec("version: 0.2\nphases:\n  build:\n    commands: [x]\nartifacts:\n  type: zip\n"
-                           "  files: [a]\n");
+  auto r = parse_buildspec(
+      "version: 0.2\nphases:\n  build:\n    commands: [x]\nartifacts:\n  type: zip\n"
+      "  files: [a]\n");
   REQUIRE(r.spec);
   CHECK(r.diagnostics.warning_count() == 1);
   CHECK_FALSE(r.diagnostics.has_errors());

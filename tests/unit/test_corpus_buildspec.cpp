@@ -1,4 +1,5 @@
-// Acceptance over real-world buildspecs (tests/fixtures/corpus/buildspec, origins in its SOURCES.tsv).
+// Acceptance over real-world buildspecs (tests/fixtures/corpus/buildspec, origins in its
+// SOURCES.tsv).
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -13,7 +14,8 @@ using namespace cicd;
 
 namespace {
 
-const std::filesystem::path k_corpus = std::filesystem::path(CICD_FIXTURES_DIR) / "corpus" / "buildspec";
+const std::filesystem::path k_corpus =
+    std::filesystem::path(CICD_FIXTURES_DIR) / "corpus" / "buildspec";
 
 struct CorpusRow {
   std::string file;    // as in the shared corpus: buildspec/... or agent-fixtures/...
@@ -87,7 +89,8 @@ TEST_CASE("corpus: the broken real-world files say what is wrong", "[buildspec][
   auto r = parse_buildspec(read_text(k_corpus / "Jenkins2018__Code_Build__Buildspec.yml"));
   REQUIRE(r.diagnostics.items().size() == 1);
   CHECK(format_diagnostic("Buildspec.yml", r.diagnostics.items()[0]) ==
-        "Buildspec.yml:3:1: error: invalid YAML: illegal tab when looking for indentation (indent with spaces, "
+        "Buildspec.yml:3:1: error: invalid YAML: illegal tab when looking for indentation (indent "
+        "with spaces, "
         "not tabs)");
 
   // A copy of the reference's placeholder template: every placeholder is reported at once.
@@ -99,12 +102,14 @@ TEST_CASE("corpus: the broken real-world files say what is wrong", "[buildspec][
 }
 
 TEST_CASE("corpus: version 0.1 files are accepted with their semantics", "[buildspec][corpus]") {
-  auto r = parse_buildspec(read_text(k_corpus / "aws-samples__codepipeline-nested-cfn__cfn-nested-repo_buildspec.yml"));
+  auto r = parse_buildspec(
+      read_text(k_corpus / "aws-samples__codepipeline-nested-cfn__cfn-nested-repo_buildspec.yml"));
   REQUIRE(r.spec);
   CHECK(r.spec->fresh_shell_per_command());
   REQUIRE(r.spec->env.variables.size() == 3);
   CHECK(r.spec->env.variables[0].name == "CHILD_TEMPLATES");
-  CHECK(r.spec->env.variables[0].value == "security-stack.yml\nserver-stack.yml\ndatabase-stack.yml\n");
+  CHECK(r.spec->env.variables[0].value ==
+        "security-stack.yml\nserver-stack.yml\ndatabase-stack.yml\n");
   // `commands:` followed by one plain line is a single command.
   const auto& install = r.spec->phase(PhaseType::install).commands;
   REQUIRE(install.size() == 1);
