@@ -187,7 +187,10 @@ class BuildRun {
   // -- phases --
   void begin_phase(BuildPhase phase);
   void end_phase(BuildStatus status, std::vector<PhaseContext> contexts = {});
-  void save_record(Durability durability = Durability::atomic);
+  // The store's copy follows the build as it goes; the build directory's copy is written when
+  // the build starts and when it ends (each replacement of a file costs a flush on ext4).
+  enum class RecordCopies { store, store_and_build_dir };
+  void save_record(RecordCopies copies = RecordCopies::store, Durability durability = Durability::atomic);
   bool prepare_source(Inputs& inputs, TempDir& workspace);
   PhaseOutcome provision();
   PhaseOutcome download_source();
@@ -229,14 +232,14 @@ std::optional<milliseconds> BuildRun::remaining() const {
   return std::max(left, milliseconds(0));
 }
 
-void BuildRun::save_record(Durability durability) {
+void BuildRun::save_record(RecordCopies copies, Durability durability) {
   Json j = build_record_to_json(m_record);
   auto key = build_record_key(m_record.id);
   if (auto put = m_store.put_json(key, j, {}, durability); !put)
     m_log.warning(fmt::format("cannot save the build record: {}", put.error().message));
   auto in_store = m_store.local_path(key);
   auto here = m_build_dir / "build.json";
-  if (!in_store || *in_store != here)
+  if (copies == RecordCopies::store_and_build_dir && (!in_store || *in_store != here))
     if (auto st = write_file_atomic(here, to_json_text(j), {.sync = durability == Durability::sync}); !st)
       m_log.warning(fmt::format("cannot write '{}': {}", here.string(), st.error().message));
 }
@@ -249,7 +252,9 @@ void BuildRun::begin_phase(BuildPhase phase) {
   m_record.current_phase = phase;
   if (phase >= BuildPhase::install && phase <= BuildPhase::post_build)
     m_log.system(fmt::format("Entering phase {}", build_phase_name(phase)));
-  save_record();
+  // Phases that take time are visible while they run; instant ones are saved with the next.
+  if (phase == BuildPhase::submitted) save_record(RecordCopies::store_and_build_dir);
+  else if (phase >= BuildPhase::install && phase <= BuildPhase::upload_artifacts) save_record();
 }
 
 void BuildRun::end_phase(BuildStatus status, std::vector<PhaseContext> contexts) {
@@ -266,7 +271,6 @@ void BuildRun::end_phase(BuildStatus status, std::vector<PhaseContext> contexts)
   } else if (status != BuildStatus::succeeded) {
     for (auto& c : p.contexts) m_log.system(fmt::format("{}: {}", c.status_code, c.message));
   }
-  save_record();
 }
 
 std::optional<std::string> BuildRun::run_as_for(const Phase& phase) const {
@@ -646,6 +650,7 @@ void BuildRun::finalize() {
       !st)
     m_log.warning(st.error().message);
   // 2. Nothing the build started outlives it.
+  if (m_session) m_session->close();
   m_runner.kill_leftovers();
   end_phase(BuildStatus::succeeded);
 }
@@ -802,7 +807,7 @@ Result<BuildOutcome> BuildRun::execute() {
   m_record.build_complete = true;
   m_log.system(fmt::format("Build {} {}", m_record.id, build_status_name(status)));
   begin_phase(BuildPhase::completed);
-  save_record(Durability::sync);
+  save_record(RecordCopies::store_and_build_dir, Durability::sync);
   if (workspace && m_options.keep_workspace) {
     m_log.system(fmt::format("Workspace kept at {}", workspace->path().string()));
     workspace->release();

@@ -1,73 +1,86 @@
 #include "build/shell_session.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "util/envfile.hpp"
 #include "util/fs.hpp"
+#include "util/signals.hpp"
 #include "util/strings.hpp"
+#include "util/time.hpp"
 
 namespace cicd {
 
+using Steady = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
 namespace {
 
-// Every script starts by taking our two control variables out of the environment, so the
-// user's commands and their children never see them.
-constexpr const char* k_prologue =
-    "__cicd_state=$__CICD_STATE; __cicd_forced=$__CICD_FORCED; unset __CICD_STATE __CICD_FORCED\n";
+// The descriptor the shell reads command numbers from, and the one its sentinels go to (a copy
+// of the original stdout, so a command's own `exec >file` cannot swallow them).
+constexpr int k_control_fd = 9;
+constexpr int k_sentinel_fd = 8;
 
-// Saves every variable but those the shell manages itself, and the directory.
+// Saves every variable but those the shell manages itself, and the directory, to "$1.env" and
+// "$1.cwd" (new files each time: rewriting a file in place is slow on some file systems).
 constexpr const char* k_bash_save = R"SH(__cicd_save() {
-  __cicd_rc=$?
-  trap - EXIT
-  compgen -v > "$__cicd_state/names"
-  {
-    while IFS= read -r __cicd_n; do
-      case $__cicd_n in
-        BASH|BASHOPTS|BASHPID|BASH_*|COLUMNS|COMP_*|DIRSTACK|EPOCHREALTIME|EPOCHSECONDS|EUID|FUNCNAME|\
+  compgen -v > "$1.names"
+  __cicd_keep=()
+  while IFS= read -r __cicd_n; do
+    case $__cicd_n in
+      BASH|BASHOPTS|BASHPID|BASH_*|COLUMNS|COMP_*|DIRSTACK|EPOCHREALTIME|EPOCHSECONDS|EUID|FUNCNAME|\
 GROUPS|HISTCMD|HOSTNAME|HOSTTYPE|IFS|LINENO|LINES|MACHTYPE|OPTARG|OPTERR|OPTIND|OSTYPE|PIPESTATUS|PPID|\
 PS1|PS2|PS3|PS4|PWD|RANDOM|SECONDS|SHELLOPTS|SHLVL|SRANDOM|UID|_|__cicd*|__CICD*) continue ;;
-      esac
-      declare -p "$__cicd_n"
-    done < "$__cicd_state/names"
-  } > "$__cicd_state/env.sh" 2>/dev/null
-  pwd > "$__cicd_state/cwd"
-  exit "$__cicd_rc"
+    esac
+    __cicd_keep+=("$__cicd_n")
+  done < "$1.names"
+  declare -p "${__cicd_keep[@]}" > "$1.env" 2>/dev/null
+  pwd > "$1.cwd"
 }
 )SH";
 
 // dash's `set` prints every variable re-readably (multi-line values included); restoring the
-// shell's own (PPID, IFS, OPTIND...) is harmless there, and PWD is reset by `cd -P .` after.
+// shell's own (PPID, IFS, OPTIND...) is harmless there.
 constexpr const char* k_sh_save = R"SH(__cicd_save() {
-  __cicd_rc=$?
-  trap - EXIT
-  for __cicd_n in $__cicd_forced; do unset "__cicd_f_$__cicd_n"; done
-  unset __cicd_forced __cicd_n __cicd_keep
-  { set; export -p; } > "$__cicd_state/env.sh" 2>/dev/null
-  pwd > "$__cicd_state/cwd"
-  exit "$__cicd_rc"
+  { set; export -p; } > "$1.env" 2>/dev/null
+  pwd > "$1.cwd"
 }
 )SH";
 
-// Forced values (CODEBUILD_BUILD_SUCCEEDING) survive the restore.
-constexpr const char* k_restore = R"SH(for __cicd_n in $__cicd_forced; do eval "__cicd_f_$__cicd_n=\${$__cicd_n-}"; done
-__cicd_keep=$__cicd_forced
-. "$__cicd_state/env.sh"
-__cicd_forced=$__cicd_keep
-for __cicd_n in $__cicd_forced; do eval "$__cicd_n=\${__cicd_f_$__cicd_n}; export $__cicd_n"; done
+// The shell's main loop. State from a previous shell is restored first; then our control
+// variables are taken out of the environment so commands never see them.
+constexpr const char* k_loop = R"SH(if [ -n "$__CICD_RESTORE" ]; then . "$__CICD_RESTORE" 2>/dev/null; fi
+__cicd_dir=$__CICD_STATE; __cicd_nonce=$__CICD_NONCE; __cicd_seq=0
+unset __CICD_STATE __CICD_NONCE __CICD_RESTORE
+exec 8>&1
+trap '__cicd_rc=$?; __cicd_save "$__cicd_dir/saved.$__cicd_seq"; exit $__cicd_rc' EXIT
+while IFS= read -r __cicd_seq <&9; do
+  . "$__cicd_dir/cmd.$__cicd_seq"
+  printf '\036%s:%s:%s\036\n' "$__cicd_nonce" "$__cicd_seq" "$?" >&8
+  exec 1>&8 2>&8
+  set +e +u +x +v
+done
+trap - EXIT
 )SH";
 
-struct UserIds {
-  uid_t uid;
-  gid_t gid;
-};
+std::string forced_prologue(const std::map<std::string, std::string>& forced) {
+  std::string out;
+  for (auto& [name, value] : forced) {
+    if (!is_valid_env_name(name)) continue;
+    out += name + "=" + shell_quote(value) + "; export " + name + "\n";
+  }
+  return out;
+}
 
-std::optional<UserIds> user_ids(const std::string& name) {
-  struct passwd pw {};
-  struct passwd* found = nullptr;
-  std::vector<char> buf(16384);
-  if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) return std::nullopt;
-  return UserIds{pw.pw_uid, pw.pw_gid};
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
 }
 
 }  // namespace
@@ -80,94 +93,273 @@ std::optional<std::pair<ShellKind, std::string>> resolve_build_shell(const std::
   return std::nullopt;
 }
 
-ShellSession::ShellSession(ProcessRunner& runner, ShellSessionOptions options)
-    : m_options(std::move(options)), m_runner(runner) {}
+// A running shell and our ends of its pipes.
+struct ShellSession::Live {
+  int pid = 0;
+  int pidfd = -1;
+  int output = -1;   // its stdout and stderr
+  int control = -1;  // our end of its control pipe
+  std::string pending;  // output read but not yet a whole line
+  std::shared_ptr<OutputSink> sink;  // where stray output (background processes) goes
+  ~Live() {
+    close_fd(pidfd);
+    close_fd(output);
+    close_fd(control);
+  }
+};
 
-std::filesystem::path ShellSession::current_directory() const {
-  if (!m_options.carry_state || !m_has_state) return m_options.initial_cwd;
-  auto text = read_file(m_options.state_dir / "cwd");
-  if (!text) return m_options.initial_cwd;
-  std::string dir(trim(*text));
-  std::error_code ec;
-  if (dir.empty() || !std::filesystem::is_directory(dir, ec)) return m_options.initial_cwd;
-  return dir;
+ShellSession::ShellSession(ProcessRunner& runner, ShellSessionOptions options)
+    : m_options(std::move(options)), m_runner(runner), m_cwd(m_options.initial_cwd), m_nonce(make_uuid()) {}
+
+ShellSession::~ShellSession() { close(); }
+
+std::string ShellSession::next_file(std::string_view stem) {
+  return (m_options.state_dir / fmt::format("{}.{}", stem, ++m_seq)).string();
 }
 
-Result<ProcessResult> ShellSession::run_script(const std::string& user_script, const CommandRun& how,
-                                               bool save_state, const std::map<std::string, std::string>& extra_env) {
-  if (auto st = make_dirs(m_options.state_dir, 0700); !st) return std::unexpected(st.error());
-  bool restore = m_options.carry_state && m_has_state;
+std::filesystem::path ShellSession::current_directory() { return m_cwd; }
 
-  // 1. The script: restore the saved state, arm the save on exit, then the user's command.
-  std::string script = k_prologue;
-  if (save_state && m_options.carry_state)
-    script += m_options.shell == ShellKind::bash ? k_bash_save : k_sh_save;
-  if (restore) {
-    script += k_restore;
-    if (m_options.shell == ShellKind::posix_sh) script += "cd -P . 2>/dev/null\n";
+Status ShellSession::start_shell(const std::optional<std::string>& user) {
+  if (auto st = make_dirs(m_options.state_dir, 0700); !st) return st;
+  // Another user must be able to read the commands and write its saved state.
+  if (user && ::geteuid() == 0) {
+    if (const passwd* pw = ::getpwnam(user->c_str())) {
+      [[maybe_unused]] int rc = ::chown(m_options.state_dir.c_str(), pw->pw_uid, pw->pw_gid);
+    }
   }
-  if (save_state && m_options.carry_state) script += "trap __cicd_save EXIT\n";
-  script += user_script;
-  script += '\n';
-
-  // 2. Its environment: the initial one for a first (or 0.1) command; otherwise nearly empty,
-  // since the restore brings everything back, and a variable a command unset must stay unset.
+  int control[2];
+  if (::pipe2(control, O_CLOEXEC) != 0) return fail_errno("cannot create a pipe", errno);
   ProcessSpec spec;
+  std::string script = m_options.shell == ShellKind::bash ? k_bash_save : k_sh_save;
+  script += k_loop;
   spec.argv = {m_options.shell_path, "-c", script};
-  if (restore) {
-    spec.environment = {{"PATH", m_options.initial_environment.count("PATH")
-                                      ? m_options.initial_environment.at("PATH")
-                                      : "/usr/local/bin:/usr/bin:/bin"}};
-  } else {
+  if (m_restore_file.empty()) {
     spec.environment = m_options.initial_environment;
+  } else {
+    // Everything comes back from the saved state, so a variable a command unset stays unset.
+    auto path = m_options.initial_environment.find("PATH");
+    spec.environment = {{"PATH", path != m_options.initial_environment.end() ? path->second : "/usr/bin:/bin"},
+                        {"__CICD_RESTORE", m_restore_file.string()}};
   }
   spec.inherit_environment = false;
   spec.environment["__CICD_STATE"] = m_options.state_dir.string();
-  std::string forced_names;
-  for (auto& [name, value] : how.forced) {
-    spec.environment[name] = value;
-    if (!forced_names.empty()) forced_names += ' ';
-    forced_names += name;
+  spec.environment["__CICD_NONCE"] = m_nonce;
+  std::error_code ec;
+  spec.cwd = std::filesystem::is_directory(m_cwd, ec) ? m_cwd.string() : m_options.initial_cwd.string();
+  spec.merge_stderr = true;
+  spec.run_as_user = user;
+  auto spawned = spawn_process(spec, {{control[0], k_control_fd}});
+  ::close(control[0]);
+  if (!spawned) {
+    ::close(control[1]);
+    return std::unexpected(spawned.error());
   }
-  spec.environment["__CICD_FORCED"] = forced_names;
-  for (auto& [k, v] : extra_env) spec.environment[k] = v;
-  spec.cwd = current_directory().string();
-  spec.timeout = how.timeout;
-  spec.sink = how.sink;
-  spec.merge_stderr = true;  // one log, in the order things happened
-  spec.run_as_user = how.run_as_user;
+  m_live = std::make_unique<Live>();
+  m_live->pid = spawned->pid;
+  m_live->pidfd = spawned->pidfd;
+  m_live->output = spawned->stdout_fd;
+  m_live->control = control[1];
+  m_live_user = user;
+  return {};
+}
 
-  // 3. Another user must be able to read and write the state.
-  if (how.run_as_user && ::geteuid() == 0) {
-    if (auto ids = user_ids(*how.run_as_user)) {
-      std::error_code ec;
-      [[maybe_unused]] int rc = ::chown(m_options.state_dir.c_str(), ids->uid, ids->gid);
-      for (auto& e : std::filesystem::directory_iterator(m_options.state_dir, ec))
-        rc = ::chown(e.path().c_str(), ids->uid, ids->gid);
+void ShellSession::kill_shell(milliseconds grace) {
+  if (!m_live) return;
+  int pid = m_live->pid;
+  ::kill(-pid, SIGTERM);
+  ::kill(-pid, SIGCONT);
+  auto deadline = Steady::now() + grace;
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (Steady::now() >= deadline) {
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    pollfd p{m_live->pidfd, POLLIN, 0};
+    ::poll(&p, m_live->pidfd >= 0 ? 1 : 0, 20);
+  }
+  ::kill(-pid, SIGKILL);  // what the shell started goes with it
+  m_live.reset();
+}
+
+Result<ProcessResult> ShellSession::run_in_shell(const std::string& script, const CommandRun& how, bool user_command) {
+  // 1. A shell of the right user, with the state of the previous one.
+  if (m_live && m_live_user != how.run_as_user)
+    if (auto st = save_and_stop(how); !st) return std::unexpected(st.error());
+  if (!m_live)
+    if (auto st = start_shell(how.run_as_user); !st) return std::unexpected(st.error());
+  if (how.sink) m_live->sink = how.sink;
+
+  // 2. Hand it the command: a file to source, and its number on the control pipe.
+  auto file = next_file("cmd");
+  std::string seq = std::to_string(m_seq);
+  if (auto st = write_file_atomic(file, forced_prologue(how.forced) + script + "\n", {.mode = 0644, .sync = false}); !st)
+    return std::unexpected(st.error());
+  if (m_live_user && ::geteuid() == 0)
+    if (const passwd* pw = ::getpwnam(m_live_user->c_str())) {
+      [[maybe_unused]] int rc = ::chown(file.c_str(), pw->pw_uid, pw->pw_gid);
+    }
+  std::string line = seq + "\n";
+  auto started = Steady::now();
+  if (::write(m_live->control, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    // The shell is gone (killed from outside): start over on the next command.
+    kill_shell(milliseconds(0));
+    return fail(ErrorKind::io, "the build shell exited unexpectedly");
+  }
+
+  // 3. Read its output until the sentinel for this command, the shell's exit, the deadline or a
+  // stop request.
+  ProcessResult result;
+  result.pid = m_live->pid;
+  std::optional<Steady::time_point> deadline;
+  if (how.timeout) deadline = started + *how.timeout;
+  std::string marker = "\036" + m_nonce + ":";
+  OutputSink* sink = how.sink.get();
+  bool done = false, exited = false;
+  auto emit_lines = [&] {
+    size_t pos;
+    while (!done && (pos = m_live->pending.find('\n')) != std::string::npos) {
+      std::string_view text(m_live->pending.data(), pos);
+      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+      auto at = text.find(marker);
+      if (at != std::string_view::npos && text.size() >= 2 && text.back() == '\036') {
+        auto fields = split(text.substr(at + marker.size(), text.size() - at - marker.size() - 1), ':');
+        if (at > 0 && sink) sink->on_line(OutputStream::out, text.substr(0, at));
+        if (fields.size() == 2 && fields[0] == seq) {
+          result.exit_code = static_cast<int>(parse_uint(fields[1]).value_or(1));
+          done = true;
+        }
+      } else if (sink) {
+        sink->on_line(OutputStream::out, text);
+      }
+      m_live->pending.erase(0, pos + 1);
+    }
+  };
+  auto read_available = [&]() -> bool {
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::read(m_live->output, buf, sizeof buf);
+      if (n > 0) {
+        m_live->pending.append(buf, static_cast<size_t>(n));
+        emit_lines();
+        if (done) return true;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);  // false at EOF
+    }
+  };
+  while (!done && !exited) {
+    std::vector<pollfd> fds = {{m_live->output, POLLIN, 0}};
+    if (m_live->pidfd >= 0) fds.push_back({m_live->pidfd, POLLIN, 0});
+    if (stop_fd() >= 0) fds.push_back({stop_fd(), POLLIN, 0});
+    int timeout_ms = -1;
+    if (deadline)
+      timeout_ms = static_cast<int>(std::max<long long>(
+          0, std::chrono::duration_cast<milliseconds>(*deadline - Steady::now()).count() + 1));
+    if (m_live->pidfd < 0) timeout_ms = timeout_ms < 0 ? 20 : std::min(timeout_ms, 20);
+    ::poll(fds.data(), fds.size(), timeout_ms);
+    bool open = read_available();
+    if (done) break;
+    int status = 0;
+    if (!open || ::waitpid(m_live->pid, &status, WNOHANG) == m_live->pid) {
+      // The shell ended: the command ran `exit` (its EXIT trap saved the state) or died.
+      if (open) {
+        auto drain_until = Steady::now() + milliseconds(200);
+        while (Steady::now() < drain_until) {
+          pollfd p{m_live->output, POLLIN, 0};
+          if (::poll(&p, 1, 20) > 0 && !read_available()) break;
+          if (done) break;
+        }
+      } else {
+        ::waitpid(m_live->pid, &status, 0);
+      }
+      if (!m_live->pending.empty() && sink) sink->on_line(OutputStream::out, m_live->pending);
+      if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);
+      exited = true;
+      break;
+    }
+    if (stop_requested()) {
+      result.stopped = true;
+      break;
+    }
+    if (deadline && Steady::now() >= *deadline) {
+      result.timed_out = true;
+      break;
     }
   }
-  auto result = m_runner.run(spec);
-  if (result && save_state && m_options.carry_state) {
-    std::error_code ec;
-    if (std::filesystem::exists(m_options.state_dir / "env.sh", ec)) m_has_state = true;
+  result.duration = std::chrono::duration_cast<milliseconds>(Steady::now() - started);
+  std::error_code ec;
+  std::filesystem::remove(file, ec);
+  if (result.timed_out || result.stopped) {
+    kill_shell(how.kill_grace);
+    return result;
   }
+  if (exited) {
+    // 4. The next command starts a new shell from what this one saved.
+    int pid = m_live->pid;
+    ::kill(-pid, SIGKILL);
+    m_live.reset();
+    auto saved = m_options.state_dir / ("saved." + seq);
+    if (std::filesystem::exists(saved.string() + ".env", ec)) {
+      m_restore_file = saved.string() + ".env";
+      if (auto cwd = read_file(saved.string() + ".cwd")) m_cwd = std::string(trim(*cwd));
+    }
+  }
+  (void)user_command;
   return result;
 }
 
+Status ShellSession::save_and_stop(const CommandRun& how) {
+  // Ask the shell to save its state and leave; the next shell restores it.
+  auto stem = m_options.state_dir / fmt::format("switch.{}", m_seq + 1);
+  std::string script = "__cicd_save " + shell_quote(stem.string()) + "; trap - EXIT; exit 0";
+  CommandRun quiet = how;
+  quiet.forced.clear();
+  quiet.run_as_user = m_live_user;
+  quiet.timeout = milliseconds(30000);
+  auto r = run_in_shell(script, quiet, false);
+  if (!r) return std::unexpected(r.error());
+  if (m_live) kill_shell(milliseconds(0));
+  std::error_code ec;
+  if (!std::filesystem::exists(stem.string() + ".env", ec))
+    return fail(ErrorKind::io, "the build shell did not save its state when switching user");
+  m_restore_file = stem.string() + ".env";
+  if (auto cwd = read_file(stem.string() + ".cwd")) m_cwd = std::string(trim(*cwd));
+  return {};
+}
+
+Result<ProcessResult> ShellSession::run_fresh(const std::string& script, const CommandRun& how) {
+  ProcessSpec spec;
+  spec.argv = {m_options.shell_path, "-c", forced_prologue(how.forced) + script};
+  spec.environment = m_options.initial_environment;
+  spec.inherit_environment = false;
+  spec.cwd = m_options.initial_cwd.string();
+  spec.timeout = how.timeout;
+  spec.kill_grace = how.kill_grace;
+  spec.sink = how.sink;
+  spec.merge_stderr = true;
+  spec.run_as_user = how.run_as_user;
+  return m_runner.run(spec);
+}
+
 Result<ProcessResult> ShellSession::run(const std::string& command, const CommandRun& how) {
-  return run_script(command, how, true, {});
+  if (!m_options.carry_state) return run_fresh(command, how);
+  return run_in_shell(command, how, true);
 }
 
 Result<std::string> ShellSession::expand(const std::string& text, const CommandRun& how) {
   auto capture = std::make_shared<CaptureSink>();
   CommandRun quiet = how;
   quiet.sink = capture;
+  quiet.forced.clear();
   // A here-document expands parameters and command substitutions but not globs or splitting.
   std::string script = "cat <<__CICD_EXPAND_END__\n" + text + "\n__CICD_EXPAND_END__";
-  auto result = run_script(script, quiet, false, {});
+  auto result = m_options.carry_state ? run_in_shell(script, quiet, false) : run_fresh(script, quiet);
   if (!result) return std::unexpected(result.error());
-  if (!result->succeeded())
-    return fail(ErrorKind::failed, "cannot expand '{}': {}", text, capture->out());
+  if (!result->succeeded()) return fail(ErrorKind::failed, "cannot expand '{}': {}", text, capture->out());
   std::string out = capture->out();
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
@@ -183,20 +375,20 @@ Result<std::map<std::string, std::string>> ShellSession::values(const std::vecto
     list += n;
   }
   if (list.empty()) return out;
-  // Printed as NAME=VALUE records separated by NUL (values may hold newlines). The
-  // capture sink splits on newlines, so NULs survive and newlines come back as separators.
-  std::string script = R"SH(__cicd_names=$__CICD_NAMES; unset __CICD_NAMES
-for __cicd_n in $__cicd_names; do
+  // NAME=VALUE records separated by NUL (values may hold newlines); the names are checked
+  // identifiers.
+  std::string script = "for __cicd_n in " + list + R"SH(; do
   eval "__cicd_set=\${$__cicd_n+x}"
   if [ -n "$__cicd_set" ]; then eval "__cicd_v=\${$__cicd_n}"; printf '%s=%s\0' "$__cicd_n" "$__cicd_v"; fi
-done)SH";
+done; printf '\n')SH";
   auto capture = std::make_shared<CaptureSink>();
   CommandRun quiet = how;
   quiet.sink = capture;
-  auto result = run_script(script, quiet, false, {{"__CICD_NAMES", list}});
+  quiet.forced.clear();
+  auto result = m_options.carry_state ? run_in_shell(script, quiet, false) : run_fresh(script, quiet);
   if (!result) return std::unexpected(result.error());
   std::string raw = capture->out();
-  if (!raw.empty() && raw.back() == '\n') raw.pop_back();
+  while (!raw.empty() && raw.back() == '\n') raw.pop_back();
   size_t pos = 0;
   while (pos < raw.size()) {
     size_t end = raw.find('\0', pos);
@@ -207,6 +399,27 @@ done)SH";
     pos = end + 1;
   }
   return out;
+}
+
+void ShellSession::close() {
+  if (!m_live) return;
+  // Let the loop end on its own, read what is left, then nothing it started survives.
+  close_fd(m_live->control);
+  auto until = Steady::now() + milliseconds(500);
+  int status = 0;
+  while (Steady::now() < until && ::waitpid(m_live->pid, &status, WNOHANG) == 0) {
+    pollfd p{m_live->pidfd, POLLIN, 0};
+    ::poll(&p, m_live->pidfd >= 0 ? 1 : 0, 20);
+  }
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(m_live->output, buf, sizeof buf)) > 0) m_live->pending.append(buf, static_cast<size_t>(n));
+  if (m_live->sink) {
+    for (auto& l : split_lines(m_live->pending))
+      if (l.find("\036" + m_nonce + ":") == std::string::npos) m_live->sink->on_line(OutputStream::out, l);
+  }
+  m_live->pending.clear();
+  kill_shell(milliseconds(200));
 }
 
 }  // namespace cicd

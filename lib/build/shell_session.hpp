@@ -1,7 +1,10 @@
 // Runs buildspec commands so that variables and the working directory carry from one command to
-// the next, as CodeBuild does: each command is its own shell process (its own process group,
-// its own exit status, so a command's `exit` ends only that command) that first restores the
-// state the previous command saved and saves its own on exit.
+// the next, as CodeBuild does. One long-lived shell per build reads each command from a control
+// pipe, runs it in its own context (`. file`), and reports the exit status after it with a
+// sentinel line, so a command costs no process start of its own. A command's own `exit` ends
+// only that command: the shell saves its state on the way out and the next command starts a new
+// shell that restores it. Switching user (run-as) moves the state to a shell of that user.
+// Version 0.1 runs every command in a fresh shell instead.
 #pragma once
 
 #include <chrono>
@@ -36,15 +39,19 @@ struct CommandRun {
   std::optional<std::chrono::milliseconds> timeout;
   std::shared_ptr<OutputSink> sink;
   std::optional<std::string> run_as_user;
-  // Set after the saved state is restored, so they win over it (CODEBUILD_BUILD_SUCCEEDING).
+  // Set before the command runs, winning over whatever the state says (CODEBUILD_BUILD_SUCCEEDING).
   std::map<std::string, std::string> forced;
+  std::chrono::milliseconds kill_grace{3000};
 };
 
 class ShellSession {
  public:
   ShellSession(ProcessRunner& runner, ShellSessionOptions options);
+  ~ShellSession();
+  ShellSession(const ShellSession&) = delete;
+  ShellSession& operator=(const ShellSession&) = delete;
 
-  // Runs one command (or one block script) and saves the state it leaves behind.
+  // Runs one command (or one block script).
   Result<ProcessResult> run(const std::string& command, const CommandRun& how);
   // Expands `text` as the shell expands a here-document ($VAR, $(cmd), `cmd`), in the current
   // state, changing nothing. For artifact names and cache keys.
@@ -52,14 +59,27 @@ class ShellSession {
   // Current values of the named variables (those set, exported or not).
   Result<std::map<std::string, std::string>> values(const std::vector<std::string>& names, const CommandRun& how);
   // The directory the last command left the shell in.
-  std::filesystem::path current_directory() const;
+  std::filesystem::path current_directory();
+  // Ends the shell and everything it started.
+  void close();
 
  private:
-  Result<ProcessResult> run_script(const std::string& script, const CommandRun& how, bool save_state,
-                                   const std::map<std::string, std::string>& extra_env);
+  struct Live;
+  Result<ProcessResult> run_in_shell(const std::string& script, const CommandRun& how, bool user_command);
+  Result<ProcessResult> run_fresh(const std::string& script, const CommandRun& how);
+  Status start_shell(const std::optional<std::string>& user);
+  Status save_and_stop(const CommandRun& how);
+  void kill_shell(std::chrono::milliseconds grace);
+  std::string next_file(std::string_view stem);
+
   ShellSessionOptions m_options;
   ProcessRunner& m_runner;
-  bool m_has_state = false;
+  std::unique_ptr<Live> m_live;
+  std::optional<std::string> m_live_user;
+  std::filesystem::path m_restore_file;  // state saved by the last shell, for the next
+  std::filesystem::path m_cwd;
+  uint64_t m_seq = 0;
+  std::string m_nonce;
 };
 
 }  // namespace cicd

@@ -83,3 +83,35 @@ TEST_CASE("shell session: expand and values", "[session]") {
   REQUIRE(values);
   CHECK(*values == std::map<std::string, std::string>{{"MULTI", "a\nb"}, {"NAME", "app"}, {"VERSION", "1.2"}});
 }
+
+TEST_CASE("shell session: a command cannot break the session", "[session]") {
+  Session s;
+  // Reading stdin sees end of input, not the session's commands.
+  CHECK(s.run("read line; echo \"read=$? line=${line-}\"") == 0);
+  // Redirecting the shell's own output does not swallow the end-of-command report.
+  CHECK(s.run("exec > redirected.txt; echo hidden") == 0);
+  CHECK(s.run("echo after redirect") == 0);
+  // set -e does not leak into the next command.
+  CHECK(s.run("set -e") == 0);
+  CHECK(s.run("false; echo still running") == 0);
+  // Output without a final newline is still a line of its own.
+  CHECK(s.run("printf 'no newline'") == 0);
+  CHECK(s.sink->out() == "read=1 line=\nafter redirect\nstill running\nno newline\n");
+  CHECK(s.dir.read("redirected.txt") == "hidden\n");
+}
+
+TEST_CASE("shell session: a timeout ends the command and the shell, the next command starts afresh", "[session]") {
+  Session s;
+  CHECK(s.run("export KEEP=1") == 0);
+  CommandRun how;
+  how.sink = s.sink;
+  how.timeout = std::chrono::milliseconds(200);
+  how.kill_grace = std::chrono::milliseconds(200);
+  auto r = s.session.run("sleep 20", how);
+  REQUIRE(r);
+  CHECK(r->timed_out);
+  // A killed shell saved nothing: the next command starts from the initial state (in a build,
+  // a timeout ends the build, so nothing runs after it but the record).
+  CHECK(s.run("echo ran ${KEEP-lost} $START") == 0);
+  CHECK(s.sink->out() == "ran lost s\n");
+}
