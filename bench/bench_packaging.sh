@@ -66,3 +66,21 @@ LC_ALL=C awk -v a="$ours" -v b="$theirs" -v ca="$ours_cpu" -v cb="$theirs_cpu" -
   printf "  cpu time: %.2f s vs %.2f s; archives: %.1f MB vs %.1f MB; %d cores, load average %s\n",
          ca, cb, sa / 1e6, sb / 1e6, cores, load
 }'
+
+# The same through the whole tool: `cbuild run` with artifacts '**/*' of the tree (globbing,
+# manifest with sha256 of every file, the zip, the record), against the same zip baseline.
+cbuild=$build_dir/tools/cbuild
+if [[ -x $cbuild ]]; then
+  spec=$work/buildspec.yml
+  printf 'version: 0.2\nphases:\n  build:\n    commands:\n      - "true"\nartifacts:\n  files:\n    - "**/*"\n  name: tree\n' >"$spec"
+  export CICD_HOME=$work/home
+  cbuild_run() { "$cbuild" run -q -s "$tree" -b "$spec" -a "$work/out" --project bench; }
+  read -r e2e e2e_cpu < <(best cbuild_run)
+  if ! unzip -t -qq "$work/out/artifacts/tree.zip"; then
+    echo "bench_packaging.sh: unzip -t failed on cbuild's artifact" >&2
+    exit 1
+  fi
+  LC_ALL=C awk -v a="$e2e" -v b="$theirs" -v ca="$e2e_cpu" 'BEGIN {
+    printf "cbuild run (artifacts **/*): %.2f s (cpu %.2f s), zip -r -q -6: %.2f s, ratio %.1fx\n", a, ca, b, b / a
+  }'
+fi

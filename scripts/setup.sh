@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what cicd needs on Debian 12 (when missing), then configures and builds it in build/.
+# Sourced by demo.sh and test.sh; safe to run again (only missing packages are installed).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+packages=(build-essential cmake ninja-build pkg-config git zip unzip
+  libcli11-dev libyaml-cpp-dev libgit2-dev libfmt-dev catch2 libcurl4-openssl-dev libssl-dev
+  libarchive-dev nlohmann-json3-dev libpugixml-dev libdeflate-dev groff-base util-linux passwd)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "Installing: ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+werror=OFF
+[ "${CI:-}" = "true" ] && werror=ON
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCICD_WERROR="$werror" >&2
+cmake --build build -j "$(nproc)" >&2
