@@ -183,7 +183,7 @@ void ShellSession::kill_shell(milliseconds grace) {
   m_live.reset();
 }
 
-Result<ProcessResult> ShellSession::run_in_shell(const std::string& script, const CommandRun& how, bool user_command) {
+Result<ProcessResult> ShellSession::run_in_shell(const std::string& script, const CommandRun& how) {
   // 1. A shell of the right user, with the state of the previous one.
   if (m_live && m_live_user != how.run_as_user)
     if (auto st = save_and_stop(how); !st) return std::unexpected(st.error());
@@ -308,7 +308,6 @@ Result<ProcessResult> ShellSession::run_in_shell(const std::string& script, cons
       if (auto cwd = read_file(saved.string() + ".cwd")) m_cwd = std::string(trim(*cwd));
     }
   }
-  (void)user_command;
   return result;
 }
 
@@ -320,7 +319,7 @@ Status ShellSession::save_and_stop(const CommandRun& how) {
   quiet.forced.clear();
   quiet.run_as_user = m_live_user;
   quiet.timeout = milliseconds(30000);
-  auto r = run_in_shell(script, quiet, false);
+  auto r = run_in_shell(script, quiet);
   if (!r) return std::unexpected(r.error());
   if (m_live) kill_shell(milliseconds(0));
   std::error_code ec;
@@ -347,7 +346,7 @@ Result<ProcessResult> ShellSession::run_fresh(const std::string& script, const C
 
 Result<ProcessResult> ShellSession::run(const std::string& command, const CommandRun& how) {
   if (!m_options.carry_state) return run_fresh(command, how);
-  return run_in_shell(command, how, true);
+  return run_in_shell(command, how);
 }
 
 Result<std::string> ShellSession::expand(const std::string& text, const CommandRun& how) {
@@ -357,7 +356,7 @@ Result<std::string> ShellSession::expand(const std::string& text, const CommandR
   quiet.forced.clear();
   // A here-document expands parameters and command substitutions but not globs or splitting.
   std::string script = "cat <<__CICD_EXPAND_END__\n" + text + "\n__CICD_EXPAND_END__";
-  auto result = m_options.carry_state ? run_in_shell(script, quiet, false) : run_fresh(script, quiet);
+  auto result = m_options.carry_state ? run_in_shell(script, quiet) : run_fresh(script, quiet);
   if (!result) return std::unexpected(result.error());
   if (!result->succeeded()) return fail(ErrorKind::failed, "cannot expand '{}': {}", text, capture->out());
   std::string out = capture->out();
@@ -385,7 +384,7 @@ done; printf '\n')SH";
   CommandRun quiet = how;
   quiet.sink = capture;
   quiet.forced.clear();
-  auto result = m_options.carry_state ? run_in_shell(script, quiet, false) : run_fresh(script, quiet);
+  auto result = m_options.carry_state ? run_in_shell(script, quiet) : run_fresh(script, quiet);
   if (!result) return std::unexpected(result.error());
   std::string raw = capture->out();
   while (!raw.empty() && raw.back() == '\n') raw.pop_back();

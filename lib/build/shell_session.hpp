@@ -65,7 +65,7 @@ class ShellSession {
 
  private:
   struct Live;
-  Result<ProcessResult> run_in_shell(const std::string& script, const CommandRun& how, bool user_command);
+  Result<ProcessResult> run_in_shell(const std::string& script, const CommandRun& how);
   Result<ProcessResult> run_fresh(const std::string& script, const CommandRun& how);
   Status start_shell(const std::optional<std::string>& user);
   Status save_and_stop(const CommandRun& how);
