@@ -47,7 +47,15 @@ Result<ArtifactRecord> package_artifact(const ArtifactRequest& request) {
 
   // 3. Package: a zip, or the files themselves.
   std::filesystem::path dest = request.destination;
-  if (!spec.s3_prefix.empty()) dest /= spec.s3_prefix;
+  if (!spec.s3_prefix.empty()) {
+    // Here the prefix is a folder inside the build's artifact folder, never outside it.
+    std::string prefix = spec.s3_prefix;
+    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+    if (!is_safe_relative_path(prefix))
+      return fail(ErrorKind::failed, "CLIENT_ERROR: {}: s3-prefix '{}' must be a relative path without '..'", what,
+                  spec.s3_prefix);
+    dest /= prefix;
+  }
   ArtifactRecord record;
   record.identifier = spec.identifier;
   record.name = request.name;

@@ -42,6 +42,14 @@ Status BuildLog::open(const std::filesystem::path& file) {
 void BuildLog::add_secret(std::string value) {
   if (value.empty()) return;
   std::lock_guard lock(m_mutex);
+  // The log is masked line by line, so a multi-line secret (a PEM key) is masked line by line
+  // too; lines too short to be telling would mask ordinary output and are left alone.
+  if (value.find('\n') != std::string::npos) {
+    for (auto& line : split_lines(value)) {
+      std::string_view l = trim(line);
+      if (l.size() >= 4) m_secrets.emplace_back(l);
+    }
+  }
   m_secrets.push_back(std::move(value));
 }
 

@@ -488,6 +488,8 @@ PhaseOutcome BuildRun::run_commands(const std::vector<SpecString>& commands, con
       context = {"BUILD_STOPPED", fmt::format("the build was stopped while running: {}", command.value)};
       return PhaseOutcome::stopped;
     }
+    if (m_options.verbose)
+      m_log.system(fmt::format("Command finished: {} after {}", result->describe(), format_duration_ms(result->duration.count())));
     if (!result->succeeded()) {
       m_log.system(fmt::format("Command did not exit successfully {} {}", command.value, result->describe()));
       context = {"COMMAND_EXECUTION_ERROR",
@@ -674,6 +676,13 @@ Result<BuildOutcome> BuildRun::execute() {
   if (!inputs) return std::unexpected(inputs.error());
   m_inputs = std::move(*inputs);
   m_spec = &m_inputs.loaded.spec;
+  bool has_phases = std::any_of(k_command_phases.begin(), k_command_phases.end(),
+                                [&](PhaseType t) { return m_spec->phase(t).present; });
+  if (!has_phases && m_spec->batch.present)
+    return fail(ErrorKind::usage,
+                "'{}' defines only a batch build (build-list, build-graph, build-matrix or build-fanout); "
+                "running batch builds is not supported yet, run the buildspecs it names one by one",
+                m_inputs.buildspec_path.string());
   m_src = workspace ? workspace->path() : m_inputs.source_dir;
   if (resolved.empty()) resolved = head_commit(m_src).value_or("");
 
@@ -982,7 +991,7 @@ Result<BuildRecord> stop_build(Store& store, const std::string& id, milliseconds
   if (records->empty()) return fail(ErrorKind::not_found, "build '{}' not found", id);
   auto record = records->front();
   if (record.status != BuildStatus::in_progress) return record;
-  if (!build_process_alive(record))
+  if (!record.host.empty() && record.host != host_name())
     return fail(ErrorKind::conflict, "build '{}' runs on host '{}'; stop it there", id, record.host);
   if (::kill(record.pid, SIGTERM) != 0)
     return fail_errno(fmt::format("cannot signal the process running build '{}' (pid {})", id, record.pid), errno);

@@ -33,6 +33,7 @@ struct BuildOptions {
   ArtifactPackaging packaging = ArtifactPackaging::zip;
   std::string initiator;              // empty: the user running us
   bool keep_workspace = false;        // keep the exported source of --source-version
+  bool verbose = false;               // log each command's exit status and duration too
   // Each log line as it is written (progress on stderr).
   BuildLog::Echo echo;
 };

@@ -30,16 +30,22 @@ const std::map<std::string, Probe>& probes() {
 }  // namespace
 
 std::string extract_version(const std::string& output) {
-  for (size_t i = 0; i < output.size(); ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(output[i]))) continue;
-    if (i > 0 && (std::isalnum(static_cast<unsigned char>(output[i - 1])) && output[i - 1] != 'v')) continue;
+  // The first dotted number ("go1.21.5" -> 1.21.5, "v18.19.0" -> 18.19.0), else the first number.
+  std::string first_plain;
+  for (size_t i = 0; i < output.size();) {
+    if (!std::isdigit(static_cast<unsigned char>(output[i]))) {
+      ++i;
+      continue;
+    }
     size_t j = i;
     while (j < output.size() && (std::isdigit(static_cast<unsigned char>(output[j])) || output[j] == '.')) ++j;
     std::string v = output.substr(i, j - i);
     while (!v.empty() && v.back() == '.') v.pop_back();
-    if (!v.empty()) return v;
+    if (v.find('.') != std::string::npos) return v;
+    if (first_plain.empty()) first_plain = v;
+    i = j;
   }
-  return {};
+  return first_plain;
 }
 
 bool version_matches(const std::string& requested, const std::string& found) {
@@ -47,7 +53,9 @@ bool version_matches(const std::string& requested, const std::string& found) {
   std::string want = to_lower(requested);
   if (want == "latest" || want.empty()) return true;
   // Vendor-prefixed Java versions: corretto17, openjdk11 -> 17, 11.
-  std::string digits = extract_version(want);
+  size_t first_digit = want.find_first_of("0123456789");
+  if (first_digit == std::string::npos) return false;
+  std::string digits = want.substr(first_digit);
   if (digits.empty()) return false;
   auto w = split(digits, '.');
   auto f = split(found, '.');

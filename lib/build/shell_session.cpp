@@ -55,7 +55,13 @@ constexpr const char* k_sh_save = R"SH(__cicd_save() {
 
 // The shell's main loop. State from a previous shell is restored first; then our control
 // variables are taken out of the environment so commands never see them.
-constexpr const char* k_loop = R"SH(if [ -n "$__CICD_RESTORE" ]; then . "$__CICD_RESTORE" 2>/dev/null; fi
+// Who the shell runs as (HOME, USER, LOGNAME) is this shell's own, not the saved state's: a
+// run-as phase after a root one must not inherit root's HOME, nor the other way round.
+constexpr const char* k_loop = R"SH(if [ -n "$__CICD_RESTORE" ]; then
+  __cicd_home=${HOME-}; __cicd_user=${USER-}; __cicd_logname=${LOGNAME-}
+  . "$__CICD_RESTORE" 2>/dev/null
+  HOME=$__cicd_home; USER=$__cicd_user; LOGNAME=$__cicd_logname; export HOME USER LOGNAME
+fi
 __cicd_dir=$__CICD_STATE; __cicd_nonce=$__CICD_NONCE; __cicd_seq=0
 unset __CICD_STATE __CICD_NONCE __CICD_RESTORE
 exec 8>&1
@@ -140,6 +146,10 @@ Status ShellSession::start_shell(const std::optional<std::string>& user) {
     auto path = m_options.initial_environment.find("PATH");
     spec.environment = {{"PATH", path != m_options.initial_environment.end() ? path->second : "/usr/bin:/bin"},
                         {"__CICD_RESTORE", m_restore_file.string()}};
+    // Our own identity, unless spawning as another user sets that user's.
+    for (const char* name : {"HOME", "USER", "LOGNAME"})
+      if (auto it = m_options.initial_environment.find(name); it != m_options.initial_environment.end())
+        spec.environment[name] = it->second;
   }
   spec.inherit_environment = false;
   spec.environment["__CICD_STATE"] = m_options.state_dir.string();

@@ -218,7 +218,7 @@ Result<std::unique_ptr<Store>> open_store(const std::filesystem::path& location)
   auto text = location.string();
   if (text.find("://") != std::string::npos)
     return fail(ErrorKind::usage, "store '{}': only local directories are supported in this version", text);
-  if (auto st = make_dirs(location); !st) return std::unexpected(st.error());
+  // Created on first write: looking at an empty store changes nothing.
   return std::unique_ptr<Store>(std::make_unique<LocalStore>(location));
 }
 

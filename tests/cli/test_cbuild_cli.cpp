@@ -198,18 +198,19 @@ phases:
       - echo "install as $(id -un)"
   build:
     commands:
-      - echo "build as $(id -un) home=$HOME"
+      - echo "build as $(id -un) home=$HOME user=$USER"
       - export MADE_BY=$(id -un)
   post_build:
     run-as: root
     commands:
-      - echo "post as $(id -un), carried $MADE_BY"
+      - echo "post as $(id -un), carried $MADE_BY, home=$HOME"
 )YML");
   auto r = f.build();
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   auto log = f.log();
   CHECK(contains(log, "\ninstall as root\n"));
-  CHECK(contains(log, "\nbuild as cicd-runas home="));
-  CHECK(contains(log, "\npost as root, carried cicd-runas\n"));
+  std::string runas_home = ::getpwnam("cicd-runas")->pw_dir;
+  CHECK(contains(log, "\nbuild as cicd-runas home=" + runas_home + " user=cicd-runas\n"));
+  CHECK(contains(log, "\npost as root, carried cicd-runas, home=" + std::string(::getenv("HOME")) + "\n"));
 }

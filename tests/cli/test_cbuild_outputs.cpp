@@ -295,3 +295,39 @@ TEST_CASE("cbuild: --source-version builds a commit exported into a fresh worksp
   CHECK(bad.exit_code == 2);
   CHECK(contains(bad.err, "revision 'no-such-ref' not found"));
 }
+
+TEST_CASE("cbuild: a multi-line secret is masked line by line", "[cbuild][secrets]") {
+  CbuildFixture f;
+  std::string pem = "-----BEGIN KEY-----\nMIIBVwIBADANBgkqhkiG9w0BAQ\nEFAASCAUEwggE9AgEAAkEA\n-----END KEY-----";
+  auto key_file = f.scratch.write("key.pem", pem);
+  REQUIRE(f.cbuild({"put-parameter", "--name", "deploy-key", "--value-file", key_file.string()}).exit_code == 0);
+  f.buildspec("version: 0.2\nenv:\n  parameter-store:\n    KEY: deploy-key\nphases:\n  build:\n    commands:\n      - printf '%s\\n' \"$KEY\"\n");
+  REQUIRE(f.build().exit_code == 0);
+  auto log = f.log();
+  CHECK_FALSE(contains(log, "MIIBVwIBADANBgkqhkiG9w0BAQ"));
+  CHECK_FALSE(contains(log, "EFAASCAUEwggE9AgEAAkEA"));
+  CHECK(contains(log, "\n***\n***\n***\n***\n"));
+}
+
+TEST_CASE("cbuild: s3-prefix is a folder inside the artifact folder, never outside", "[cbuild][artifacts]") {
+  CbuildFixture f;
+  f.file("a.txt", "a");
+  f.buildspec("version: 0.2\nphases:\n  build:\n    commands:\n      - 'true'\nartifacts:\n  files: [a.txt]\n  s3-prefix: releases/v1\n");
+  REQUIRE(f.build().exit_code == 0);
+  CHECK(std::filesystem::exists(f.out / "artifacts/releases/v1/src.zip"));
+  f.buildspec("version: 0.2\nphases:\n  build:\n    commands:\n      - 'true'\nartifacts:\n  files: [a.txt]\n  s3-prefix: ../../escape\n");
+  CHECK(f.build().exit_code == 1);
+  CHECK(CbuildFixture::phase_message(f.record(), "UPLOAD_ARTIFACTS") ==
+        "CLIENT_ERROR: primary artifact: s3-prefix '../../escape' must be a relative path without '..'");
+  CHECK_FALSE(std::filesystem::exists(f.scratch / "escape"));
+}
+
+TEST_CASE("cbuild: a batch-only buildspec is refused with a clear message", "[cbuild]") {
+  CbuildFixture f;
+  f.buildspec("version: 0.2\nbatch:\n  build-list:\n    - identifier: one\n      buildspec: one.yml\n");
+  auto r = f.build();
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "defines only a batch build"));
+  CHECK(contains(r.err, "running batch builds is not supported yet"));
+  CHECK_FALSE(std::filesystem::exists(f.out / "build.json"));
+}

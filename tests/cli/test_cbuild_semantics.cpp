@@ -132,8 +132,9 @@ phases:
       - export KEPT=1; exit 0
       - echo "next command runs, KEPT=$KEPT"
 )YML");
-  REQUIRE(f.build().exit_code == 0);
+  REQUIRE(f.build({"--verbose"}).exit_code == 0);
   CHECK(contains(f.log(), "\nnext command runs, KEPT=1\n"));
+  CHECK(contains(f.log(), "Command finished: exit status 0 after "));
 }
 
 TEST_CASE("cbuild: on-failure CONTINUE and ABORT", "[cbuild]") {

@@ -105,6 +105,7 @@ int run_run(const RunOptions& o, Context& ctx) {
   options.strict_runtimes = o.strict_runtimes;
   options.packaging = o.packaging == "none" ? ArtifactPackaging::none : ArtifactPackaging::zip;
   options.keep_workspace = o.keep_workspace;
+  options.verbose = g.verbose;
   bool color = g.color();
   if (!g.quiet) {
     options.echo = [color](LogLineKind kind, std::string_view line) {

@@ -106,7 +106,7 @@ Json describe_options(const CLI::App& app) {
     for (auto& s : opt->get_snames()) names.push_back("-" + s);
     for (auto& l : opt->get_lnames()) names.push_back("--" + l);
     if (names.empty()) continue;  // positionals
-    Json o{{"names", names}, {"description", opt->get_description()}, {"takesValue", opt->get_type_size() != 0}};
+    Json o{{"names", names}, {"description", opt->get_description()}, {"takesValue", opt->get_items_expected_max() != 0}};
     if (!opt->get_option_text().empty()) o["valueText"] = opt->get_option_text();
     options.push_back(o);
   }
