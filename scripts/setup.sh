@@ -6,7 +6,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(build-essential cmake ninja-build pkg-config git zip unzip
   libcli11-dev libyaml-cpp-dev libgit2-dev libfmt-dev catch2 libcurl4-openssl-dev libssl-dev
-  libarchive-dev nlohmann-json3-dev libpugixml-dev libdeflate-dev groff-base util-linux passwd)
+  libarchive-dev nlohmann-json3-dev libpugixml-dev libdeflate-dev util-linux passwd
+  groff-base man-db zsh fish bash-completion)  # the last line: checks of man pages and completions
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
