@@ -83,12 +83,6 @@ std::string current_user() {
   return std::to_string(::geteuid());
 }
 
-std::string host_name() {
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  return host;
-}
-
 // What the engine resolved from options before anything runs (shared by run and plan).
 struct Inputs {
   std::filesystem::path source_dir;

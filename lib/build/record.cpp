@@ -202,30 +202,8 @@ Result<BuildRecord> build_record_from_json(const Json& j) {
   }
 }
 
-uint64_t process_start_time(int pid) {
-  if (pid <= 0) return 0;
-  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return 0;
-  // Fields after the parenthesised command name; starttime is field 22.
-  auto close = stat->rfind(')');
-  if (close == std::string::npos) return 0;
-  std::string rest = stat->substr(close + 2);
-  size_t field = 3, pos = 0;
-  while (field < 22 && pos != std::string::npos) {
-    pos = rest.find(' ', pos);
-    if (pos != std::string::npos) ++pos;
-    ++field;
-  }
-  if (pos == std::string::npos) return 0;
-  if (rest[0] == 'Z') return 0;  // a zombie is not running anything
-  return std::strtoull(rest.c_str() + pos, nullptr, 10);
-}
-
 bool build_process_alive(const BuildRecord& record) {
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  if (!record.host.empty() && record.host != host) return true;  // cannot tell: assume alive
-  return record.pid > 0 && process_start_time(record.pid) == record.pid_start_time;
+  return process_alive(record.pid, record.pid_start_time, record.host);
 }
 
 }  // namespace cicd

@@ -9,6 +9,7 @@
 
 #include "util/error.hpp"
 #include "util/json.hpp"
+#include "util/process.hpp"
 #include "util/time.hpp"
 
 namespace cicd {
@@ -101,8 +102,6 @@ struct BuildRecord {
 Json build_record_to_json(const BuildRecord& record);
 Result<BuildRecord> build_record_from_json(const Json& json);
 
-// /proc/<pid>/stat start time, 0 if the process does not exist.
-uint64_t process_start_time(int pid);
 // The process recorded in a record is still the one running the build.
 bool build_process_alive(const BuildRecord& record);
 

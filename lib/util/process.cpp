@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "util/fs.hpp"
 #include "util/signals.hpp"
 
 extern char** environ;
@@ -530,6 +531,36 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
 Result<ProcessResult> run_process(const ProcessSpec& spec) {
   PosixProcessRunner runner;
   return runner.run(spec);
+}
+
+uint64_t process_start_time(int pid) {
+  if (pid <= 0) return 0;
+  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return 0;
+  // Fields after the parenthesised command name; starttime is field 22.
+  auto close = stat->rfind(')');
+  if (close == std::string::npos) return 0;
+  std::string rest = stat->substr(close + 2);
+  size_t field = 3, pos = 0;
+  while (field < 22 && pos != std::string::npos) {
+    pos = rest.find(' ', pos);
+    if (pos != std::string::npos) ++pos;
+    ++field;
+  }
+  if (pos == std::string::npos) return 0;
+  if (rest[0] == 'Z') return 0;  // a zombie is not running anything
+  return std::strtoull(rest.c_str() + pos, nullptr, 10);
+}
+
+std::string host_name() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+
+bool process_alive(int pid, uint64_t start_time, const std::string& host) {
+  if (!host.empty() && host != host_name()) return true;
+  return pid > 0 && process_start_time(pid) == start_time;
 }
 
 }  // namespace cicd

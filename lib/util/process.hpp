@@ -130,6 +130,13 @@ Result<SpawnedProcess> spawn_process(const ProcessSpec& spec,
 // One-shot convenience with a private runner.
 Result<ProcessResult> run_process(const ProcessSpec& spec);
 
+// /proc/<pid>/stat start time, 0 if the process does not exist (or is a zombie).
+uint64_t process_start_time(int pid);
+std::string host_name();
+// The process recorded as (pid, start time, host) still runs. A process on another host cannot
+// be checked from here and counts as alive.
+bool process_alive(int pid, uint64_t start_time, const std::string& host);
+
 // Resolves a program name against PATH (of `env`, or ours); empty if not found.
 std::string find_program(std::string_view name, const Environment* env = nullptr);
 

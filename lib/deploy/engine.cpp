@@ -1,0 +1,592 @@
+#include "deploy/engine.hpp"
+
+#include <pwd.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "deploy/lifecycle.hpp"
+#include "deploy/revision.hpp"
+#include "util/fs.hpp"
+#include "util/hash.hpp"
+#include "util/signals.hpp"
+#include "util/strings.hpp"
+
+namespace cicd {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string deployment_key(const std::string& id) { return "deployments/" + id + "/deployment.json"; }
+std::string instance_key(const std::string& id, const std::string& instance) {
+  return "deployments/" + id + "/instances/" + instance + ".json";
+}
+std::string group_state_key(const std::string& app, const std::string& group) {
+  return "deployment-groups/" + app + "/" + group + "/state.json";
+}
+
+std::string current_user() {
+  if (const passwd* pw = ::getpwuid(::geteuid())) return pw->pw_name;
+  return std::to_string(::geteuid());
+}
+
+// The group's memory between deployments: what runs now, what last succeeded, how each
+// instance fared.
+struct GroupState {
+  std::string active;
+  std::string last_successful;
+  std::vector<std::string> successful;  // oldest first
+  std::string last_attempted;
+  std::map<std::string, std::string> instance_health;  // name -> Succeeded | Failed
+
+  static GroupState from_json(const std::optional<Json>& j) {
+    GroupState s;
+    if (!j) return s;
+    s.active = j->value("activeDeploymentId", "");
+    s.last_successful = j->value("lastSuccessfulDeploymentId", "");
+    for (auto& d : j->value("successfulDeployments", Json::array())) s.successful.push_back(d);
+    s.last_attempted = j->value("lastAttemptedDeploymentId", "");
+    Json health = j->value("instanceHealth", Json::object());
+    for (auto& [k, v] : health.items()) s.instance_health[k] = v;
+    return s;
+  }
+  Json to_json() const {
+    return Json{{"activeDeploymentId", active},
+                {"lastSuccessfulDeploymentId", last_successful},
+                {"successfulDeployments", successful},
+                {"lastAttemptedDeploymentId", last_attempted},
+                {"instanceHealth", instance_health}};
+  }
+};
+
+Result<GroupState> load_group_state(Store& store, const std::string& app, const std::string& group) {
+  auto j = store.get_json(group_state_key(app, group));
+  if (!j) return std::unexpected(j.error());
+  return GroupState::from_json(*j);
+}
+
+Result<GroupState> update_group_state(Store& store, const std::string& app, const std::string& group,
+                                      const std::function<Status(GroupState&)>& change) {
+  GroupState out;
+  auto r = store.update_json(group_state_key(app, group), [&](std::optional<Json> cur) -> Result<Json> {
+    out = GroupState::from_json(cur);
+    if (auto st = change(out); !st) return std::unexpected(st.error());
+    return out.to_json();
+  });
+  if (!r) return std::unexpected(r.error());
+  return out;
+}
+
+DeploymentOverview overview_of(const std::vector<InstanceRecord>& instances) {
+  DeploymentOverview o;
+  for (auto& i : instances) {
+    switch (i.status) {
+      case TargetStatus::pending: ++o.pending; break;
+      case TargetStatus::in_progress: ++o.in_progress; break;
+      case TargetStatus::succeeded: ++o.succeeded; break;
+      case TargetStatus::failed: ++o.failed; break;
+      case TargetStatus::skipped: ++o.skipped; break;
+      case TargetStatus::unknown: ++o.failed; break;
+    }
+  }
+  return o;
+}
+
+// A deployment still being worked on: a process holds it, or it was created a moment ago and
+// the process that will run it (--no-wait) is starting.
+bool deployment_alive(const DeploymentRecord& d) {
+  if (is_final(d.status)) return false;
+  if (d.pid == 0) {
+    auto created = parse_iso8601(d.create_time);
+    return created && std::chrono::system_clock::now() - *created < std::chrono::seconds(60);
+  }
+  return process_alive(d.pid, d.pid_start_time, d.host);
+}
+
+}  // namespace
+
+DeployEngine::DeployEngine(Store& store, Resources& resources, ProcessRunner& runner, const Clock& clock)
+    : m_store(store), m_resources(resources), m_runner(runner), m_clock(clock) {}
+
+Status DeployEngine::save(const DeploymentRecord& record) {
+  auto put = m_store.put_json(deployment_key(record.id), deployment_to_json(record), {},
+                              is_final(record.status) ? Durability::sync : Durability::atomic);
+  if (!put) return std::unexpected(put.error());
+  return {};
+}
+
+Status DeployEngine::save_instance(const InstanceRecord& record) {
+  auto put = m_store.put_json(instance_key(record.deployment_id, record.instance_name), instance_record_to_json(record),
+                              {}, Durability::atomic);
+  if (!put) return std::unexpected(put.error());
+  return {};
+}
+
+Result<DeploymentRecord> DeployEngine::get(const std::string& id) {
+  if (!is_valid_deployment_id(id)) return fail(ErrorKind::not_found, "deployment '{}' does not exist", id);
+  auto j = m_store.get_json(deployment_key(id));
+  if (!j) return std::unexpected(j.error());
+  if (!*j) return fail(ErrorKind::not_found, "deployment '{}' does not exist", id);
+  auto record = deployment_from_json(**j);
+  if (!record) return std::unexpected(record.error());
+  // A deployment whose process died is repaired on the first look.
+  if (!is_final(record->status) && !deployment_alive(*record)) {
+    if (auto st = repair_group(record->application, record->deployment_group); !st) return std::unexpected(st.error());
+    auto again = m_store.get_json(deployment_key(id));
+    if (again && *again)
+      if (auto r = deployment_from_json(**again)) return *r;
+  }
+  return record;
+}
+
+Status DeployEngine::repair_group(const std::string& application, const std::string& group) {
+  auto state = load_group_state(m_store, application, group);
+  if (!state) return std::unexpected(state.error());
+  if (state->active.empty()) return {};
+  auto j = m_store.get_json(deployment_key(state->active));
+  if (!j) return std::unexpected(j.error());
+  std::optional<DeploymentRecord> record;
+  if (*j)
+    if (auto r = deployment_from_json(**j)) record = std::move(*r);
+  if (record && deployment_alive(*record)) return {};
+  // 1. The record says why it ended; instances caught mid-way are Failed, the rest Skipped.
+  if (record && !is_final(record->status)) {
+    std::string reason = record->pid
+                             ? fmt::format("the cdeploy process running this deployment (pid {} on {}) ended before it "
+                                           "finished; the instances it was working on are marked Failed",
+                                           record->pid, record->host)
+                             : "the process that was to run this deployment never started it";
+    std::vector<InstanceRecord> instances;
+    for (auto& name : record->instances) {
+      auto ij = m_store.get_json(instance_key(record->id, name));
+      if (!ij || !*ij) continue;
+      auto ir = instance_record_from_json(**ij);
+      if (!ir) continue;
+      if (ir->status == TargetStatus::in_progress || ir->status == TargetStatus::pending) {
+        ir->status = ir->status == TargetStatus::in_progress ? TargetStatus::failed : TargetStatus::skipped;
+        for (auto& e : ir->lifecycle_events) {
+          if (e.status == TargetStatus::in_progress) {
+            e.status = TargetStatus::failed;
+            e.end_time = format_iso8601(m_clock.now());
+            e.diagnostics = LifecycleDiagnostics{"UnknownError", "", reason, ""};
+          } else if (e.status == TargetStatus::pending) {
+            e.status = TargetStatus::skipped;
+          }
+        }
+        ir->last_updated_at = format_iso8601(m_clock.now());
+        save_instance(*ir);
+      }
+      instances.push_back(*ir);
+    }
+    record->status = DeploymentStatus::failed;
+    record->error = ErrorInformation{"INTERNAL_ERROR", reason};
+    record->complete_time = format_iso8601(m_clock.now());
+    record->overview = overview_of(instances);
+    if (auto st = save(*record); !st) return st;
+  }
+  // 2. The group is free again; failed instances go first next time.
+  auto updated = update_group_state(m_store, application, group, [&](GroupState& s) -> Status {
+    if (record)
+      for (auto& name : record->instances)
+        if (!s.instance_health.count(name) || s.instance_health[name] != "Succeeded") s.instance_health[name] = "Failed";
+    s.active.clear();
+    return {};
+  });
+  if (!updated) return std::unexpected(updated.error());
+  return {};
+}
+
+Result<DeploymentOutcome> DeployEngine::create(const CreateDeploymentOptions& options) {
+  return create_internal(options, std::nullopt);
+}
+
+Result<DeploymentOutcome> DeployEngine::create_internal(const CreateDeploymentOptions& options,
+                                                        const std::optional<std::string>& rollback_of) {
+  // 1. Everything the deployment needs must exist and be valid before anything is written.
+  auto app = m_resources.get_application(options.application);
+  if (!app) return std::unexpected(app.error());
+  auto group = m_resources.get_deployment_group(options.application, options.deployment_group);
+  if (!group) return std::unexpected(group.error());
+  auto config = m_resources.get_deployment_config(options.deployment_config.empty() ? group->deployment_config_name
+                                                                                    : options.deployment_config);
+  if (!config) return std::unexpected(config.error());
+  auto revision = prepare_revision(options.revision);
+  if (!revision) return std::unexpected(revision.error());
+  auto instances = m_resources.instances_for(*group);
+  if (!instances) return std::unexpected(instances.error());
+
+  DeploymentRecord record;
+  record.id = make_deployment_id();
+  record.application = group->application;
+  record.deployment_group = group->name;
+  record.deployment_group_id = group->id;
+  record.deployment_config = config->name;
+  record.status = DeploymentStatus::created;
+  record.create_time = format_iso8601(m_clock.now());
+  record.description = options.description;
+  record.creator = rollback_of ? "autoRollback" : "user";
+  record.user = current_user();
+  record.ignore_application_stop_failures = options.ignore_application_stop_failures;
+  if (options.file_exists_behavior)
+    record.file_exists_behavior = std::string(file_exists_behavior_name(*options.file_exists_behavior));
+  record.auto_rollback_enabled = group->auto_rollback.enabled;
+  record.auto_rollback_events = group->auto_rollback.events;
+  record.revision.location = revision->location;
+  for (auto& i : *instances) record.instances.push_back(i.name);
+  record.overview.pending = static_cast<int>(record.instances.size());
+  record.host = host_name();
+
+  // 2. The bundle the instances get, kept in the store (rollbacks redeploy it from there).
+  auto bundle_key = "deployments/" + record.id + "/bundle.tar";
+  auto bundle_path = m_store.local_path(bundle_key);
+  if (!bundle_path) return fail(ErrorKind::usage, "this store keeps no local files; cdeploy needs a local store");
+  auto sha = pack_bundle(*revision, *bundle_path);
+  if (!sha) return std::unexpected(sha.error());
+  record.revision.bundle = bundle_path->string();
+  record.revision.sha256 = *sha;
+  if (rollback_of) record.rollback = RollbackInfo{"", *rollback_of, fmt::format("Rollback of {}", *rollback_of)};
+
+  // 3. One deployment at a time per group: claim it (repairing a dead claim first).
+  if (auto st = repair_group(record.application, record.deployment_group); !st) return std::unexpected(st.error());
+  auto claimed = update_group_state(m_store, record.application, record.deployment_group, [&](GroupState& s) -> Status {
+    if (!s.active.empty())
+      return fail(ErrorKind::conflict,
+                  "deployment {} is already in progress in deployment group '{}' of application '{}'; wait for it, "
+                  "or stop it with: cdeploy stop-deployment --deployment-id {}",
+                  s.active, record.deployment_group, record.application, s.active);
+    s.active = record.id;
+    s.last_attempted = record.id;
+    record.previous_revision_deployment_id = s.last_successful;
+    return {};
+  });
+  if (!claimed) {
+    m_store.remove_prefix("deployments/" + record.id);
+    return std::unexpected(claimed.error());
+  }
+  if (auto st = save(record); !st) return std::unexpected(st.error());
+  DeploymentOutcome out;
+  out.deployment = record;
+  out.warnings = revision->warnings;
+  return out;
+}
+
+Result<DeploymentOutcome> DeployEngine::run(const std::string& id, const Progress& progress) {
+  install_stop_handlers();
+  auto record = get(id);
+  if (!record) return std::unexpected(record.error());
+  if (record->status != DeploymentStatus::created)
+    return fail(ErrorKind::conflict, "deployment {} is already {}", id, deployment_status_name(record->status));
+  DeploymentOutcome out;
+  auto done = execute(*record, progress);
+  if (!done) return std::unexpected(done.error());
+  out.deployment = *done;
+
+  // Automatic rollback: a new deployment of the last known good revision, linked both ways.
+  bool failed = done->status == DeploymentStatus::failed;
+  bool stopped = done->status == DeploymentStatus::stopped;
+  bool wanted = done->auto_rollback_enabled && done->creator != "autoRollback" &&
+                ((failed && std::find(done->auto_rollback_events.begin(), done->auto_rollback_events.end(),
+                                      "DEPLOYMENT_FAILURE") != done->auto_rollback_events.end()) ||
+                 (stopped && std::find(done->auto_rollback_events.begin(), done->auto_rollback_events.end(),
+                                       "DEPLOYMENT_STOP_ON_REQUEST") != done->auto_rollback_events.end()));
+  if (!wanted) return out;
+  if (done->previous_revision_deployment_id.empty()) {
+    out.deployment.status_messages.push_back("No rollback: the deployment group has no earlier successful revision");
+    save(out.deployment);
+    return out;
+  }
+  auto good = get(done->previous_revision_deployment_id);
+  if (!good) return out;
+  reset_stop();  // a stop request stopped the failed deployment, not its rollback
+  CreateDeploymentOptions ro;
+  ro.application = done->application;
+  ro.deployment_group = done->deployment_group;
+  ro.revision = good->revision.bundle;
+  ro.description = fmt::format("Automatic rollback of {} to the revision of {}", done->id, good->id);
+  ro.ignore_application_stop_failures = true;
+  if (progress) progress(fmt::format("{}: {}; rolling back to the revision of {}", done->id,
+                                     deployment_status_name(done->status), good->id));
+  auto created = create_internal(ro, done->id);
+  if (!created) {
+    out.deployment.status_messages.push_back("Rollback could not start: " + created.error().message);
+    save(out.deployment);
+    return out;
+  }
+  out.deployment.rollback = RollbackInfo{created->deployment.id, "", fmt::format("Rolled back by {}", created->deployment.id)};
+  save(out.deployment);
+  auto rolled = execute(created->deployment, progress);
+  if (rolled) out.rollback = *rolled;
+  return out;
+}
+
+Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Progress& progress) {
+  // 1. In progress, held by this process.
+  record.status = DeploymentStatus::in_progress;
+  record.start_time = format_iso8601(m_clock.now());
+  record.pid = static_cast<int>(::getpid());
+  record.pid_start_time = process_start_time(record.pid);
+  record.host = host_name();
+  if (auto st = save(record); !st) return std::unexpected(st.error());
+  auto say = [&](const std::string& line) {
+    if (progress) progress(line);
+  };
+  auto finish = [&](DeploymentStatus status, std::optional<ErrorInformation> error,
+                    const std::vector<InstanceRecord>& instances) -> Result<DeploymentRecord> {
+    record.status = status;
+    record.error = std::move(error);
+    record.complete_time = format_iso8601(m_clock.now());
+    record.overview = overview_of(instances);
+    if (auto st = save(record); !st) return std::unexpected(st.error());
+    auto state = update_group_state(m_store, record.application, record.deployment_group, [&](GroupState& s) -> Status {
+      if (s.active == record.id) s.active.clear();
+      for (auto& i : instances)
+        if (i.status == TargetStatus::succeeded || i.status == TargetStatus::failed)
+          s.instance_health[i.instance_name] = std::string(target_status_name(i.status));
+      if (status == DeploymentStatus::succeeded) {
+        s.last_successful = record.id;
+        s.successful.push_back(record.id);
+      }
+      return {};
+    });
+    if (!state) return std::unexpected(state.error());
+    say(fmt::format("{}: {}{}", record.id, deployment_status_name(status),
+                    record.error ? " (" + record.error->code + ": " + record.error->message + ")" : ""));
+    return record;
+  };
+
+  // 2. The instances, and how the configuration paces them.
+  if (record.instances.empty())
+    return finish(DeploymentStatus::failed,
+                  ErrorInformation{"NO_INSTANCES", "no instance in the deployment group matches its tags"}, {});
+  auto config = m_resources.get_deployment_config(record.deployment_config);
+  if (!config) return finish(DeploymentStatus::failed, ErrorInformation{"DEPLOYMENT_CONFIG_MISSING", config.error().message}, {});
+  auto state = load_group_state(m_store, record.application, record.deployment_group);
+  std::vector<FleetInstance> fleet;
+  std::map<std::string, Instance> definitions;
+  std::map<std::string, InstanceRecord> records;
+  for (auto& name : record.instances) {
+    auto inst = m_resources.get_instance(name);
+    if (!inst) return finish(DeploymentStatus::failed, ErrorInformation{"INSTANCE_MISSING", inst.error().message}, {});
+    definitions[name] = *inst;
+    bool healthy = state && state->instance_health.count(name) && state->instance_health.at(name) == "Succeeded";
+    fleet.push_back({name, healthy ? PriorHealth::healthy : PriorHealth::failed_or_unknown});
+    InstanceRecord ir;
+    ir.deployment_id = record.id;
+    ir.instance_name = name;
+    ir.instance_arn = inst->arn;
+    ir.last_updated_at = format_iso8601(m_clock.now());
+    for (auto e : in_place_lifecycle()) {
+      LifecycleEventRecord event;
+      event.name = lifecycle_event_name(e);
+      ir.lifecycle_events.push_back(event);
+    }
+    records[name] = ir;
+    save_instance(ir);
+  }
+  auto all_records = [&] {
+    std::vector<InstanceRecord> v;
+    for (auto& n : record.instances) v.push_back(records[n]);
+    return v;
+  };
+  auto plan = FleetPlan::create(*config, fleet);
+  if (!plan) {
+    for (auto& [n, r] : records) {
+      r.status = TargetStatus::skipped;
+      for (auto& e : r.lifecycle_events) e.status = TargetStatus::skipped;
+      save_instance(r);
+    }
+    return finish(DeploymentStatus::failed, ErrorInformation{"HEALTH_CONSTRAINTS_INVALID", plan.error().message},
+                  all_records());
+  }
+  record.instances = plan->order();
+  save(record);
+  auto revision = open_bundle(record.revision.bundle, record.revision.location);
+  if (!revision) return finish(DeploymentStatus::failed, ErrorInformation{"REVISION_MISSING", revision.error().message}, all_records());
+  FileExistsBehavior behavior = revision->spec.file_exists_behavior.value_or(FileExistsBehavior::disallow);
+  if (!record.file_exists_behavior.empty())
+    behavior = parse_file_exists_behavior(record.file_exists_behavior).value_or(behavior);
+
+  // 3. Pace the fleet: start what the plan allows, wait for any to finish, repeat.
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::deque<std::pair<std::string, bool>> finished;
+  std::vector<std::thread> threads;
+  int in_flight = 0;
+  bool stopping = false;
+  auto stop_check = [&] { return stop_requested(); };
+  for (;;) {
+    if (!stopping && stop_requested()) {
+      stopping = true;
+      say(fmt::format("{}: stop requested; ending the instances in progress", record.id));
+    }
+    if (!stopping)
+      for (auto& name : plan->next()) {
+        ++in_flight;
+        say(fmt::format("{}: deploying to {}", record.id, name));
+        threads.emplace_back([&, name] {
+          InstanceRecord result;
+          auto host = open_host(definitions[name], m_runner);
+          if (!host) {
+            result = records[name];
+            result.status = TargetStatus::failed;
+            result.lifecycle_events[0].status = TargetStatus::failed;
+            result.lifecycle_events[0].diagnostics = LifecycleDiagnostics{"UnknownError", "", host.error().message, ""};
+            for (size_t k = 1; k < result.lifecycle_events.size(); ++k) result.lifecycle_events[k].status = TargetStatus::skipped;
+            save_instance(result);
+          } else {
+            InstanceDeployment d;
+            d.deployment_id = record.id;
+            d.application = record.application;
+            d.deployment_group = record.deployment_group;
+            d.deployment_group_id = record.deployment_group_id;
+            d.spec = &revision->spec;
+            d.bundle = record.revision.bundle;
+            d.file_exists_behavior = behavior;
+            d.ignore_application_stop_failures = record.ignore_application_stop_failures;
+            d.clock = &m_clock;
+            d.on_update = [&](const InstanceRecord& r) {
+              std::lock_guard lock(mutex);
+              save_instance(r);
+            };
+            d.progress = [&](const std::string& line) {
+              std::lock_guard lock(mutex);
+              say(line);
+            };
+            d.stop_requested = stop_check;
+            result = deploy_instance(**host, definitions[name], d);
+          }
+          std::lock_guard lock(mutex);
+          records[name] = result;
+          finished.emplace_back(name, result.status == TargetStatus::succeeded);
+          cv.notify_all();
+        });
+      }
+    if (in_flight == 0) break;
+    std::unique_lock lock(mutex);
+    cv.wait_for(lock, milliseconds(200), [&] { return !finished.empty(); });
+    while (!finished.empty()) {
+      auto [name, ok] = finished.front();
+      finished.pop_front();
+      --in_flight;
+      plan->finished(name, ok);
+    }
+    record.overview = overview_of(all_records());
+    save(record);
+    lock.unlock();
+    if (!stopping && plan->done() && in_flight == 0) break;
+  }
+  for (auto& t : threads) t.join();
+
+  // 4. Instances never reached are Skipped; the deployment's verdict follows the plan.
+  for (auto& name : plan->skipped()) {
+    auto& r = records[name];
+    if (r.status != TargetStatus::pending) continue;
+    r.status = TargetStatus::skipped;
+    for (auto& e : r.lifecycle_events) e.status = TargetStatus::skipped;
+    r.last_updated_at = format_iso8601(m_clock.now());
+    save_instance(r);
+  }
+  if (stopping)
+    return finish(DeploymentStatus::stopped, ErrorInformation{"MANUAL_STOP", "the deployment was stopped on request"},
+                  all_records());
+  if (plan->succeeded()) return finish(DeploymentStatus::succeeded, std::nullopt, all_records());
+  return finish(DeploymentStatus::failed, ErrorInformation{"HEALTH_CONSTRAINTS", plan->failure_reason()}, all_records());
+}
+
+Result<DeploymentOutcome> DeployEngine::rollback(const std::string& application, const std::string& group) {
+  if (auto st = repair_group(application, group); !st) return std::unexpected(st.error());
+  auto state = load_group_state(m_store, application, group);
+  if (!state) return std::unexpected(state.error());
+  // The last known good revision: the latest success other than the latest deployment itself.
+  std::string target;
+  for (auto it = state->successful.rbegin(); it != state->successful.rend(); ++it)
+    if (*it != state->last_attempted) {
+      target = *it;
+      break;
+    }
+  if (target.empty())
+    return fail(ErrorKind::conflict,
+                "deployment group '{}' of application '{}' has no earlier successful deployment to roll back to",
+                group, application);
+  auto good = get(target);
+  if (!good) return std::unexpected(good.error());
+  CreateDeploymentOptions ro;
+  ro.application = application;
+  ro.deployment_group = group;
+  ro.revision = good->revision.bundle;
+  ro.description = fmt::format("Rollback to the revision of {}", good->id);
+  ro.ignore_application_stop_failures = true;
+  auto created = create_internal(ro, std::nullopt);
+  if (!created) return std::unexpected(created.error());
+  created->deployment.rollback = RollbackInfo{"", state->last_attempted, fmt::format("Rollback to the revision of {}", good->id)};
+  save(created->deployment);
+  return created;
+}
+
+Result<std::vector<std::string>> DeployEngine::list(const std::string& application, const std::string& group,
+                                                    const std::vector<DeploymentStatus>& statuses) {
+  auto keys = m_store.list("deployments/");
+  if (!keys) return std::unexpected(keys.error());
+  std::vector<std::pair<std::string, std::string>> found;
+  for (auto& k : *keys) {
+    if (!k.ends_with("/deployment.json")) continue;
+    auto j = m_store.get_json(k);
+    if (!j || !*j) continue;
+    auto d = deployment_from_json(**j);
+    if (!d) continue;
+    if (!application.empty() && d->application != application) continue;
+    if (!group.empty() && d->deployment_group != group) continue;
+    if (!statuses.empty() && std::find(statuses.begin(), statuses.end(), d->status) == statuses.end()) continue;
+    found.emplace_back(d->create_time, d->id);
+  }
+  std::sort(found.begin(), found.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  std::vector<std::string> out;
+  for (auto& f : found) out.push_back(f.second);
+  return out;
+}
+
+Result<std::vector<InstanceRecord>> DeployEngine::instances(const std::string& id) {
+  auto record = get(id);
+  if (!record) return std::unexpected(record.error());
+  std::vector<InstanceRecord> out;
+  for (auto& name : record->instances) {
+    auto r = instance(id, name);
+    if (r) out.push_back(*r);
+  }
+  return out;
+}
+
+Result<InstanceRecord> DeployEngine::instance(const std::string& id, const std::string& name) {
+  if (!is_valid_deployment_id(id) || !is_valid_resource_name(name))
+    return fail(ErrorKind::not_found, "instance '{}' is not part of deployment '{}'", name, id);
+  auto j = m_store.get_json(instance_key(id, name));
+  if (!j) return std::unexpected(j.error());
+  if (!*j) return fail(ErrorKind::not_found, "instance '{}' is not part of deployment '{}'", name, id);
+  return instance_record_from_json(**j);
+}
+
+Result<DeploymentRecord> DeployEngine::stop(const std::string& id, milliseconds wait) {
+  auto record = get(id);
+  if (!record) return std::unexpected(record.error());
+  if (is_final(record->status)) return *record;
+  if (!record->host.empty() && record->host != host_name())
+    return fail(ErrorKind::conflict, "deployment {} runs on host '{}'; stop it there", id, record->host);
+  if (record->pid == 0) return fail(ErrorKind::conflict, "deployment {} has not started yet; try again in a moment", id);
+  if (::kill(record->pid, SIGTERM) != 0)
+    return fail_errno(fmt::format("cannot signal the process running deployment {} (pid {})", id, record->pid), errno);
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(50));
+    auto again = get(id);
+    if (again && is_final(again->status)) return *again;
+  }
+  return fail(ErrorKind::timed_out, "deployment {} did not stop within {} s", id, wait.count() / 1000);
+}
+
+}  // namespace cicd

@@ -1,0 +1,55 @@
+// The in-place lifecycle on one instance: ApplicationStop (the last successful revision's
+// scripts), DownloadBundle, BeforeInstall, Install, AfterInstall, ApplicationStart,
+// ValidateService; the per-instance deployment root with logs, pointers and retention.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "deploy/host.hpp"
+#include "deploy/records.hpp"
+#include "util/time.hpp"
+
+namespace cicd {
+
+// The events an in-place deployment records for each instance, in order.
+const std::vector<LifecycleEvent>& in_place_lifecycle();
+
+struct InstanceDeployment {
+  std::string deployment_id;
+  std::string application;
+  std::string deployment_group;
+  std::string deployment_group_id;
+  const Appspec* spec = nullptr;
+  std::filesystem::path bundle;  // the revision as a tar, on this machine
+  FileExistsBehavior file_exists_behavior = FileExistsBehavior::disallow;
+  bool ignore_application_stop_failures = false;
+  const Clock* clock = nullptr;
+  // Called whenever the instance's record changes (to save it).
+  std::function<void(const InstanceRecord&)> on_update;
+  // One line per event for progress output ("web1: BeforeInstall Succeeded").
+  std::function<void(const std::string&)> progress;
+  // Checked between steps: a stop request ends the lifecycle, what is left is Skipped.
+  std::function<bool()> stop_requested;
+  int revisions_to_keep = 5;
+};
+
+// Runs the lifecycle; the returned record says what happened on the instance.
+InstanceRecord deploy_instance(InstanceHost& host, const Instance& instance, const InstanceDeployment& d);
+
+// Instance paths of a group's deployment root entries.
+struct DeploymentRootPaths {
+  std::string root;            // <deployment-root>
+  std::string group_dir;       // <root>/<group-id>
+  std::string deployment_dir;  // <group_dir>/<deployment-id>
+  std::string archive;         // <deployment_dir>/deployment-archive
+  std::string bundle;          // <deployment_dir>/bundle.tar
+  std::string script_log;      // <deployment_dir>/logs/scripts.log
+  std::string cleanup;         // <root>/deployment-instructions/<group-id>-cleanup
+  std::string last_successful; // <root>/deployment-instructions/<group-id>_last_successful_install
+  std::string most_recent;     // <root>/deployment-instructions/<group-id>_most_recent_install
+};
+DeploymentRootPaths deployment_root_paths(const std::string& deployment_root, const std::string& group_id,
+                                          const std::string& deployment_id);
+
+}  // namespace cicd

@@ -1,0 +1,106 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "artifact/archive.hpp"
+#include "deploy/host.hpp"
+#include "util/fs.hpp"
+
+namespace cicd {
+
+namespace fs = std::filesystem;
+
+LocalHost::LocalHost(std::string name, fs::path root, ProcessRunner& runner)
+    : m_name(std::move(name)), m_root(std::move(root)), m_runner(runner) {}
+
+std::string LocalHost::describe() const {
+  return m_root == "/" ? fmt::format("{} (local)", m_name) : fmt::format("{} (local, root {})", m_name, m_root.string());
+}
+
+std::string LocalHost::deployment_root() const {
+  return (m_root / "opt/cdeploy/deployment-root").lexically_normal().string();
+}
+
+Status LocalHost::unpack_bundle(const fs::path& bundle, const std::string& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  auto extracted = extract_archive(bundle, dir);
+  if (!extracted) return std::unexpected(extracted.error());
+  return {};
+}
+
+Result<std::optional<std::string>> LocalHost::read_text(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) {
+    if (text.error().kind == ErrorKind::not_found) return std::optional<std::string>{};
+    return std::unexpected(text.error());
+  }
+  return std::optional<std::string>{std::move(*text)};
+}
+
+Status LocalHost::write_text(const std::string& path, const std::string& content) {
+  return write_file_atomic(path, content, {.sync = false});
+}
+
+Status LocalHost::append_text(const std::string& path, const std::string& content) { return append_file(path, content); }
+
+Status LocalHost::remove_tree(const std::string& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec) return fail(ErrorKind::io, "cannot remove '{}': {}", path, ec.message());
+  return {};
+}
+
+Result<std::vector<std::string>> LocalHost::list_directories(const std::string& path) {
+  std::vector<std::pair<fs::file_time_type, std::string>> dirs;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(path, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+    if (it->is_directory(ec)) dirs.emplace_back(it->last_write_time(ec), it->path().string());
+  std::sort(dirs.begin(), dirs.end());
+  std::vector<std::string> out;
+  for (auto& d : dirs) out.push_back(d.second);
+  return out;
+}
+
+Result<InstallOutcome> LocalHost::install(const Appspec& spec, const std::string& archive_dir,
+                                          const std::string& cleanup_file, FileExistsBehavior behavior) {
+  InstallRequest request;
+  request.spec = &spec;
+  request.archive_dir = archive_dir;
+  request.root = m_root;
+  request.previous_cleanup = cleanup_file;
+  request.new_cleanup = cleanup_file;
+  request.file_exists_behavior = behavior;
+  return install_revision(request, m_runner);
+}
+
+ScriptState LocalHost::check_script(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return ScriptState::missing;
+  if ((st.st_mode & 0111) == 0) return ScriptState::not_executable;
+  return ScriptState::ok;
+}
+
+Result<ProcessResult> LocalHost::run_hook(const HookRun& run) {
+  ProcessSpec spec;
+  spec.argv = {run.script};
+  spec.environment = current_environment();
+  for (auto& [k, v] : run.env) spec.environment[k] = v;
+  spec.inherit_environment = false;
+  spec.cwd = run.cwd;
+  spec.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(run.timeout);
+  spec.sink = run.sink;
+  spec.run_as_user = run.runas;
+  // A daemon the script starts may keep our pipe open: do not wait for it.
+  spec.drain_after_exit = std::chrono::milliseconds(300);
+  return m_runner.run(spec);
+}
+
+Result<std::unique_ptr<InstanceHost>> open_host(const Instance& instance, ProcessRunner& runner) {
+  if (instance.target.kind == TargetKind::local)
+    return std::unique_ptr<InstanceHost>(std::make_unique<LocalHost>(instance.name, instance.root, runner));
+  return fail(ErrorKind::usage, "instance '{}': ssh instances are not supported yet", instance.name);
+}
+
+}  // namespace cicd

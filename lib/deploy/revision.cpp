@@ -1,0 +1,133 @@
+#include "deploy/revision.hpp"
+
+#include <algorithm>
+
+#include "artifact/archive.hpp"
+#include "util/hash.hpp"
+#include "util/json.hpp"
+#include "util/strings.hpp"
+
+namespace cicd {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::optional<fs::path> appspec_in(const fs::path& dir) {
+  std::error_code ec;
+  for (const char* name : {"appspec.yml", "appspec.yaml"})
+    if (fs::is_regular_file(dir / name, ec)) return dir / name;
+  return std::nullopt;
+}
+
+// The agent's rule: the appspec sits at the root, or the root holds one folder that holds it.
+Result<fs::path> find_root(const fs::path& dir, const std::string& shown) {
+  if (appspec_in(dir)) return dir;
+  std::error_code ec;
+  std::vector<fs::path> entries;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+    entries.push_back(it->path());
+  if (entries.size() == 1 && fs::is_directory(entries[0], ec) && appspec_in(entries[0])) return entries[0];
+  return fail(ErrorKind::invalid,
+              "revision '{}' has no appspec.yml (or appspec.yaml) at its root, nor in a single top-level folder",
+              shown);
+}
+
+Result<PreparedRevision> load(PreparedRevision rev, const fs::path& dir) {
+  auto root = find_root(dir, rev.location);
+  if (!root) return std::unexpected(root.error());
+  rev.root = *root;
+  rev.appspec_path = *appspec_in(rev.root);
+  auto text = read_file(rev.appspec_path);
+  if (!text) return std::unexpected(text.error());
+  auto parsed = parse_appspec(*text);
+  std::string shown = rev.appspec_path.string();
+  if (rev.unpacked) shown = rev.location + ":" + rev.appspec_path.lexically_relative(rev.unpacked->path()).string();
+  std::vector<std::string> errors;
+  for (auto& d : parsed.diagnostics.items()) {
+    if (d.severity == Severity::error) errors.push_back(format_diagnostic(shown, d));
+    else rev.warnings.push_back(format_diagnostic(shown, d));
+  }
+  if (!parsed.spec || !errors.empty()) {
+    Error e{ErrorKind::invalid,
+            fmt::format("invalid appspec in revision '{}': {} error{}", rev.location, errors.size(),
+                        errors.size() == 1 ? "" : "s"),
+            rev.warnings};
+    e.details.insert(e.details.end(), errors.begin(), errors.end());
+    return std::unexpected(e);
+  }
+  if (to_lower(parsed.spec->os) != "linux")
+    return fail(ErrorKind::invalid, "revision '{}' is for os '{}': cdeploy deploys to linux instances", rev.location,
+                parsed.spec->os);
+  rev.spec = std::move(*parsed.spec);
+  return rev;
+}
+
+}  // namespace
+
+Result<PreparedRevision> prepare_revision(const fs::path& location) {
+  std::error_code ec;
+  PreparedRevision rev;
+  fs::path path = fs::absolute(location, ec).lexically_normal();
+  rev.location = path.string();
+  auto st = fs::status(path, ec);
+  if (ec || st.type() == fs::file_type::not_found)
+    return fail(ErrorKind::usage, "revision '{}' does not exist", location.string());
+  // 1. A cbuild artifact directory stands for its primary artifact.
+  if (fs::is_directory(st) && fs::exists(path / "build.json", ec) && !appspec_in(path)) {
+    auto text = read_file(path / "build.json");
+    if (!text) return std::unexpected(text.error());
+    auto record = parse_json(*text, "build.json");
+    if (!record) return std::unexpected(record.error());
+    std::string artifact = record->contains("artifacts") ? (*record)["artifacts"].value("location", "") : "";
+    if (artifact.empty())
+      return fail(ErrorKind::invalid, "cbuild artifact directory '{}' has no primary artifact (its build.json lists none)",
+                  location.string());
+    std::string status = record->value("buildStatus", "");
+    if (status != "SUCCEEDED")
+      return fail(ErrorKind::invalid, "the build in '{}' did not succeed (buildStatus {}): not deploying its artifact",
+                  location.string(), status);
+    auto inner = prepare_revision(artifact);
+    if (inner) inner->location = rev.location;
+    return inner;
+  }
+  if (fs::is_directory(st)) return load(std::move(rev), path);
+  // 2. An archive: zip, tar or tar.gz, unpacked into a private directory.
+  auto tmp = TempDir::create({}, "cdeploy-revision-");
+  if (!tmp) return std::unexpected(tmp.error());
+  auto extracted = extract_archive(path, tmp->path() / "r");
+  if (!extracted)
+    return fail(ErrorKind::invalid, "revision '{}' is not a directory nor a readable zip/tar archive: {}",
+                location.string(), extracted.error().message);
+  fs::path dir = tmp->path() / "r";
+  rev.unpacked = std::move(*tmp);
+  return load(std::move(rev), dir);
+}
+
+Result<std::string> pack_bundle(const PreparedRevision& revision, const fs::path& bundle) {
+  std::vector<ArchiveEntry> entries;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(revision.root, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) continue;
+    entries.push_back({it->path().lexically_relative(revision.root).generic_string(), it->path(), it->is_symlink(ec)});
+  }
+  if (ec) return fail(ErrorKind::io, "cannot read revision '{}': {}", revision.location, ec.message());
+  std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  if (auto st = write_tar(entries, bundle); !st) return std::unexpected(st.error());
+  return sha256_file(bundle);
+}
+
+Result<PreparedRevision> open_bundle(const fs::path& bundle, const std::string& location) {
+  auto tmp = TempDir::create({}, "cdeploy-revision-");
+  if (!tmp) return std::unexpected(tmp.error());
+  auto extracted = extract_archive(bundle, tmp->path() / "r");
+  if (!extracted) return std::unexpected(extracted.error());
+  PreparedRevision rev;
+  rev.location = location;
+  fs::path dir = tmp->path() / "r";
+  rev.unpacked = std::move(*tmp);
+  return load(std::move(rev), dir);
+}
+
+}  // namespace cicd
