@@ -232,7 +232,7 @@ class AppspecParser {
     auto top = yaml::entries(root, "appspec", k_top_keys, structure, yaml::UnknownKeys::allow);
     if (detect_serverless(top)) return;
     for (auto& d : structure.items()) add(d);
-    check_keys(top, "appspec", k_top_keys);
+    check_keys(top, "appspec", k_top_keys, /*overwrite_hint=*/true);
 
     // 3. version and os first: os decides whether permissions and runas apply.
     const MapEntry* version = find(top, "version");
