@@ -79,7 +79,7 @@ using Keys = std::span<const std::string_view>;
 constexpr std::string_view k_top_keys[] = {"version",     "os",   "files", "file_exists_behavior",
                                            "permissions", "hooks"};
 constexpr std::string_view k_file_keys[] = {"source", "destination"};
-constexpr std::string_view k_permission_keys[] = {"object", "pattern", "except", "owner", "group",
+constexpr std::string_view k_permission_keys[] = {"object", "pattern", "except",  "owner", "group",
                                                   "mode",   "acls",    "context", "type"};
 // `name` is the agent's key for the SELinux user; `user` and `role` are what the AWS reference's
 // template and other agents write, and `range` may be {low, high} as they accept it.
@@ -90,9 +90,9 @@ constexpr std::string_view k_script_keys[] = {"location", "timeout", "runas", "s
 
 // The events a script may name, for did-you-mean and the list shown.
 constexpr std::string_view k_scriptable_events[] = {
-    "ApplicationStop",    "BeforeInstall",     "AfterInstall",       "ApplicationStart",
-    "ValidateService",    "BeforeBlockTraffic", "AfterBlockTraffic", "BeforeAllowTraffic",
-    "AfterAllowTraffic"};
+    "ApplicationStop",   "BeforeInstall",      "AfterInstall",
+    "ApplicationStart",  "ValidateService",    "BeforeBlockTraffic",
+    "AfterBlockTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"};
 
 // CodeDeploy's limit: every script, and all the scripts of one lifecycle event together.
 constexpr long long k_max_timeout = 3600;
@@ -162,7 +162,8 @@ std::optional<std::string> range_problem(std::string_view range) {
   if (low_text.empty())
     return fmt::format("the low sensitivity before '-' is missing; expected {}", k_range_form);
   auto low = sensitivity_number(low_text);
-  if (!low) return fmt::format("'{}' is not a sensitivity (s0 to s{})", low_text, k_max_sensitivity);
+  if (!low)
+    return fmt::format("'{}' is not a sensitivity (s0 to s{})", low_text, k_max_sensitivity);
   if (dash != std::string_view::npos) {
     std::string_view high_text = levels.substr(dash + 1);
     if (high_text.empty())
@@ -184,8 +185,7 @@ std::optional<std::string> range_problem(std::string_view range) {
     size_t dot = item.find('.');
     std::string_view first = std::string_view(item).substr(0, dot);
     auto from = category_number(first);
-    if (!from)
-      return fmt::format("'{}' is not a category (c0 to c{})", first, k_max_category);
+    if (!from) return fmt::format("'{}' is not a category (c0 to c{})", first, k_max_category);
     if (dot == std::string_view::npos) {
       categories.push_back(*from);
       continue;
@@ -340,7 +340,8 @@ class AppspecParser {
     if (hooks) {
       auto collect = [&](const YAML::Node& map) {
         for (const auto& kv : map)
-          if (kv.first.IsScalar() && kv.second.IsScalar()) function_hooks.push_back(kv.first.Scalar());
+          if (kv.first.IsScalar() && kv.second.IsScalar())
+            function_hooks.push_back(kv.first.Scalar());
       };
       if (hooks->value.IsSequence()) {
         hooks_in_list = true;
@@ -366,8 +367,8 @@ class AppspecParser {
           if (kv.first.IsScalar() && kv.first.Scalar() == "TargetService") ecs = true;
           if (!kv.second.IsMap()) continue;
           for (const auto& field : kv.second)
-            if (field.first.IsScalar() && field.first.Scalar() == "Type" && field.second.IsScalar() &&
-                iequals(field.second.Scalar(), "AWS::ECS::Service"))
+            if (field.first.IsScalar() && field.first.Scalar() == "Type" &&
+                field.second.IsScalar() && iequals(field.second.Scalar(), "AWS::ECS::Service"))
               ecs = true;
         }
       };
@@ -509,8 +510,10 @@ class AppspecParser {
     for (auto& f : fields(item, where, k_permission_keys)) {
       if (f.key == "object") {
         has_object = true;
-        if (auto object = read_nonblank(f, where)) perm.object = *object;
-        else valid = false;
+        if (auto object = read_nonblank(f, where))
+          perm.object = *object;
+        else
+          valid = false;
       } else if (f.key == "pattern") {
         // An empty pattern means the default, as the agent reads it.
         if (f.value.IsNull()) continue;
@@ -536,8 +539,7 @@ class AppspecParser {
         perm.types = parse_types(f, where);
       }
     }
-    if (!has_object)
-      m_diags.error(pos, fmt::format("missing required key 'object' in {}", where));
+    if (!has_object) m_diags.error(pos, fmt::format("missing required key 'object' in {}", where));
 
     // The agent fails a default ACL entry only at install time, and only on files
     // (validate_file_acl): a permission on both files and directories may legitimately carry
@@ -565,8 +567,8 @@ class AppspecParser {
       else if (name == "directory")
         types.push_back(PermissionType::directory);
       else
-        m_diags.error(name_pos, fmt::format("'type' in {} must be file or directory; got '{}'",
-                                            where, name));
+        m_diags.error(name_pos,
+                      fmt::format("'type' in {} must be file or directory; got '{}'", where, name));
     }
     if (list.empty() && (f.value.IsNull() || f.value.IsSequence()))
       m_diags.warning(yaml::value_position(f),
@@ -658,9 +660,10 @@ class AppspecParser {
       } else if (is(kind, "o", "other")) {
         ace.type = "other";
       } else {
-        return invalid(fmt::format("'{}' is not an entry type; expected u[ser], g[roup], m[ask] "
-                                   "or o[ther]",
-                                   kind));
+        return invalid(
+            fmt::format("'{}' is not an entry type; expected u[ser], g[roup], m[ask] "
+                        "or o[ther]",
+                        kind));
       }
     }
 
@@ -678,8 +681,9 @@ class AppspecParser {
     if ((ace.type == "mask" || ace.type == "other") && !ace.name.empty())
       return invalid(fmt::format("{} entries take no name", ace.type == "mask" ? "mask" : "other"));
     if (!ace.is_default && ace.type != "mask" && ace.name.empty())
-      return invalid("the owner's, owning group's and others' entries are set with 'mode', not "
-                     "'acls'");
+      return invalid(
+          "the owner's, owning group's and others' entries are set with 'mode', not "
+          "'acls'");
 
     // 3. Permissions: one octal digit, or r, w, x and - in any order.
     const std::string& perms = parts[n - 1];
@@ -698,9 +702,10 @@ class AppspecParser {
         else if (c == 'x')
           execute = true;
         else if (c != '-')
-          return invalid(fmt::format("'{}' is not a permission; use r, w, x and - (or one octal "
-                                     "digit)",
-                                     c));
+          return invalid(
+              fmt::format("'{}' is not a permission; use r, w, x and - (or one octal "
+                          "digit)",
+                          c));
       }
     }
     ace.permissions = {read ? 'r' : '-', write ? 'w' : '-', execute ? 'x' : '-'};
@@ -729,18 +734,26 @@ class AppspecParser {
           continue;
         }
         user = &f;
-        if (auto name = read_nonblank(f, where)) context.name = *name;
-        else valid = false;
+        if (auto name = read_nonblank(f, where))
+          context.name = *name;
+        else
+          valid = false;
       } else if (f.key == "role") {
-        if (auto role = read_nonblank(f, where)) context.role = *role;
-        else valid = false;
+        if (auto role = read_nonblank(f, where))
+          context.role = *role;
+        else
+          valid = false;
       } else if (f.key == "type") {
         has_type = true;
-        if (auto type = read_nonblank(f, where)) context.type = *type;
-        else valid = false;
+        if (auto type = read_nonblank(f, where))
+          context.type = *type;
+        else
+          valid = false;
       } else if (f.key == "range") {
-        if (auto range = parse_range(f, where)) context.range = *range;
-        else valid = false;
+        if (auto range = parse_range(f, where))
+          context.range = *range;
+        else
+          valid = false;
       }
     }
     if (!has_type)
@@ -757,12 +770,15 @@ class AppspecParser {
       std::string range_where = where + ".range";
       std::optional<std::string> low, high;
       for (auto& g : fields(f.value, range_where, k_range_keys)) {
-        if (g.key == "low") low = read_nonblank(g, range_where);
-        else if (g.key == "high") high = read_nonblank(g, range_where);
+        if (g.key == "low")
+          low = read_nonblank(g, range_where);
+        else if (g.key == "high")
+          high = read_nonblank(g, range_where);
       }
       if (!low) {
         if (!find_key(f.value, "low"))
-          m_diags.error(f.key_position, fmt::format("missing required key 'low' in {}", range_where));
+          m_diags.error(f.key_position,
+                        fmt::format("missing required key 'low' in {}", range_where));
         return std::nullopt;
       }
       range = high ? *low + "-" + *high : *low;
@@ -802,9 +818,9 @@ class AppspecParser {
       auto event = parse_lifecycle_event(h.key);
       if (!event) {
         if (auto suggestion = closest_match(h.key, k_scriptable_events))
-          m_diags.error(h.key_position,
-                        fmt::format("'{}' is not a lifecycle event; did you mean '{}'?", h.key,
-                                    *suggestion));
+          m_diags.error(
+              h.key_position,
+              fmt::format("'{}' is not a lifecycle event; did you mean '{}'?", h.key, *suggestion));
         else
           m_diags.warning(h.key_position,
                           fmt::format("'{}' is not a lifecycle event, so its scripts never run; "
@@ -847,8 +863,9 @@ class AppspecParser {
       std::string item_where = fmt::format("{}[{}]", where, index++);
       Position pos = at(item, h.key_position);
       if (!item.IsMap()) {
-        std::string message = fmt::format(
-            "each script in {} must be a mapping with 'location'; got {}", where, yaml::describe(item));
+        std::string message =
+            fmt::format("each script in {} must be a mapping with 'location'; got {}", where,
+                        yaml::describe(item));
         if (item.IsScalar()) message += fmt::format(" (write '- location: {}')", item.Scalar());
         m_diags.error(pos, std::move(message));
         continue;
@@ -859,8 +876,10 @@ class AppspecParser {
       for (auto& f : fields(item, item_where, k_script_keys)) {
         if (f.key == "location") {
           has_location = true;
-          if (auto location = read_nonblank(f, item_where)) script.location = *location;
-          else valid = false;
+          if (auto location = read_nonblank(f, item_where))
+            script.location = *location;
+          else
+            valid = false;
         } else if (f.key == "timeout") {
           auto seconds = parse_timeout(f, item_where);
           if (!seconds) {
@@ -881,8 +900,10 @@ class AppspecParser {
             valid = false;
           }
         } else if (f.key == "sudo") {
-          if (auto sudo = yaml::boolean(f, m_diags)) script.sudo = *sudo;
-          else valid = false;
+          if (auto sudo = yaml::boolean(f, m_diags))
+            script.sudo = *sudo;
+          else
+            valid = false;
         }
       }
       if (!has_location)

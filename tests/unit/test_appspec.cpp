@@ -1,5 +1,6 @@
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
@@ -209,8 +210,9 @@ TEST_CASE("appspec: permission defaults", "[appspec]") {
 TEST_CASE("appspec: an empty document is refused", "[appspec]") {
   for (std::string text : {"", "\n", "# only a comment\n", "---\n"}) {
     INFO(text);
-    CHECK(all(parse_appspec(text)) ==
-          Lines{"a.yml:1:1: error: empty appspec: expected a mapping with 'version: 0.0' and 'os'"});
+    CHECK(
+        all(parse_appspec(text)) ==
+        Lines{"a.yml:1:1: error: empty appspec: expected a mapping with 'version: 0.0' and 'os'"});
   }
   CHECK(all(parse_appspec("- version: 0.0\n")) ==
         Lines{"a.yml:1:1: error: an appspec must be a mapping with 'version: 0.0' and 'os'; got a "
@@ -247,8 +249,9 @@ TEST_CASE("appspec: os must be linux or windows", "[appspec]") {
   CHECK(model_of("version: 0.0\nos: windows\n").os == "windows");
   CHECK(all(parse_appspec("version: 0.0\nos: Linux\n")) ==
         Lines{"a.yml:2:5: error: 'os' must be linux or windows; got 'Linux'"});
-  CHECK(all(parse_appspec("version: 0.0\n")) ==
-        Lines{"a.yml:1:1: error: missing required key 'os'; expected 'os: linux' or 'os: windows'"});
+  CHECK(
+      all(parse_appspec("version: 0.0\n")) ==
+      Lines{"a.yml:1:1: error: missing required key 'os'; expected 'os: linux' or 'os: windows'"});
 }
 
 TEST_CASE("appspec: unknown top-level keys are errors with a suggestion", "[appspec]") {
@@ -291,8 +294,9 @@ TEST_CASE("appspec: file_exists_behavior is DISALLOW, OVERWRITE or RETAIN in any
           "[appspec]") {
   CHECK(model_of("version: 0.0\nos: linux\nfile_exists_behavior: RETAIN\n").file_exists_behavior ==
         FileExistsBehavior::retain);
-  CHECK(model_of("version: 0.0\nos: linux\nfile_exists_behavior: Disallow\n")
-            .file_exists_behavior == FileExistsBehavior::disallow);
+  CHECK(
+      model_of("version: 0.0\nos: linux\nfile_exists_behavior: Disallow\n").file_exists_behavior ==
+      FileExistsBehavior::disallow);
   CHECK(diagnostics_of("file_exists_behavior: REPLACE\n") ==
         Lines{"a.yml:3:23: error: 'file_exists_behavior' must be DISALLOW, OVERWRITE or RETAIN; "
               "got 'REPLACE'"});
@@ -391,7 +395,8 @@ TEST_CASE("appspec: mode is 1 to 4 octal digits, padded on the left", "[appspec]
 
 TEST_CASE("appspec: an unquoted mode with a leading zero gets a warning", "[appspec]") {
   // YAML 1.1 reads 0644 as octal (420); the agent then takes 420's digits as the mode.
-  auto r = parse_appspec("version: 0.0\nos: linux\npermissions:\n  - object: /srv\n    mode: 0644\n");
+  auto r =
+      parse_appspec("version: 0.0\nos: linux\npermissions:\n  - object: /srv\n    mode: 0644\n");
   CHECK(all(r) ==
         Lines{"a.yml:5:11: warning: unquoted 'mode' 0644 starts with 0: cdeploy uses 0644, but "
               "YAML 1.1 reads it as the number 420 and the CodeDeploy agent sets mode 0420; quote "
@@ -445,14 +450,16 @@ TEST_CASE("appspec: ACL entries are read as the agent reads them", "[appspec]") 
 
 TEST_CASE("appspec: invalid ACL entries say what is wrong", "[appspec]") {
   auto acl_error = [](const std::string& text) {
-    auto lines = diagnostics_of("permissions:\n  - object: /srv\n    acls:\n      - '" + text + "'\n");
+    auto lines =
+        diagnostics_of("permissions:\n  - object: /srv\n    acls:\n      - '" + text + "'\n");
     INFO(text);
     REQUIRE(lines.size() == 1);
     return lines[0];
   };
   const std::string form = "[d[efault]:]{u[ser]|g[roup]|m[ask]|o[ther]}:[name]:perms";
   CHECK(acl_error("d:u:bob:7:rwx") ==
-        "a.yml:6:9: error: invalid ACL entry 'd:u:bob:7:rwx': too many parts (5); expected " + form);
+        "a.yml:6:9: error: invalid ACL entry 'd:u:bob:7:rwx': too many parts (5); expected " +
+            form);
   CHECK(acl_error("rwx") ==
         "a.yml:6:9: error: invalid ACL entry 'rwx': too few parts (1); expected " + form);
   CHECK(acl_error("x:u:bob:rwx") ==
@@ -533,9 +540,10 @@ TEST_CASE("appspec: SELinux context", "[appspec]") {
 
 TEST_CASE("appspec: SELinux ranges are checked as the agent checks them", "[appspec]") {
   auto range_error = [](const std::string& range) {
-    auto lines = diagnostics_of("permissions:\n  - object: /srv\n    context:\n      type: t\n      "
-                                "range: '" +
-                                range + "'\n");
+    auto lines = diagnostics_of(
+        "permissions:\n  - object: /srv\n    context:\n      type: t\n      "
+        "range: '" +
+        range + "'\n");
     INFO(range);
     REQUIRE(lines.size() == 1);
     return lines[0];
@@ -545,7 +553,8 @@ TEST_CASE("appspec: SELinux ranges are checked as the agent checks them", "[apps
   CHECK(range_error("s3-s2:c0") ==
         prefix + "'s3-s2:c0': the high sensitivity s2 is below the low sensitivity s3");
   CHECK(range_error(":c0") == prefix + "':c0': the sensitivity is missing; expected " + form);
-  CHECK(range_error("s0:") == prefix + "'s0:': the categories after ':' are missing; expected " + form);
+  CHECK(range_error("s0:") ==
+        prefix + "'s0:': the categories after ':' are missing; expected " + form);
   CHECK(range_error("-s1") ==
         prefix + "'-s1': the low sensitivity before '-' is missing; expected " + form);
   CHECK(range_error("s0-") ==
@@ -560,15 +569,16 @@ TEST_CASE("appspec: SELinux ranges are checked as the agent checks them", "[apps
         prefix + "'s0:c1.c2.c3': 'c2.c3' is not a category (c0 to c1023)");
   CHECK(range_error("s0:c0,,c1") ==
         prefix + "'s0:c0,,c1': a category between commas is missing; expected " + form);
-  CHECK(range_error("s0:c5.c2") == prefix + "'s0:c5.c2': the category range c5.c2 goes from high to low");
+  CHECK(range_error("s0:c5.c2") ==
+        prefix + "'s0:c5.c2': the category range c5.c2 goes from high to low");
   CHECK(range_error("s0:c0.c2,c1") == prefix + "'s0:c0.c2,c1': category c1 is listed twice");
   CHECK(range_error("s0:c3,c3") == prefix + "'s0:c3,c3': category c3 is listed twice");
 
   // What the agent accepts.
   for (std::string ok : {"s0", "s0-s0", "s3-s5:c0.c7,c13", "s0:c0", "s15:c1023", "s0:c0.c1023"}) {
     INFO(ok);
-    CHECK(permission_with("    context:\n      type: t\n      range: '" + ok + "'\n").context->range ==
-          ok);
+    CHECK(permission_with("    context:\n      type: t\n      range: '" + ok + "'\n")
+              .context->range == ok);
   }
 }
 
@@ -605,10 +615,10 @@ TEST_CASE("appspec: every scriptable event keeps its scripts, in lifecycle order
   std::string text = "version: 0.0\nos: linux\nhooks:\n";
   // Written in reverse.
   const LifecycleEvent events[] = {
-      LifecycleEvent::after_allow_traffic,  LifecycleEvent::before_allow_traffic,
-      LifecycleEvent::after_block_traffic,  LifecycleEvent::before_block_traffic,
-      LifecycleEvent::validate_service,     LifecycleEvent::application_start,
-      LifecycleEvent::after_install,        LifecycleEvent::before_install,
+      LifecycleEvent::after_allow_traffic, LifecycleEvent::before_allow_traffic,
+      LifecycleEvent::after_block_traffic, LifecycleEvent::before_block_traffic,
+      LifecycleEvent::validate_service,    LifecycleEvent::application_start,
+      LifecycleEvent::after_install,       LifecycleEvent::before_install,
       LifecycleEvent::application_stop};
   for (auto e : events)
     text += fmt::format("  {}:\n    - location: {}.sh\n", lifecycle_event_name(e),
@@ -658,16 +668,17 @@ TEST_CASE("appspec: hook scripts need a location", "[appspec]") {
   CHECK(diagnostics_of("hooks:\n  BeforeInstall:\n    - location: a.sh\n  BeforeInstall:\n") ==
         Lines{"a.yml:6:3: error: duplicate key 'BeforeInstall' in hooks (first at 4:3)"});
   // The agent strips location and runas.
-  auto spec = model_of("version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: ' a.sh "
-                       "'\n      runas: ' app '\n");
+  auto spec = model_of(
+      "version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: ' a.sh "
+      "'\n      runas: ' app '\n");
   CHECK(spec.hooks[0].scripts[0].location == "a.sh");
   CHECK(spec.hooks[0].scripts[0].runas == "app");
 }
 
 TEST_CASE("appspec: timeouts are whole seconds from 1 to 3600", "[appspec]") {
   auto timeout_error = [](const std::string& value) {
-    auto lines =
-        diagnostics_of("hooks:\n  BeforeInstall:\n    - location: a.sh\n      timeout: " + value + "\n");
+    auto lines = diagnostics_of(
+        "hooks:\n  BeforeInstall:\n    - location: a.sh\n      timeout: " + value + "\n");
     INFO(value);
     REQUIRE(lines.size() == 1);
     return lines[0];
@@ -691,8 +702,9 @@ TEST_CASE("appspec: timeouts are whole seconds from 1 to 3600", "[appspec]") {
         "a.yml:6:7: warning: 'timeout' in hooks.BeforeInstall[0] is empty; the default, 3600 "
         "seconds, applies");
 
-  auto spec = model_of("version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: a.sh\n"
-                       "      timeout: '3600'\n");
+  auto spec = model_of(
+      "version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: a.sh\n"
+      "      timeout: '3600'\n");
   CHECK(spec.hooks[0].scripts[0].timeout_seconds == 3600);
 }
 
@@ -717,8 +729,9 @@ TEST_CASE("appspec: runas and sudo", "[appspec]") {
               "there"});
   CHECK(diagnostics_of("hooks:\n  BeforeInstall:\n    - location: a.sh\n      sudo: maybe\n") ==
         Lines{"a.yml:6:13: error: 'sudo' must be true or false (or yes/no, on/off); got 'maybe'"});
-  auto spec = model_of("version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: a.sh\n"
-                       "      runas:\n      sudo: no\n");
+  auto spec = model_of(
+      "version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: a.sh\n"
+      "      runas:\n      sudo: no\n");
   CHECK_FALSE(spec.hooks[0].scripts[0].runas);
   CHECK_FALSE(spec.hooks[0].scripts[0].sudo);
 }

@@ -1,7 +1,8 @@
 // Acceptance over real-world appspecs and the CodeDeploy agent's own test inputs
 // (tests/fixtures/corpus/appspec, origins in its SOURCES.tsv).
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -97,11 +98,12 @@ const std::map<std::string, AgentExpectation> k_agent_invalid = {
      {"a permission listed in the application specification file",
       "missing required key 'object' in permissions[0]"}},
     {"32", {"problem with the acls", "invalid ACL entry 'd:u:bob:7:rwx': too many parts (5)"}},
-    {"33", {"problem with the acls", "invalid ACL entry 'invalid:u:bob:7:rwx': too many parts (5)"}},
-    {"34", {"problem with the acls", "invalid ACL entry 'd:invalid:bob:7:rwx': too many parts (5)"}},
+    {"33",
+     {"problem with the acls", "invalid ACL entry 'invalid:u:bob:7:rwx': too many parts (5)"}},
+    {"34",
+     {"problem with the acls", "invalid ACL entry 'd:invalid:bob:7:rwx': too many parts (5)"}},
     {"35", {"problem with the acls", "invalid ACL entry 'd:d:bob:7:rwx': too many parts (5)"}},
-    {"38",
-     {"user:bob:rwxd", "invalid ACL entry 'user:bob:rwxd': 'd' is not a permission"}},
+    {"38", {"user:bob:rwxd", "invalid ACL entry 'user:bob:rwxd': 'd' is not a permission"}},
     {"42",
      {"SELinux range specified (s3-s2:c0)",
       "invalid SELinux range 's3-s2:c0': the high sensitivity s2 is below the low sensitivity s3"}},
@@ -114,7 +116,8 @@ const std::map<std::string, AgentExpectation> k_agent_invalid = {
     // "... specifies an invalid context type ({"name"=>"name"})"
     {"57", {"specifies an invalid c", "missing required key 'type' in permissions[0].context"}},
     {"58", {"invalid category cd3", "invalid SELinux range 's0:cd3': 'cd3' is not a category"}},
-    {"60", {"duplicate categories", "invalid SELinux range 's0:c0.c2,c1': category c1 is listed twice"}},
+    {"60",
+     {"duplicate categories", "invalid SELinux range 's0:c0.c2,c1': category c1 is listed twice"}},
     {"61",
      {"length of a permissions mode (12345)",
       "'mode' in permissions[0] must be 1 to 4 octal digits; got '12345' (5 digits)"}},
@@ -228,7 +231,8 @@ TEST_CASE("corpus: real-world gotchas are pointed out", "[appspec][corpus]") {
         "level");
 
   // The SELinux context as the Go agent's bundle writes it.
-  r = parse_fixture("gurre__codedeploy-agent-go__integration_bundles_permissions-selinux_appspec.yml");
+  r = parse_fixture(
+      "gurre__codedeploy-agent-go__integration_bundles_permissions-selinux_appspec.yml");
   REQUIRE(r.spec);
   REQUIRE(r.spec->permissions.size() == 1);
   const Permission& p = r.spec->permissions[0];
@@ -260,7 +264,8 @@ TEST_CASE("corpus: real-world gotchas are pointed out", "[appspec][corpus]") {
   CHECK(r.spec->permissions[0].mode == 0012u);
 
   // Hooks in the agent's sample bundle come out in lifecycle order.
-  r = parse_fixture("aws__aws-codedeploy-agent__features_resources_sample_app_bundle_linux_appspec.yml");
+  r = parse_fixture(
+      "aws__aws-codedeploy-agent__features_resources_sample_app_bundle_linux_appspec.yml");
   REQUIRE(r.spec);
   REQUIRE(r.spec->hooks.size() == 9);
   CHECK(r.spec->hooks[0].event == LifecycleEvent::application_stop);
