@@ -205,6 +205,10 @@ std::optional<std::string> range_problem(std::string_view range) {
   return std::nullopt;
 }
 
+// How an `overwrite:` key is reported: an unknown key like any other, or (where authors write it
+// meaning file_exists_behavior) a warning that says so.
+enum class OverwriteKey { unknown, points_at_behavior };
+
 class AppspecParser {
  public:
   explicit AppspecParser(Diagnostics& diagnostics) : m_diags(diagnostics) {}
@@ -232,7 +236,7 @@ class AppspecParser {
     auto top = yaml::entries(root, "appspec", k_top_keys, structure, yaml::UnknownKeys::allow);
     if (detect_serverless(top)) return;
     for (auto& d : structure.items()) add(d);
-    check_keys(top, "appspec", k_top_keys, /*overwrite_hint=*/true);
+    check_keys(top, "appspec", k_top_keys, OverwriteKey::points_at_behavior);
 
     // 3. version and os first: os decides whether permissions and runas apply.
     const MapEntry* version = find(top, "version");
@@ -278,10 +282,10 @@ class AppspecParser {
   // `overwrite`, is common enough in real appspecs (and harmless to the agent) to deserve a
   // warning that says what the author meant instead of an error.
   void check_keys(const std::vector<MapEntry>& entries, std::string_view where, Keys known,
-                  bool overwrite_hint = false) {
+                  OverwriteKey overwrite = OverwriteKey::unknown) {
     for (auto& e : entries) {
       if (std::find(known.begin(), known.end(), e.key) != known.end()) continue;
-      if (overwrite_hint && e.key == "overwrite") {
+      if (overwrite == OverwriteKey::points_at_behavior && e.key == "overwrite") {
         m_diags.warning(e.key_position,
                         fmt::format("unknown key 'overwrite' in {}; CodeDeploy ignores it: to "
                                     "replace files already on the instance, set "
@@ -299,9 +303,9 @@ class AppspecParser {
   }
 
   std::vector<MapEntry> fields(const YAML::Node& node, const std::string& where, Keys known,
-                               bool overwrite_hint = false) {
+                               OverwriteKey overwrite = OverwriteKey::unknown) {
     auto out = yaml::entries(node, where, known, m_diags, yaml::UnknownKeys::allow);
-    check_keys(out, where, known, overwrite_hint);
+    check_keys(out, where, known, overwrite);
     return out;
   }
 
@@ -449,7 +453,7 @@ class AppspecParser {
       FileMapping mapping;
       mapping.position = pos;
       bool has_source = false, has_destination = false;
-      for (auto& f : fields(item, where, k_file_keys, /*overwrite_hint=*/true)) {
+      for (auto& f : fields(item, where, k_file_keys, OverwriteKey::points_at_behavior)) {
         if (f.key == "source") {
           has_source = true;
           if (auto s = read_nonblank(f, where)) mapping.source = *s;
