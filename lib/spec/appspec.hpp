@@ -36,6 +36,8 @@ struct HookScript {
   int timeout_seconds = 3600;
   std::optional<std::string> runas;
   Position position;
+  // The agent's undocumented `sudo: true`: run the script through sudo (after runas, if any).
+  bool sudo = false;
 };
 
 struct AppspecHook {
@@ -67,6 +69,8 @@ struct SeLinuxContext {
   std::optional<std::string> name;  // SELinux user
   std::string type;
   std::optional<std::string> range;  // "s0", "s0-s3:c0.c5", ...
+  // SELinux role, as the AWS docs' template and other agents accept it (files take object_r).
+  std::optional<std::string> role;
 };
 
 enum class PermissionType { file, directory };
