@@ -87,6 +87,10 @@ Result<AutoRollbackConfiguration> parse_auto_rollback_shorthand(std::string_view
 // "type=HOST_COUNT,value=2"
 Result<DeploymentConfig> parse_minimum_healthy_hosts_shorthand(std::string_view text);
 
+// --on-premises-tag-set: {"onPremisesTagSetList": [[{"Key","Value","Type"}...]...]}, inline or
+// file://PATH (tag_set.cpp).
+Result<TagSet> parse_on_premises_tag_set(std::string_view text);
+
 // Names of applications, groups, configs and instances: 1-100 of [A-Za-z0-9._-] (as AWS, which
 // also allows more; these are also file names here).
 bool is_valid_resource_name(std::string_view name);

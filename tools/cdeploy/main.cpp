@@ -1,0 +1,3 @@
+#include "cdeploy/cdeploy.hpp"
+
+int main(int argc, char** argv) { return cicd::cdeploy_main(argc, argv); }
