@@ -599,9 +599,12 @@ void emit_tag_filter(YAML::Emitter& out, const TagFilter& f) {
 
 void emit_tag_set(YAML::Emitter& out, const TagSet& set) {
   out << YAML::Key << "onPremisesTagSet" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "onPremisesTagSetList" << YAML::Value << YAML::BeginSeq;
+  out << YAML::Key << "onPremisesTagSetList" << YAML::Value;
+  // One line per OR-group reads best by hand: "- [{Key: Env, Value: Prod, Type: KEY_AND_VALUE}]".
+  if (set.empty()) out << YAML::Flow;
+  out << YAML::BeginSeq;
   for (auto& group : set) {
-    out << YAML::BeginSeq;
+    out << YAML::Flow << YAML::BeginSeq;
     for (auto& f : group) emit_tag_filter(out, f);
     out << YAML::EndSeq;
   }
@@ -623,7 +626,7 @@ Result<T> read_definition(const fs::path& path, std::string_view kind, const std
     if (auto root = yaml::load(*text, diagnostics)) {
       if (!root->IsMap()) {
         diagnostics.error(root->IsNull() ? Position{1, 1} : yaml::position_of(*root),
-                          fmt::format("a {} definition must be a mapping of fields; got {}", kind,
+                          fmt::format("the {} definition must be a mapping of fields; got {}", kind,
                                       root->IsNull() ? "an empty file" : yaml::describe(*root)));
       } else {
         out = parse(*root, diagnostics);
@@ -1076,7 +1079,9 @@ Status write_instance(const fs::path& path, const Instance& i) {
         }
         out << YAML::EndMap;
         emit_kv(out, "root", i.root);
-        out << YAML::Key << "tags" << YAML::Value << YAML::BeginSeq;
+        out << YAML::Key << "tags" << YAML::Value;
+        if (i.tags.empty()) out << YAML::Flow;  // "tags: []" rather than a lone "[]" line
+        out << YAML::BeginSeq;
         for (auto& t : i.tags) {
           out << YAML::BeginMap;
           emit_kv(out, "Key", t.key);

@@ -131,6 +131,11 @@ Json instance_target_to_json(const InstanceTarget& t);
 Json instance_to_json(const Instance& i);
 Json deployment_group_to_json(const DeploymentGroup& g);
 
+// Files: <home>/deploy/applications/<name>.yml, deployment-configs/<name>.yml, instances/<name>.yml,
+// deployment-groups/<application>/<name>.yml. Every change holds one advisory lock,
+// <home>/deploy/.lock (creating is exclusive: of two concurrent creates of one name exactly one
+// succeeds); reads take no lock, since files are replaced by atomic renames. A hand-edited file
+// that does not pass the checks reads as Error{invalid} with FILE:LINE:COL details.
 class Resources {
  public:
   explicit Resources(std::filesystem::path home);
