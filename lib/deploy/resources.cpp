@@ -711,9 +711,15 @@ std::optional<TagFilter> read_tag_filter(const YAML::Node& node, Diagnostics& d)
   std::optional<TagFilterType> type;
   for (auto& e : entries) {
     if (e.key == "Key") {
-      if (auto s = optional_text(e, d)) f.key = *s, has_key = true;
+      if (auto s = optional_text(e, d)) {
+        f.key = *s;
+        has_key = true;
+      }
     } else if (e.key == "Value") {
-      if (auto s = optional_text(e, d)) f.value = *s, has_value = true;
+      if (auto s = optional_text(e, d)) {
+        f.value = *s;
+        has_value = true;
+      }
     } else if (e.key == "Type") {
       if (auto s = yaml::scalar(e, d)) {
         type = parse_tag_filter_type(*s);
