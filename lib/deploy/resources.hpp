@@ -162,6 +162,9 @@ class Resources {
   Status deregister_instance(const std::string& name);
   // Names, optionally only those matching any of the filters (OR).
   Result<std::vector<std::string>> list_instances(const std::vector<TagFilter>& filters = {}) const;
+  // Every instance must be registered, or none changes. add_tags: a key already there takes the
+  // new value (as AWS). remove_tags: a tag with a value removes that pair only; with an empty
+  // value, the key whatever its value.
   Status add_tags(const std::vector<std::string>& instance_names, const std::vector<Tag>& tags);
   Status remove_tags(const std::vector<std::string>& instance_names, const std::vector<Tag>& tags);
 
