@@ -47,6 +47,8 @@ struct Instance {
 
 enum class TagFilterType { key_only, value_only, key_and_value };
 std::string_view tag_filter_type_name(TagFilterType t);  // "KEY_AND_VALUE"
+// The AWS spelling ("KEY_ONLY", "VALUE_ONLY", "KEY_AND_VALUE"), exactly.
+std::optional<TagFilterType> parse_tag_filter_type(std::string_view text);
 
 struct TagFilter {
   std::string key;
@@ -56,7 +58,8 @@ struct TagFilter {
 };
 
 // An instance matches a tag set when, for every group (AND, at most 3), it matches at least one
-// filter of the group (OR).
+// filter of the group (OR). An empty tag set, or an empty group, matches nothing: a deployment group
+// without tags must never deploy to every instance.
 using TagSet = std::vector<std::vector<TagFilter>>;
 bool instance_matches(const Instance& instance, const TagSet& tag_set);
 
@@ -64,6 +67,22 @@ struct AutoRollbackConfiguration {
   bool enabled = false;
   std::vector<std::string> events;  // DEPLOYMENT_FAILURE, DEPLOYMENT_STOP_ON_REQUEST
   bool on(std::string_view event) const;
+};
+
+// A deployment config with what its file records besides the rules (a built-in one has neither).
+struct DeploymentConfigInfo {
+  DeploymentConfig config;
+  std::string id;           // UUID
+  std::string create_time;  // ISO-8601
+};
+Json deployment_config_to_json(const DeploymentConfigInfo& info);
+
+// What update-deployment-group changes: only the fields set.
+struct DeploymentGroupUpdate {
+  std::optional<std::string> new_name;
+  std::optional<std::string> deployment_config_name;
+  std::optional<TagSet> tag_set;
+  std::optional<AutoRollbackConfiguration> auto_rollback;
 };
 
 struct DeploymentGroup {
@@ -86,6 +105,20 @@ Result<TagFilter> parse_tag_filter_shorthand(std::string_view text);
 Result<AutoRollbackConfiguration> parse_auto_rollback_shorthand(std::string_view text);
 // "type=HOST_COUNT,value=2"
 Result<DeploymentConfig> parse_minimum_healthy_hosts_shorthand(std::string_view text);
+// The same with the flag the text came from, which errors name ("--tags 'Key=Env,Vaule=Prod': unknown
+// field 'Vaule'; did you mean 'Value'?"). The one-argument forms name --tags,
+// --on-premises-instance-tag-filters, --auto-rollback-configuration and --minimum-healthy-hosts.
+// Values may be quoted ('a,b' or "a,b") or escape a character with a backslash.
+Result<Tag> parse_tag_shorthand(std::string_view text, std::string_view flag);
+Result<TagFilter> parse_tag_filter_shorthand(std::string_view text, std::string_view flag);
+Result<AutoRollbackConfiguration> parse_auto_rollback_shorthand(std::string_view text, std::string_view flag);
+Result<DeploymentConfig> parse_minimum_healthy_hosts_shorthand(std::string_view text, std::string_view flag);
+// --on-premises-tag-set, as the AWS CLI takes it: JSON ('{"onPremisesTagSetList":[[{"Key":"Env",
+// "Value":"Prod","Type":"KEY_AND_VALUE"}]]}') or shorthand
+// ('onPremisesTagSetList=[[{Key=Env,Value=Prod,Type=KEY_AND_VALUE},{Key=Role}],[{Value=web}]]').
+Result<TagSet> parse_tag_set(std::string_view text, std::string_view flag = "--on-premises-tag-set");
+// An ssh target "[user@]host[:port]" (IPv6 as "[::1]:22"), for --ssh.
+Result<InstanceTarget> parse_ssh_target(std::string_view text, std::string_view flag = "--ssh");
 
 // --on-premises-tag-set: {"onPremisesTagSetList": [[{"Key","Value","Type"}...]...]}, inline or
 // file://PATH (tag_set.cpp).
@@ -98,9 +131,15 @@ bool is_valid_resource_name(std::string_view name);
 // JSON in the shape of the AWS CLI's get-* outputs (applicationInfo, deploymentGroupInfo, ...).
 Json application_to_json(const Application& a);
 Json deployment_config_to_json(const DeploymentConfig& c, const std::string& create_time = {});
+Json instance_target_to_json(const InstanceTarget& t);
 Json instance_to_json(const Instance& i);
 Json deployment_group_to_json(const DeploymentGroup& g);
 
+// Files: <home>/deploy/applications/<name>.yml, deployment-configs/<name>.yml, instances/<name>.yml,
+// deployment-groups/<application>/<name>.yml. Every change holds one advisory lock,
+// <home>/deploy/.lock (creating is exclusive: of two concurrent creates of one name exactly one
+// succeeds); reads take no lock, since files are replaced by atomic renames. A hand-edited file
+// that does not pass the checks reads as Error{invalid} with FILE:LINE:COL details.
 class Resources {
  public:
   explicit Resources(std::filesystem::path home);
@@ -115,6 +154,8 @@ class Resources {
   // Deployment configs: the built-in ones plus those created here.
   Result<DeploymentConfig> create_deployment_config(const DeploymentConfig& config);
   Result<DeploymentConfig> get_deployment_config(const std::string& name) const;
+  // The same with its id and creation time (for get-deployment-config's JSON).
+  Result<DeploymentConfigInfo> describe_deployment_config(const std::string& name) const;
   Result<std::vector<std::string>> list_deployment_configs() const;
   // A built-in config, or one a deployment group uses, cannot be deleted.
   Status delete_deployment_config(const std::string& name);
@@ -125,6 +166,9 @@ class Resources {
   Status deregister_instance(const std::string& name);
   // Names, optionally only those matching any of the filters (OR).
   Result<std::vector<std::string>> list_instances(const std::vector<TagFilter>& filters = {}) const;
+  // Every instance must be registered, or none changes. add_tags: a key already there takes the
+  // new value (as AWS). remove_tags: a tag with a value removes that pair only; with an empty
+  // value, the key whatever its value.
   Status add_tags(const std::vector<std::string>& instance_names, const std::vector<Tag>& tags);
   Status remove_tags(const std::vector<std::string>& instance_names, const std::vector<Tag>& tags);
 
@@ -134,11 +178,16 @@ class Resources {
   Result<DeploymentGroup> get_deployment_group(const std::string& application, const std::string& name) const;
   Result<std::vector<std::string>> list_deployment_groups(const std::string& application) const;
   // Replaces the fields given (new name, config, tag set, rollback); see the verb.
+  // `updated` is the whole new definition: an empty name or deployment config name keeps the
+  // current one; the tag set and rollback configuration are replaced as given; the application,
+  // id and creation time are kept. To change some fields only, use the DeploymentGroupUpdate form.
   Result<DeploymentGroup> update_deployment_group(const std::string& application, const std::string& current_name,
                                                   const DeploymentGroup& updated);
+  Result<DeploymentGroup> update_deployment_group(const std::string& application, const std::string& current_name,
+                                                  const DeploymentGroupUpdate& update);
   Status delete_deployment_group(const std::string& application, const std::string& name);
 
-  // The instances a group deploys to, by name.
+  // The instances a group deploys to, by name. An empty tag set matches no instance.
   Result<std::vector<Instance>> instances_for(const DeploymentGroup& group) const;
 
   const std::filesystem::path& home() const { return m_home; }
