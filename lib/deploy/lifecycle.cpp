@@ -1,5 +1,8 @@
 #include "deploy/lifecycle.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <deque>
 #include <mutex>
 
@@ -10,6 +13,11 @@ namespace cicd {
 namespace {
 
 constexpr size_t k_tail_bytes = 4096;
+
+std::string current_user_name() {
+  if (const passwd* pw = ::getpwuid(::geteuid())) return pw->pw_name;
+  return std::to_string(::geteuid());
+}
 
 // Collects a script's output for the script log (timestamped) and the diagnostics' log tail.
 class ScriptOutput final : public OutputSink {
@@ -193,7 +201,7 @@ bool InstanceRun::run_scripts(LifecycleEvent e, const Appspec& spec, const std::
       } else if (!result->succeeded()) {
         diag.error_code = "ScriptFailed";
         diag.message = fmt::format("Script at specified location: {} run as user {} failed with {}", script.location,
-                                   script.runas.value_or("(cdeploy's user)"), result->describe());
+                                   script.runas.value_or(current_user_name()), result->describe());
       }
     }
     if (!diag.error_code.empty()) {
