@@ -120,9 +120,6 @@ Result<TagSet> parse_tag_set(std::string_view text, std::string_view flag = "--o
 // An ssh target "[user@]host[:port]" (IPv6 as "[::1]:22"), for --ssh.
 Result<InstanceTarget> parse_ssh_target(std::string_view text, std::string_view flag = "--ssh");
 
-// --on-premises-tag-set: {"onPremisesTagSetList": [[{"Key","Value","Type"}...]...]}, inline or
-// file://PATH (tag_set.cpp).
-Result<TagSet> parse_on_premises_tag_set(std::string_view text);
 
 // Names of applications, groups, configs and instances: 1-100 of [A-Za-z0-9._-] (as AWS, which
 // also allows more; these are also file names here).

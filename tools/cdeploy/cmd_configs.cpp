@@ -37,9 +37,10 @@ void setup_configs(CLI::App& app, Context& ctx) {
   g->add_option("--deployment-config-name", get->name, "Config name")->required()->option_text("NAME");
   g->callback([get, &ctx] {
     run_verb(ctx, [&] {
-      auto config = unwrap(ctx.resources().get_deployment_config(get->name));
+      auto info = unwrap(ctx.resources().describe_deployment_config(get->name));
+      const auto& config = info.config;
       if (ctx.globals.format() == cli::OutputFormat::json)
-        cli::print_json(Json{{"deploymentConfigInfo", deployment_config_to_json(config)}});
+        cli::print_json(Json{{"deploymentConfigInfo", deployment_config_to_json(info)}});
       else
         fmt::print("{}\t{} {}{}\n", config.name, minimum_healthy_type_name(config.type), config.value,
                    config.builtin ? "\tbuilt in" : "");

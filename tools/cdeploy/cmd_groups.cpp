@@ -1,5 +1,6 @@
 // create-deployment-group / get- / list- / update- / delete-deployment-group
 #include "cdeploy/cdeploy.hpp"
+#include "util/fs.hpp"
 #include "util/strings.hpp"
 
 namespace cicd::cdeploy {
@@ -20,7 +21,12 @@ struct GroupOptions {
 std::optional<TagSet> tag_set_from(const GroupOptions& o) {
   if (!o.tag_filters.empty() && !o.tag_set.empty())
     throw Failure({ErrorKind::usage, "give --on-premises-instance-tag-filters or --on-premises-tag-set, not both"});
-  if (!o.tag_set.empty()) return unwrap(parse_on_premises_tag_set(o.tag_set));
+  if (!o.tag_set.empty()) {
+    // The AWS CLI's file:// prefix: the value is in a file.
+    std::string text = o.tag_set;
+    if (text.starts_with("file://")) text = unwrap(read_file(text.substr(7)));
+    return unwrap(parse_tag_set(text));
+  }
   if (o.tag_filters.empty()) return std::nullopt;
   std::vector<TagFilter> group;
   for (auto& f : o.tag_filters) group.push_back(unwrap(parse_tag_filter_shorthand(f)));
@@ -120,14 +126,12 @@ void setup_groups(CLI::App& app, Context& ctx) {
   add_target_options(u, *update);
   u->callback([update, &ctx] {
     run_verb(ctx, [&] {
-      auto resources = ctx.resources();
-      auto group = unwrap(resources.get_deployment_group(update->application, update->name));
-      if (!update->new_name.empty()) group.name = update->new_name;
-      if (!update->config.empty()) group.deployment_config_name = update->config;
-      if (auto set = tag_set_from(*update)) group.tag_set = *set;
-      if (!update->auto_rollback.empty())
-        group.auto_rollback = unwrap(parse_auto_rollback_shorthand(update->auto_rollback));
-      auto updated = unwrap(resources.update_deployment_group(update->application, update->name, group));
+      DeploymentGroupUpdate change;
+      if (!update->new_name.empty()) change.new_name = update->new_name;
+      if (!update->config.empty()) change.deployment_config_name = update->config;
+      change.tag_set = tag_set_from(*update);
+      if (!update->auto_rollback.empty()) change.auto_rollback = unwrap(parse_auto_rollback_shorthand(update->auto_rollback));
+      auto updated = unwrap(ctx.resources().update_deployment_group(update->application, update->name, change));
       if (ctx.globals.format() == cli::OutputFormat::json) cli::print_json(Json{{"hooksNotCleanedUp", Json::array()}});
       else if (!ctx.globals.quiet) print_group(updated, ctx);
       return 0;

@@ -1,6 +1,8 @@
 // register-on-premises-instance / deregister- / get- / list-on-premises-instances,
 // add-tags-to- / remove-tags-from-on-premises-instances
 #include "cdeploy/cdeploy.hpp"
+#include <filesystem>
+
 #include "util/strings.hpp"
 
 namespace cicd::cdeploy {
@@ -15,27 +17,6 @@ struct InstanceOptions {
   std::vector<std::string> tags;
   std::vector<std::string> tag_filters;
 };
-
-// user@host[:port]
-InstanceTarget parse_ssh_target(const std::string& text) {
-  InstanceTarget t;
-  t.kind = TargetKind::ssh;
-  std::string rest = text;
-  if (auto at = rest.find('@'); at != std::string::npos) {
-    t.user = rest.substr(0, at);
-    rest = rest.substr(at + 1);
-  }
-  if (auto colon = rest.rfind(':'); colon != std::string::npos && rest.find(']') == std::string::npos) {
-    auto port = parse_uint(rest.substr(colon + 1));
-    if (!port || *port < 1 || *port > 65535)
-      throw Failure({ErrorKind::usage, fmt::format("--ssh '{}': the port must be a number from 1 to 65535", text)});
-    t.port = static_cast<int>(*port);
-    rest = rest.substr(0, colon);
-  }
-  if (rest.empty()) throw Failure({ErrorKind::usage, fmt::format("--ssh '{}': no host", text)});
-  t.host = rest;
-  return t;
-}
 
 std::vector<Tag> parse_tags(const std::vector<std::string>& texts) {
   std::vector<Tag> out;
@@ -57,8 +38,12 @@ void setup_instances(CLI::App& app, Context& ctx) {
       ->option_text("DIR");
   r->callback([reg, &ctx] {
     run_verb(ctx, [&] {
-      InstanceTarget target = reg->ssh.empty() ? InstanceTarget{} : parse_ssh_target(reg->ssh);
-      auto i = unwrap(ctx.resources().register_instance(reg->name, target, reg->root));
+      InstanceTarget target = reg->ssh.empty() ? InstanceTarget{} : unwrap(parse_ssh_target(reg->ssh));
+      // A root given relative to here means here; on an ssh instance it is a path there.
+      std::string root = reg->root;
+      if (target.kind == TargetKind::local && !root.empty() && root.front() != '/')
+        root = std::filesystem::absolute(root).lexically_normal().string();
+      auto i = unwrap(ctx.resources().register_instance(reg->name, target, root));
       if (ctx.globals.format() == cli::OutputFormat::json) cli::print_json(Json{{"instanceInfo", instance_to_json(i)}});
       else if (!ctx.globals.quiet) fmt::print("instance {} registered ({})\n", i.name, i.arn);
       return 0;
