@@ -42,137 +42,22 @@ bool exists_no_follow(const fs::path& p) {
   return fs::symlink_status(p, ec).type() != fs::file_type::not_found && !ec;
 }
 
-Status copy_one(const fs::path& from, const fs::path& to) {
-  std::error_code ec;
-  auto st = fs::symlink_status(from, ec);
-  if (ec) return fail(ErrorKind::io, "cannot read '{}': {}", from.string(), ec.message());
-  if (exists_no_follow(to)) {
-    fs::remove(to, ec);
-    if (ec) return fail(ErrorKind::io, "cannot replace '{}': {}", to.string(), ec.message());
-  }
-  if (fs::is_symlink(st)) {
-    fs::copy_symlink(from, to, ec);
-  } else {
-    fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-    if (!ec) fs::permissions(to, st.permissions(), fs::perm_options::replace, ec);
-  }
-  if (ec) return fail(ErrorKind::io, "cannot copy '{}' to '{}': {}", from.string(), to.string(), ec.message());
-  return {};
-}
-
 std::string acl_text(const AclEntry& e) {
   std::string out = e.is_default ? "d:" : "";
   out += e.type.substr(0, 1) + ":" + e.name + ":" + e.permissions;
   return out;
 }
 
-// Applies one permission entry to the installed paths it covers.
-Status apply_permission(const Permission& p, const fs::path& root, const std::vector<fs::path>& installed,
-                        ProcessRunner& runner, InstallOutcome& out) {
-  fs::path object = under_root(root, p.object);
-  GlobPattern pattern(p.pattern);
-  std::vector<GlobPattern> excepts;
-  for (auto& e : p.except) excepts.emplace_back(e);
-  std::optional<uid_t> uid;
-  std::optional<gid_t> gid;
-  if (p.owner) {
-    const passwd* pw = ::getpwnam(p.owner->c_str());
-    if (!pw) return fail(ErrorKind::failed, "permissions for '{}': owner '{}' does not exist on this instance", p.object, *p.owner);
-    uid = pw->pw_uid;
-  }
-  if (p.group) {
-    const group* gr = ::getgrnam(p.group->c_str());
-    if (!gr) return fail(ErrorKind::failed, "permissions for '{}': group '{}' does not exist on this instance", p.object, *p.group);
-    gid = gr->gr_gid;
-  }
-  std::string setfacl, chcon;
-  if (!p.acls.empty()) {
-    setfacl = find_program("setfacl");
-    if (setfacl.empty())
-      return fail(ErrorKind::failed, "permissions for '{}' set acls, but setfacl is not installed on this instance "
-                                     "(Debian: apt-get install acl)", p.object);
-  }
-  if (p.context) {
-    chcon = find_program("chcon");
+// This machine's file system, changed as we go.
+class LocalInstallTarget final : public InstallTarget {
+ public:
+  explicit LocalInstallTarget(ProcessRunner& runner) : m_runner(runner) {}
+
+  Result<std::optional<size_t>> begin(const InstallQuery& query) override {
+    auto previous = read_file(query.previous_cleanup);
+    if (!previous) return std::optional<size_t>{};
+    size_t removed = 0;
     std::error_code ec;
-    if (chcon.empty() || !fs::exists("/sys/fs/selinux/enforce", ec))
-      return fail(ErrorKind::failed, "permissions for '{}' set an SELinux context, but SELinux is not enabled on this "
-                                     "instance", p.object);
-  }
-  auto wants_type = [&](bool is_dir) {
-    auto t = is_dir ? PermissionType::directory : PermissionType::file;
-    return std::find(p.types.begin(), p.types.end(), t) != p.types.end();
-  };
-  size_t applied = 0;
-  for (auto& path : installed) {
-    std::string rel;
-    if (path == object) {
-      rel = "";
-    } else {
-      auto r = path.lexically_relative(object).generic_string();
-      if (r.empty() || r.starts_with("..")) continue;
-      rel = r;
-      if (!pattern.matches(rel)) continue;
-      if (std::any_of(excepts.begin(), excepts.end(), [&](auto& e) { return e.matches(rel); })) continue;
-    }
-    std::error_code ec;
-    bool is_dir = fs::is_directory(fs::symlink_status(path, ec));
-    if (!wants_type(is_dir)) continue;
-    if (uid || gid) {
-      if (::lchown(path.c_str(), uid ? *uid : static_cast<uid_t>(-1), gid ? *gid : static_cast<gid_t>(-1)) != 0)
-        return fail_errno(fmt::format("cannot change the owner of '{}'", path.string()), errno);
-    }
-    if (p.mode && !fs::is_symlink(fs::symlink_status(path, ec))) {
-      if (::chmod(path.c_str(), static_cast<mode_t>(*p.mode)) != 0)
-        return fail_errno(fmt::format("cannot change the mode of '{}'", path.string()), errno);
-    }
-    if (!p.acls.empty()) {
-      std::vector<std::string> entries;
-      for (auto& a : p.acls)
-        if (!a.is_default || is_dir) entries.push_back(acl_text(a));
-      if (!entries.empty()) {
-        ProcessSpec spec;
-        spec.argv = {setfacl, "-m", join(entries, ","), path.string()};
-        auto capture = std::make_shared<CaptureSink>();
-        spec.sink = capture;
-        spec.merge_stderr = true;
-        auto r = runner.run(spec);
-        if (!r || !r->succeeded())
-          return fail(ErrorKind::failed, "setfacl on '{}' failed: {}", path.string(),
-                      r ? std::string(trim(capture->out())) : r.error().message);
-      }
-    }
-    if (p.context) {
-      ProcessSpec spec;
-      spec.argv = {chcon};
-      if (p.context->name) spec.argv.insert(spec.argv.end(), {"-u", *p.context->name});
-      spec.argv.insert(spec.argv.end(), {"-t", p.context->type});
-      if (p.context->range) spec.argv.insert(spec.argv.end(), {"-l", *p.context->range});
-      spec.argv.push_back(path.string());
-      auto capture = std::make_shared<CaptureSink>();
-      spec.sink = capture;
-      spec.merge_stderr = true;
-      auto r = runner.run(spec);
-      if (!r || !r->succeeded())
-        return fail(ErrorKind::failed, "chcon on '{}' failed: {}", path.string(),
-                    r ? std::string(trim(capture->out())) : r.error().message);
-    }
-    ++applied;
-  }
-  out.log.push_back(fmt::format("permissions for {} (pattern {}): applied to {} path{}", p.object, p.pattern, applied,
-                                applied == 1 ? "" : "s"));
-  return {};
-}
-
-}  // namespace
-
-Result<InstallOutcome> install_revision(const InstallRequest& request, ProcessRunner& runner) {
-  InstallOutcome out;
-  const Appspec& spec = *request.spec;
-  std::error_code ec;
-
-  // 1. What the previous deployment installed goes first, files before their directories.
-  if (auto previous = read_file(request.previous_cleanup)) {
     auto lines = split_lines(*previous);
     for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
       if (it->empty()) continue;
@@ -183,14 +68,127 @@ Result<InstallOutcome> install_revision(const InstallRequest& request, ProcessRu
         if (fs::is_empty(p, ec)) fs::remove(p, ec);
       } else {
         fs::remove(p, ec);
-        if (!ec) ++out.removed;
+        if (!ec) ++removed;
       }
     }
-    out.log.push_back(fmt::format("removed {} file{} of the previous deployment", out.removed, out.removed == 1 ? "" : "s"));
+    return std::optional<size_t>{removed};
   }
 
-  // 2. Plan every copy first, so a conflict is found before anything is written.
-  std::vector<Copy> copies;
+  DestinationState state(const fs::path& path) override {
+    DestinationState s;
+    std::error_code ec;
+    auto l = fs::symlink_status(path, ec);
+    s.present = !ec && l.type() != fs::file_type::not_found;
+    s.is_symlink = fs::is_symlink(l);
+    s.is_directory = fs::is_directory(l);
+    auto t = fs::status(path, ec);
+    s.resolves = !ec && t.type() != fs::file_type::not_found;
+    s.resolves_to_directory = !ec && fs::is_directory(t);
+    return s;
+  }
+
+  Status create_directory(const fs::path& path) override {
+    std::error_code ec;
+    fs::create_directory(path, ec);
+    if (ec) return fail(ErrorKind::io, "cannot create directory '{}': {}", path.string(), ec.message());
+    return {};
+  }
+
+  Status copy(const fs::path& from, const fs::path& to) override {
+    std::error_code ec;
+    auto st = fs::symlink_status(from, ec);
+    if (ec) return fail(ErrorKind::io, "cannot read '{}': {}", from.string(), ec.message());
+    if (exists_no_follow(to)) {
+      fs::remove(to, ec);
+      if (ec) return fail(ErrorKind::io, "cannot replace '{}': {}", to.string(), ec.message());
+    }
+    if (fs::is_symlink(st)) {
+      fs::copy_symlink(from, to, ec);
+    } else {
+      fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+      if (!ec) fs::permissions(to, st.permissions(), fs::perm_options::replace, ec);
+    }
+    if (ec) return fail(ErrorKind::io, "cannot copy '{}' to '{}': {}", from.string(), to.string(), ec.message());
+    return {};
+  }
+
+  Status write_cleanup(const fs::path& path, const std::string& content) override {
+    return write_file_atomic(path, content, {.sync = false});
+  }
+
+  bool user_exists(const std::string& name) override { return ::getpwnam(name.c_str()) != nullptr; }
+  bool group_exists(const std::string& name) override { return ::getgrnam(name.c_str()) != nullptr; }
+  bool has_setfacl() override {
+    if (m_setfacl.empty()) m_setfacl = find_program("setfacl");
+    return !m_setfacl.empty();
+  }
+  bool selinux_enabled() override {
+    if (m_chcon.empty()) m_chcon = find_program("chcon");
+    std::error_code ec;
+    return !m_chcon.empty() && fs::exists("/sys/fs/selinux/enforce", ec);
+  }
+
+  Status change_owner(const fs::path& path, const std::optional<std::string>& owner,
+                      const std::optional<std::string>& group) override {
+    uid_t uid = static_cast<uid_t>(-1);
+    gid_t gid = static_cast<gid_t>(-1);
+    if (owner) {
+      const passwd* pw = ::getpwnam(owner->c_str());
+      if (!pw) return fail(ErrorKind::failed, "owner '{}' does not exist on this instance", *owner);
+      uid = pw->pw_uid;
+    }
+    if (group) {
+      const struct group* gr = ::getgrnam(group->c_str());
+      if (!gr) return fail(ErrorKind::failed, "group '{}' does not exist on this instance", *group);
+      gid = gr->gr_gid;
+    }
+    if (::lchown(path.c_str(), uid, gid) != 0)
+      return fail_errno(fmt::format("cannot change the owner of '{}'", path.string()), errno);
+    return {};
+  }
+
+  Status change_mode(const fs::path& path, unsigned mode) override {
+    if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0)
+      return fail_errno(fmt::format("cannot change the mode of '{}'", path.string()), errno);
+    return {};
+  }
+
+  Status set_acl(const fs::path& path, const std::string& entries) override {
+    has_setfacl();
+    return run_tool("setfacl", {m_setfacl, "-m", entries, path.string()}, path);
+  }
+
+  Status set_context(const fs::path& path, const std::vector<std::string>& chcon_options) override {
+    selinux_enabled();
+    std::vector<std::string> argv = {m_chcon};
+    argv.insert(argv.end(), chcon_options.begin(), chcon_options.end());
+    argv.push_back(path.string());
+    return run_tool("chcon", argv, path);
+  }
+
+ private:
+  Status run_tool(std::string_view name, std::vector<std::string> argv, const fs::path& path) {
+    ProcessSpec spec;
+    spec.argv = std::move(argv);
+    auto capture = std::make_shared<CaptureSink>();
+    spec.sink = capture;
+    spec.merge_stderr = true;
+    auto r = m_runner.run(spec);
+    if (!r || !r->succeeded())
+      return fail(ErrorKind::failed, "{} on '{}' failed: {}", name, path.string(),
+                  r ? std::string(trim(capture->out())) : r.error().message);
+    return {};
+  }
+
+  ProcessRunner& m_runner;
+  std::string m_setfacl, m_chcon;
+};
+
+// The revision's files each `files` mapping installs, in order; a directory entry stands for the
+// directory (and the chain above it) to create.
+Status plan_copies(const InstallRequest& request, std::vector<Copy>& copies) {
+  const Appspec& spec = *request.spec;
+  std::error_code ec;
   std::map<fs::path, std::string> sources_of;  // target -> source, to catch two sources for one target
   for (auto& mapping : spec.files) {
     fs::path src = source_path(request.archive_dir, mapping.source);
@@ -213,21 +211,131 @@ Result<InstallOutcome> install_revision(const InstallRequest& request, ProcessRu
            it.increment(ec))
         entries.push_back(it->path());
       std::sort(entries.begin(), entries.end());
-      if (auto s = add(src, dest, true); !s) return std::unexpected(s.error());
+      if (auto s = add(src, dest, true); !s) return s;
       for (auto& e : entries) {
         bool is_dir = fs::is_directory(fs::symlink_status(e, ec));
-        if (auto s = add(e, dest / e.lexically_relative(src), is_dir); !s) return std::unexpected(s.error());
+        if (auto s = add(e, dest / e.lexically_relative(src), is_dir); !s) return s;
       }
     } else {
       // A file lands at destination/<basename>.
-      if (auto s = add(dest, dest, true); !s) return std::unexpected(s.error());
-      if (auto s = add(src, dest / src.filename(), false); !s) return std::unexpected(s.error());
+      if (auto s = add(dest, dest, true); !s) return s;
+      if (auto s = add(src, dest / src.filename(), false); !s) return s;
     }
   }
+  return {};
+}
+
+// Everything the Install step will ask the target about: each destination and the directories
+// above it (the chain a directory's creation walks up).
+InstallQuery query_for(const InstallRequest& request, const std::vector<Copy>& copies) {
+  InstallQuery q;
+  q.previous_cleanup = request.previous_cleanup;
+  std::set<fs::path> paths;
+  for (auto& c : copies)
+    for (fs::path d = c.to; !d.empty() && paths.insert(d).second && d != d.parent_path(); d = d.parent_path()) {
+    }
+  q.paths.assign(paths.begin(), paths.end());
+  std::set<std::string> users, groups;
+  for (auto& p : request.spec->permissions) {
+    if (p.owner) users.insert(*p.owner);
+    if (p.group) groups.insert(*p.group);
+    q.acls = q.acls || !p.acls.empty();
+    q.contexts = q.contexts || p.context.has_value();
+  }
+  q.users.assign(users.begin(), users.end());
+  q.groups.assign(groups.begin(), groups.end());
+  return q;
+}
+
+// Applies one permission entry to the installed paths it covers.
+Status apply_permission(const Permission& p, const fs::path& root, const std::vector<fs::path>& installed,
+                        InstallTarget& target, InstallOutcome& out) {
+  fs::path object = under_root(root, p.object);
+  GlobPattern pattern(p.pattern);
+  std::vector<GlobPattern> excepts;
+  for (auto& e : p.except) excepts.emplace_back(e);
+  if (p.owner && !target.user_exists(*p.owner))
+    return fail(ErrorKind::failed, "permissions for '{}': owner '{}' does not exist on this instance", p.object, *p.owner);
+  if (p.group && !target.group_exists(*p.group))
+    return fail(ErrorKind::failed, "permissions for '{}': group '{}' does not exist on this instance", p.object, *p.group);
+  if (!p.acls.empty() && !target.has_setfacl())
+    return fail(ErrorKind::failed, "permissions for '{}' set acls, but setfacl is not installed on this instance "
+                                   "(Debian: apt-get install acl)", p.object);
+  if (p.context && !target.selinux_enabled())
+    return fail(ErrorKind::failed, "permissions for '{}' set an SELinux context, but SELinux is not enabled on this "
+                                   "instance", p.object);
+  auto wants_type = [&](bool is_dir) {
+    auto t = is_dir ? PermissionType::directory : PermissionType::file;
+    return std::find(p.types.begin(), p.types.end(), t) != p.types.end();
+  };
+  size_t applied = 0;
+  for (auto& path : installed) {
+    std::string rel;
+    if (path == object) {
+      rel = "";
+    } else {
+      auto r = path.lexically_relative(object).generic_string();
+      if (r.empty() || r.starts_with("..")) continue;
+      rel = r;
+      if (!pattern.matches(rel)) continue;
+      if (std::any_of(excepts.begin(), excepts.end(), [&](auto& e) { return e.matches(rel); })) continue;
+    }
+    auto state = target.state(path);
+    bool is_dir = state.is_directory;
+    if (!wants_type(is_dir)) continue;
+    if (p.owner || p.group)
+      if (auto s = target.change_owner(path, p.owner, p.group); !s) return s;
+    if (p.mode && !state.is_symlink)
+      if (auto s = target.change_mode(path, *p.mode); !s) return s;
+    if (!p.acls.empty()) {
+      std::vector<std::string> entries;
+      for (auto& a : p.acls)
+        if (!a.is_default || is_dir) entries.push_back(acl_text(a));
+      if (!entries.empty())
+        if (auto s = target.set_acl(path, join(entries, ",")); !s) return s;
+    }
+    if (p.context) {
+      std::vector<std::string> options;
+      if (p.context->name) options.insert(options.end(), {"-u", *p.context->name});
+      options.insert(options.end(), {"-t", p.context->type});
+      if (p.context->range) options.insert(options.end(), {"-l", *p.context->range});
+      if (auto s = target.set_context(path, options); !s) return s;
+    }
+    ++applied;
+  }
+  out.log.push_back(fmt::format("permissions for {} (pattern {}): applied to {} path{}", p.object, p.pattern, applied,
+                                applied == 1 ? "" : "s"));
+  return {};
+}
+
+}  // namespace
+
+Result<InstallOutcome> install_revision(const InstallRequest& request, ProcessRunner& runner) {
+  LocalInstallTarget target(runner);
+  return install_revision(request, target);
+}
+
+Result<InstallOutcome> install_revision(const InstallRequest& request, InstallTarget& target) {
+  InstallOutcome out;
+  const Appspec& spec = *request.spec;
+
+  // 1. Plan every copy first (the revision is read, the target not yet), so a conflict is found
+  //    before anything is written.
+  std::vector<Copy> copies;
+  auto planned = plan_copies(request, copies);
+
+  // 2. What the previous deployment installed goes first, files before their directories.
+  auto removed = target.begin(query_for(request, planned ? copies : std::vector<Copy>{}));
+  if (!removed) return std::unexpected(removed.error());
+  if (*removed) {
+    out.removed = **removed;
+    out.log.push_back(fmt::format("removed {} file{} of the previous deployment", out.removed, out.removed == 1 ? "" : "s"));
+  }
+  if (!planned) return std::unexpected(planned.error());
   if (request.file_exists_behavior == FileExistsBehavior::disallow) {
     for (auto& c : copies) {
       if (c.is_dir) continue;
-      if (exists_no_follow(c.to))
+      if (target.state(c.to).present)
         return fail(ErrorKind::failed,
                     "a file already exists at {} and was not installed by the previous deployment; "
                     "file_exists_behavior is DISALLOW (use OVERWRITE or RETAIN, or remove it)",
@@ -243,41 +351,41 @@ Result<InstallOutcome> install_revision(const InstallRequest& request, ProcessRu
     if (c.is_dir) {
       // Create the whole chain; only directories we create are ours to remove later.
       std::vector<fs::path> chain;
-      for (fs::path d = c.to; !d.empty() && !fs::exists(d, ec) && d != d.parent_path(); d = d.parent_path())
+      for (fs::path d = c.to; !d.empty() && !target.state(d).resolves && d != d.parent_path(); d = d.parent_path())
         chain.push_back(d);
       for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-        fs::create_directory(*it, ec);
-        if (ec) return fail(ErrorKind::io, "cannot create directory '{}': {}", it->string(), ec.message());
+        if (auto s = target.create_directory(*it); !s) return std::unexpected(s.error());
         if (seen_dirs.insert(*it).second) {
           installed.push_back(*it);
           created.push_back(*it);
         }
       }
-      if (chain.empty() && fs::is_directory(c.to, ec) && seen_dirs.insert(c.to).second && c.to != request.root)
+      if (chain.empty() && target.state(c.to).resolves_to_directory && seen_dirs.insert(c.to).second &&
+          c.to != request.root)
         installed.push_back(c.to);  // pre-existing: permissions may apply, cleanup must not remove it
       continue;
     }
-    if (exists_no_follow(c.to)) {
+    if (target.state(c.to).present) {
       if (request.file_exists_behavior == FileExistsBehavior::retain) {
         ++out.retained;
         continue;
       }
       ++out.overwritten;
     }
-    if (auto s = copy_one(c.from, c.to); !s) return std::unexpected(s.error());
+    if (auto s = target.copy(c.from, c.to); !s) return std::unexpected(s.error());
     installed.push_back(c.to);
     created.push_back(c.to);
     ++out.copied;
   }
   std::string cleanup;
   for (auto& p : created) cleanup += p.string() + "\n";
-  if (auto s = write_file_atomic(request.new_cleanup, cleanup, {.sync = false}); !s) return std::unexpected(s.error());
+  if (auto s = target.write_cleanup(request.new_cleanup, cleanup); !s) return std::unexpected(s.error());
   out.log.push_back(fmt::format("copied {} file{} ({} overwritten, {} retained)", out.copied, out.copied == 1 ? "" : "s",
                                 out.overwritten, out.retained));
 
   // 4. Permissions, on what this deployment installed.
   for (auto& p : spec.permissions)
-    if (auto s = apply_permission(p, request.root, installed, runner, out); !s) return std::unexpected(s.error());
+    if (auto s = apply_permission(p, request.root, installed, target, out); !s) return std::unexpected(s.error());
   return out;
 }
 
