@@ -14,6 +14,7 @@
 #include "deploy/resources.hpp"
 #include "spec/appspec.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 #include "util/process.hpp"
 
 namespace cicd {
@@ -73,7 +74,78 @@ class LocalHost final : public InstanceHost {
   ProcessRunner& m_runner;
 };
 
-// The host for a registered instance (local now; ssh in the SSH host).
+// An instance reached with the OpenSSH client (the user's keys, agent and known_hosts; BatchMode,
+// so it never prompts), with destinations and the deployment root placed under `root` on the
+// instance. All calls of one host share one connection (a ControlMaster whose socket lives in a
+// private temporary directory), closed when the host goes away. Every command sent is one of the
+// fixed POSIX sh scripts of ssh_host.cpp with its arguments quoted word by word; data travels on
+// stdin (the bundle as a tar stream, the Install step's changes as a list). The instance needs a
+// POSIX login shell, tar, coreutils (GNU tail), util-linux (setsid; setpriv for `runas` as
+// root, sudo otherwise) and, for `permissions`, setfacl/chcon where used.
+class SshHost final : public InstanceHost {
+ public:
+  // `ssh_command`: the ssh program and any options of the user's (CDEPLOY_SSH), which come before
+  // ours on the command line and so win over them.
+  SshHost(std::string name, InstanceTarget target, std::filesystem::path root, std::vector<std::string> ssh_command,
+          ProcessRunner& runner);
+  ~SshHost() override;
+  SshHost(const SshHost&) = delete;
+  SshHost& operator=(const SshHost&) = delete;
+
+  // Opens the shared connection; an unreachable host, a refused key or a host key problem is
+  // "instance 'web2' (ssh deploy@10.0.0.5:22): ssh failed: <what ssh said>".
+  Status connect();
+
+  std::string describe() const override;
+  std::string deployment_root() const override;
+  Status unpack_bundle(const std::filesystem::path& bundle, const std::string& dir) override;
+  Result<std::optional<std::string>> read_text(const std::string& path) override;
+  Status write_text(const std::string& path, const std::string& content) override;
+  Status append_text(const std::string& path, const std::string& content) override;
+  Status remove_tree(const std::string& path) override;
+  Result<std::vector<std::string>> list_directories(const std::string& path) override;
+  Result<InstallOutcome> install(const Appspec& spec, const std::string& archive_dir, const std::string& cleanup_file,
+                                 FileExistsBehavior behavior) override;
+  ScriptState check_script(const std::string& path) override;
+  Result<ProcessResult> run_hook(const HookRun& run) override;
+
+  struct Output {
+    int exit_code = -1;  // 255: ssh itself failed
+    std::string out;     // stdout, byte for byte
+    std::string err;
+  };
+  // Runs one of our fixed scripts on the instance (`sh -c SCRIPT sh ARGS...`, each word quoted
+  // for the remote shell), stdin from the local file `input` (or /dev/null).
+  Result<Output> run_script(std::string_view script, const std::vector<std::string>& args,
+                            const std::filesystem::path& input = {});
+  // A private local file holding `content`, to send as a script's stdin.
+  Result<std::filesystem::path> stage(std::string_view content);
+  // The error for a script that failed: ssh's own failure (exit 255), else "<what>: <stderr>".
+  Error failure(std::string_view what, const Output& output) const;
+
+ private:
+  std::string destination() const;  // user@host
+  std::vector<std::string> ssh_argv(std::vector<std::string> options, const std::string& remote_command) const;
+  Error ssh_error(std::string_view ssh_stderr) const;
+
+  std::string m_name;
+  InstanceTarget m_target;
+  std::filesystem::path m_root;
+  std::vector<std::string> m_ssh;
+  ProcessRunner& m_runner;
+  std::optional<TempDir> m_private;  // the control socket and staged stdin files
+  bool m_master = false;
+  // The bundle last unpacked, also unpacked here: the Install step plans from it.
+  std::optional<TempDir> m_mirror;
+  std::string m_mirror_of;  // the instance directory it mirrors
+};
+
+// The words of CDEPLOY_SSH (e.g. "ssh -F /etc/cdeploy/ssh_config"): split at blanks, with '...'
+// and "..." quoting and backslash escapes as a shell would, but nothing expanded.
+Result<std::vector<std::string>> split_ssh_command(std::string_view text);
+
+// The host for a registered instance: local, or ssh (connected, so a host that cannot be reached
+// fails here). The ssh command is CDEPLOY_SSH from the environment when set, else "ssh".
 Result<std::unique_ptr<InstanceHost>> open_host(const Instance& instance, ProcessRunner& runner);
 
 }  // namespace cicd

@@ -100,7 +100,17 @@ Result<ProcessResult> LocalHost::run_hook(const HookRun& run) {
 Result<std::unique_ptr<InstanceHost>> open_host(const Instance& instance, ProcessRunner& runner) {
   if (instance.target.kind == TargetKind::local)
     return std::unique_ptr<InstanceHost>(std::make_unique<LocalHost>(instance.name, instance.root, runner));
-  return fail(ErrorKind::usage, "instance '{}': ssh instances are not supported yet", instance.name);
+  // CDEPLOY_SSH: the ssh command to use, with extra options ("ssh -F /etc/cdeploy/ssh_config"),
+  // as GIT_SSH_COMMAND is for git, but split into words here rather than given to a shell.
+  std::vector<std::string> ssh = {"ssh"};
+  if (const char* custom = std::getenv("CDEPLOY_SSH"); custom && *custom) {
+    auto words = split_ssh_command(custom);
+    if (!words) return std::unexpected(words.error());
+    if (!words->empty()) ssh = std::move(*words);
+  }
+  auto host = std::make_unique<SshHost>(instance.name, instance.target, instance.root, std::move(ssh), runner);
+  if (auto st = host->connect(); !st) return std::unexpected(st.error());
+  return std::unique_ptr<InstanceHost>(std::move(host));
 }
 
 }  // namespace cicd
