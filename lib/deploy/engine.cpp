@@ -479,6 +479,8 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
     record.overview = overview_of(all_records());
     save(record);
     lock.unlock();
+    // A stop request ends in-progress hooks too; what ended them decides the verdict.
+    if (stop_requested()) stopping = true;
     if (!stopping && plan->done() && in_flight == 0) break;
   }
   for (auto& t : threads) t.join();
