@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <map>
+#include <atomic>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "util/fs.hpp"
 #include "util/glob.hpp"
@@ -235,47 +238,89 @@ Result<InstallOutcome> install_revision(const InstallRequest& request, ProcessRu
     }
   }
 
-  // 3. Copy, remembering what we created for the next deployment's cleanup.
+  // 3. Directories first, in order, remembering which we created for the next cleanup.
   std::vector<fs::path> installed;  // what permissions apply to
   std::vector<fs::path> created;    // what the next deployment removes: not directories that were there
   std::set<fs::path> seen_dirs;
   for (auto& c : copies) {
-    if (c.is_dir) {
-      // Create the whole chain; only directories we create are ours to remove later.
-      std::vector<fs::path> chain;
-      for (fs::path d = c.to; !d.empty() && !fs::exists(d, ec) && d != d.parent_path(); d = d.parent_path())
-        chain.push_back(d);
-      for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-        fs::create_directory(*it, ec);
-        if (ec) return fail(ErrorKind::io, "cannot create directory '{}': {}", it->string(), ec.message());
-        if (seen_dirs.insert(*it).second) {
-          installed.push_back(*it);
-          created.push_back(*it);
-        }
+    if (!c.is_dir) continue;
+    std::vector<fs::path> chain;
+    for (fs::path d = c.to; !d.empty() && !fs::exists(d, ec) && d != d.parent_path(); d = d.parent_path())
+      chain.push_back(d);
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      fs::create_directory(*it, ec);
+      if (ec) return fail(ErrorKind::io, "cannot create directory '{}': {}", it->string(), ec.message());
+      if (seen_dirs.insert(*it).second) {
+        installed.push_back(*it);
+        created.push_back(*it);
       }
-      if (chain.empty() && fs::is_directory(c.to, ec) && seen_dirs.insert(c.to).second && c.to != request.root)
-        installed.push_back(c.to);  // pre-existing: permissions may apply, cleanup must not remove it
-      continue;
     }
-    if (exists_no_follow(c.to)) {
-      if (request.file_exists_behavior == FileExistsBehavior::retain) {
-        ++out.retained;
+    if (chain.empty() && fs::is_directory(c.to, ec) && seen_dirs.insert(c.to).second && c.to != request.root)
+      installed.push_back(c.to);  // pre-existing: permissions may apply, cleanup must not remove it
+  }
+
+  // 4. Before any file is written, the cleanup list names every file this deployment may write,
+  // so that a deployment killed half-way is cleaned up by the next one.
+  enum class Outcome : unsigned char { none, copied, retained };
+  std::vector<Outcome> outcomes(copies.size(), Outcome::none);
+  std::vector<bool> existed(copies.size(), false);
+  std::string planned;
+  for (auto& p : created) planned += p.string() + "\n";
+  for (size_t i = 0; i < copies.size(); ++i) {
+    if (copies[i].is_dir) continue;
+    existed[i] = exists_no_follow(copies[i].to);
+    if (!existed[i] || request.file_exists_behavior == FileExistsBehavior::overwrite)
+      planned += copies[i].to.string() + "\n";
+  }
+  if (auto st = write_file_atomic(request.new_cleanup, planned, {.sync = false}); !st) return std::unexpected(st.error());
+
+  // 5. The files, on several threads: creating many small files is bound by the file system's
+  // per-file work, which spreads over cores.
+  std::atomic<size_t> next{0};
+  std::mutex error_mutex;
+  std::optional<Error> first_error;
+  auto worker = [&] {
+    for (size_t i = next++; i < copies.size(); i = next++) {
+      auto& c = copies[i];
+      if (c.is_dir) continue;
+      {
+        std::lock_guard lock(error_mutex);
+        if (first_error) return;
+      }
+      if (existed[i] && request.file_exists_behavior == FileExistsBehavior::retain) {
+        outcomes[i] = Outcome::retained;
         continue;
       }
-      ++out.overwritten;
+      if (auto st = copy_one(c.from, c.to); !st) {
+        std::lock_guard lock(error_mutex);
+        if (!first_error) first_error = st.error();
+        return;
+      }
+      outcomes[i] = Outcome::copied;
     }
-    if (auto s = copy_one(c.from, c.to); !s) return std::unexpected(s.error());
-    installed.push_back(c.to);
-    created.push_back(c.to);
+  };
+  unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (first_error) return std::unexpected(*first_error);
+  for (size_t i = 0; i < copies.size(); ++i) {
+    if (outcomes[i] == Outcome::retained) ++out.retained;
+    if (outcomes[i] != Outcome::copied) continue;
     ++out.copied;
+    if (existed[i]) ++out.overwritten;
+    installed.push_back(copies[i].to);
+    created.push_back(copies[i].to);
   }
+  // The final list: what was really written.
   std::string cleanup;
   for (auto& p : created) cleanup += p.string() + "\n";
   if (auto s = write_file_atomic(request.new_cleanup, cleanup, {.sync = false}); !s) return std::unexpected(s.error());
   out.log.push_back(fmt::format("copied {} file{} ({} overwritten, {} retained)", out.copied, out.copied == 1 ? "" : "s",
                                 out.overwritten, out.retained));
 
-  // 4. Permissions, on what this deployment installed.
+  // 6. Permissions, on what this deployment installed.
   for (auto& p : spec.permissions)
     if (auto s = apply_permission(p, request.root, installed, runner, out); !s) return std::unexpected(s.error());
   return out;
