@@ -66,11 +66,16 @@ Result<Manifest> copy_entries(const std::vector<ArchiveEntry>& entries, const st
 enum class TarCompression { none, gzip };
 
 // A tar archive (pax) of entries, atomically written.
+// sync: on disk before returning (an artifact); no_sync: replaced atomically only (a working copy
+// that exists elsewhere too, like a deployment bundle).
+enum class TarDurability { sync, no_sync };
 Status write_tar(const std::vector<ArchiveEntry>& entries, const std::filesystem::path& out,
-                 TarCompression compression = TarCompression::none);
+                 TarCompression compression = TarCompression::none, TarDurability durability = TarDurability::sync);
 
 struct ExtractOptions {
   bool keep_permissions = true;
+  // The manifest's sha256 of every file: reading an archive we made ourselves does not need it.
+  bool hash_contents = true;
 };
 
 // Unpacks a zip, tar or tar.gz (format sniffed) into `dest`. Refuses entries with absolute

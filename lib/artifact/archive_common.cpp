@@ -154,13 +154,13 @@ PendingFile::~PendingFile() {
   if (!m_temp.empty()) ::unlink(m_temp.c_str());
 }
 
-Status PendingFile::commit() {
-  if (::fsync(m_fd.get()) != 0) return fail_errno(fmt::format("cannot sync '{}'", m_temp.string()), errno);
+Status PendingFile::commit(bool sync) {
+  if (sync && ::fsync(m_fd.get()) != 0) return fail_errno(fmt::format("cannot sync '{}'", m_temp.string()), errno);
   if (::close(m_fd.release()) != 0) return fail_errno(fmt::format("cannot close '{}'", m_temp.string()), errno);
   if (::rename(m_temp.c_str(), m_final.c_str()) != 0)
     return fail_errno(fmt::format("cannot rename '{}' to '{}'", m_temp.string(), m_final.string()), errno);
   m_temp.clear();
-  return sync_directory(m_final.parent_path());
+  return sync ? sync_directory(m_final.parent_path()) : Status{};
 }
 
 // ---- walking without following symlinks ----

@@ -81,7 +81,7 @@ class PendingFile {
   int fd() const { return m_fd.get(); }
   const fs::path& temp_path() const { return m_temp; }
   // fsync, close, rename into place, fsync the directory.
-  Status commit();
+  Status commit(bool sync = true);
 
  private:
   PendingFile(UniqueFd fd, fs::path temp, fs::path final_path)

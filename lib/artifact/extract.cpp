@@ -121,8 +121,8 @@ class DestinationGuard {
 
 class Extractor {
  public:
-  Extractor(fs::path archive, fs::path root, struct archive* reader, struct archive* disk)
-      : m_archive(std::move(archive)), m_root(std::move(root)), m_reader(reader), m_disk(disk) {}
+  Extractor(fs::path archive, fs::path root, struct archive* reader, struct archive* disk, bool hash)
+      : m_archive(std::move(archive)), m_root(std::move(root)), m_reader(reader), m_disk(disk), m_hash(hash) {}
 
   Status run() {
     for (;;) {
@@ -241,11 +241,14 @@ class Extractor {
         return fail(ErrorKind::invalid, "cannot read archive '{}': entry '{}': {}", m_archive.string(), name,
                     libarchive_error(m_reader));
       // Sparse tar members skip their holes; the hash is of the file as it lands, zeros included.
-      hash_zeros_to(static_cast<uint64_t>(offset));
-      sha.update(std::string_view(static_cast<const char*>(block), size));
-      hashed += size;
+      if (m_hash) {
+        hash_zeros_to(static_cast<uint64_t>(offset));
+        sha.update(std::string_view(static_cast<const char*>(block), size));
+      }
+      hashed = static_cast<uint64_t>(offset) + size;
       if (archive_write_data_block(m_disk, block, size, offset) < ARCHIVE_OK) return disk_failure(name);
     }
+    if (!m_hash) return declared > 0 ? static_cast<uint64_t>(declared) : hashed;
     if (declared > 0) hash_zeros_to(static_cast<uint64_t>(declared));
     sha256 = sha.hex();
     return hashed;
@@ -271,6 +274,7 @@ class Extractor {
   fs::path m_root;
   struct archive* m_reader;
   struct archive* m_disk;
+  bool m_hash = true;
   Manifest m_manifest;
   std::unordered_map<std::string, size_t> m_index;
 };
@@ -304,7 +308,7 @@ Result<Manifest> extract_archive(const std::filesystem::path& archive, const std
   archive_write_disk_set_options(disk.get(), flags);
 
   // 3. Entry by entry; the first refusal stops everything and the guard undoes what was written.
-  Extractor extractor(archive, root, reader.get(), disk.get());
+  Extractor extractor(archive, root, reader.get(), disk.get(), options.hash_contents);
   if (auto st = extractor.run(); !st) return std::unexpected(st.error());
   guard.keep();
   return extractor.take_manifest();

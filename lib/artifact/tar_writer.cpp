@@ -83,7 +83,7 @@ Status write_tar_entry(struct archive* a, const ArchiveEntry& entry, const Sourc
 }  // namespace
 
 Status write_tar(const std::vector<ArchiveEntry>& entries, const std::filesystem::path& out,
-                 TarCompression compression) {
+                 TarCompression compression, TarDurability durability) {
   // 1. Names and sources are checked before any output exists.
   if (auto st = check_entry_names(entries); !st) return st;
   std::vector<SourceInfo> infos;
@@ -110,7 +110,7 @@ Status write_tar(const std::vector<ArchiveEntry>& entries, const std::filesystem
   if (archive_write_close(a.get()) != ARCHIVE_OK) return archive_failure(a.get(), out);
 
   // 4. Into place.
-  return pending->commit();
+  return pending->commit(durability == TarDurability::sync);
 }
 
 }  // namespace cicd

@@ -27,6 +27,7 @@ std::string deployment_key(const std::string& id) { return "deployments/" + id +
 std::string instance_key(const std::string& id, const std::string& instance) {
   return "deployments/" + id + "/instances/" + instance + ".json";
 }
+std::string appspec_key(const std::string& id) { return "deployments/" + id + "/appspec.yml"; }
 std::string group_state_key(const std::string& app, const std::string& group) {
   return "deployment-groups/" + app + "/" + group + "/state.json";
 }
@@ -207,7 +208,8 @@ Result<DeploymentOutcome> DeployEngine::create(const CreateDeploymentOptions& op
 }
 
 Result<DeploymentOutcome> DeployEngine::create_internal(const CreateDeploymentOptions& options,
-                                                        const std::optional<std::string>& rollback_of) {
+                                                        const std::optional<std::string>& rollback_of,
+                                                        const DeploymentRecord* reuse) {
   // 1. Everything the deployment needs must exist and be valid before anything is written.
   auto app = m_resources.get_application(options.application);
   if (!app) return std::unexpected(app.error());
@@ -216,8 +218,12 @@ Result<DeploymentOutcome> DeployEngine::create_internal(const CreateDeploymentOp
   auto config = m_resources.get_deployment_config(options.deployment_config.empty() ? group->deployment_config_name
                                                                                     : options.deployment_config);
   if (!config) return std::unexpected(config.error());
-  auto revision = prepare_revision(options.revision);
-  if (!revision) return std::unexpected(revision.error());
+  std::optional<PreparedRevision> revision;
+  if (!reuse) {
+    auto prepared = prepare_revision(options.revision);
+    if (!prepared) return std::unexpected(prepared.error());
+    revision = std::move(*prepared);
+  }
   auto instances = m_resources.instances_for(*group);
   if (!instances) return std::unexpected(instances.error());
 
@@ -237,7 +243,7 @@ Result<DeploymentOutcome> DeployEngine::create_internal(const CreateDeploymentOp
     record.file_exists_behavior = std::string(file_exists_behavior_name(*options.file_exists_behavior));
   record.auto_rollback_enabled = group->auto_rollback.enabled;
   record.auto_rollback_events = group->auto_rollback.events;
-  record.revision.location = revision->location;
+  record.revision.location = reuse ? reuse->revision.location : revision->location;
   for (auto& i : *instances) record.instances.push_back(i.name);
   record.overview.pending = static_cast<int>(record.instances.size());
   record.host = host_name();
@@ -246,10 +252,28 @@ Result<DeploymentOutcome> DeployEngine::create_internal(const CreateDeploymentOp
   auto bundle_key = "deployments/" + record.id + "/bundle.tar";
   auto bundle_path = m_store.local_path(bundle_key);
   if (!bundle_path) return fail(ErrorKind::usage, "this store keeps no local files; cdeploy needs a local store");
-  auto sha = pack_bundle(*revision, *bundle_path);
-  if (!sha) return std::unexpected(sha.error());
+  if (reuse) {
+    // The same bundle again: a hard link when the store allows, else a copy.
+    if (auto st = make_dirs(bundle_path->parent_path()); !st) return std::unexpected(st.error());
+    std::error_code ec;
+    std::filesystem::create_hard_link(reuse->revision.bundle, *bundle_path, ec);
+    if (ec) std::filesystem::copy_file(reuse->revision.bundle, *bundle_path, ec);
+    if (ec) return fail(ErrorKind::io, "cannot reuse the bundle of {}: {}", reuse->id, ec.message());
+    auto old_appspec = m_store.get(appspec_key(reuse->id));
+    if (!old_appspec || !*old_appspec)
+      return fail(ErrorKind::not_found, "the appspec of deployment {} is missing from the store", reuse->id);
+    if (auto put = m_store.put(appspec_key(record.id), (*old_appspec)->data); !put) return std::unexpected(put.error());
+    record.revision.sha256 = reuse->revision.sha256;
+  } else {
+    auto sha = pack_bundle(*revision, *bundle_path);
+    if (!sha) return std::unexpected(sha.error());
+    // The appspec is kept beside the bundle: running the deployment needs it, not the whole tree.
+    auto appspec_text = read_file(revision->appspec_path);
+    if (!appspec_text) return std::unexpected(appspec_text.error());
+    if (auto put = m_store.put(appspec_key(record.id), *appspec_text); !put) return std::unexpected(put.error());
+    record.revision.sha256 = *sha;
+  }
   record.revision.bundle = bundle_path->string();
-  record.revision.sha256 = *sha;
   if (rollback_of) record.rollback = RollbackInfo{"", *rollback_of, fmt::format("Rollback of {}", *rollback_of)};
 
   // 3. One deployment at a time per group: claim it (repairing a dead claim first).
@@ -272,7 +296,7 @@ Result<DeploymentOutcome> DeployEngine::create_internal(const CreateDeploymentOp
   if (auto st = save(record); !st) return std::unexpected(st.error());
   DeploymentOutcome out;
   out.deployment = record;
-  out.warnings = revision->warnings;
+  if (revision) out.warnings = revision->warnings;
   return out;
 }
 
@@ -312,7 +336,7 @@ Result<DeploymentOutcome> DeployEngine::run(const std::string& id, const Progres
   ro.ignore_application_stop_failures = true;
   if (progress) progress(fmt::format("{}: {}; rolling back to the revision of {}", done->id,
                                      deployment_status_name(done->status), good->id));
-  auto created = create_internal(ro, done->id);
+  auto created = create_internal(ro, done->id, &*good);
   if (!created) {
     out.deployment.status_messages.push_back("Rollback could not start: " + created.error().message);
     save(out.deployment);
@@ -406,9 +430,14 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
   }
   record.instances = plan->order();
   save(record);
-  auto revision = open_bundle(record.revision.bundle, record.revision.location);
-  if (!revision) return finish(DeploymentStatus::failed, ErrorInformation{"REVISION_MISSING", revision.error().message}, all_records());
-  FileExistsBehavior behavior = revision->spec.file_exists_behavior.value_or(FileExistsBehavior::disallow);
+  auto appspec_object = m_store.get(appspec_key(record.id));
+  std::optional<Appspec> spec;
+  if (appspec_object && *appspec_object) spec = parse_appspec((*appspec_object)->data).spec;
+  if (!spec)
+    return finish(DeploymentStatus::failed,
+                  ErrorInformation{"REVISION_MISSING", fmt::format("the appspec of deployment {} is missing from the store", record.id)},
+                  all_records());
+  FileExistsBehavior behavior = spec->file_exists_behavior.value_or(FileExistsBehavior::disallow);
   if (!record.file_exists_behavior.empty())
     behavior = parse_file_exists_behavior(record.file_exists_behavior).value_or(behavior);
 
@@ -445,7 +474,7 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
             d.application = record.application;
             d.deployment_group = record.deployment_group;
             d.deployment_group_id = record.deployment_group_id;
-            d.spec = &revision->spec;
+            d.spec = &*spec;
             d.bundle = record.revision.bundle;
             d.file_exists_behavior = behavior;
             d.ignore_application_stop_failures = record.ignore_application_stop_failures;
@@ -479,6 +508,8 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
     record.overview = overview_of(all_records());
     save(record);
     lock.unlock();
+    // A stop request ends in-progress hooks too; what ended them decides the verdict.
+    if (stop_requested()) stopping = true;
     if (!stopping && plan->done() && in_flight == 0) break;
   }
   for (auto& t : threads) t.join();
@@ -522,7 +553,7 @@ Result<DeploymentOutcome> DeployEngine::rollback(const std::string& application,
   ro.revision = good->revision.bundle;
   ro.description = fmt::format("Rollback to the revision of {}", good->id);
   ro.ignore_application_stop_failures = true;
-  auto created = create_internal(ro, std::nullopt);
+  auto created = create_internal(ro, std::nullopt, &*good);
   if (!created) return std::unexpected(created.error());
   created->deployment.rollback = RollbackInfo{"", state->last_attempted, fmt::format("Rollback to the revision of {}", good->id)};
   save(created->deployment);

@@ -60,8 +60,10 @@ class DeployEngine {
   Status repair_group(const std::string& application, const std::string& deployment_group);
 
  private:
+  // `reuse`: redeploy that deployment's bundle and appspec as they are (rollbacks).
   Result<DeploymentOutcome> create_internal(const CreateDeploymentOptions& options,
-                                            const std::optional<std::string>& rollback_of);
+                                            const std::optional<std::string>& rollback_of,
+                                            const DeploymentRecord* reuse = nullptr);
   Result<DeploymentRecord> execute(DeploymentRecord record, const Progress& progress);
   Status save(const DeploymentRecord& record);
   Status save_instance(const InstanceRecord& record);

@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "util/fs.hpp"
 #include "util/glob.hpp"
@@ -40,6 +43,24 @@ fs::path source_path(const fs::path& archive, const std::string& source) {
 bool exists_no_follow(const fs::path& p) {
   std::error_code ec;
   return fs::symlink_status(p, ec).type() != fs::file_type::not_found && !ec;
+}
+
+Status copy_one(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  auto st = fs::symlink_status(from, ec);
+  if (ec) return fail(ErrorKind::io, "cannot read '{}': {}", from.string(), ec.message());
+  if (exists_no_follow(to)) {
+    fs::remove(to, ec);
+    if (ec) return fail(ErrorKind::io, "cannot replace '{}': {}", to.string(), ec.message());
+  }
+  if (fs::is_symlink(st)) {
+    fs::copy_symlink(from, to, ec);
+  } else {
+    fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+    if (!ec) fs::permissions(to, st.permissions(), fs::perm_options::replace, ec);
+  }
+  if (ec) return fail(ErrorKind::io, "cannot copy '{}' to '{}': {}", from.string(), to.string(), ec.message());
+  return {};
 }
 
 std::string acl_text(const AclEntry& e) {
@@ -94,21 +115,31 @@ class LocalInstallTarget final : public InstallTarget {
     return {};
   }
 
-  Status copy(const fs::path& from, const fs::path& to) override {
-    std::error_code ec;
-    auto st = fs::symlink_status(from, ec);
-    if (ec) return fail(ErrorKind::io, "cannot read '{}': {}", from.string(), ec.message());
-    if (exists_no_follow(to)) {
-      fs::remove(to, ec);
-      if (ec) return fail(ErrorKind::io, "cannot replace '{}': {}", to.string(), ec.message());
-    }
-    if (fs::is_symlink(st)) {
-      fs::copy_symlink(from, to, ec);
-    } else {
-      fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-      if (!ec) fs::permissions(to, st.permissions(), fs::perm_options::replace, ec);
-    }
-    if (ec) return fail(ErrorKind::io, "cannot copy '{}' to '{}': {}", from.string(), to.string(), ec.message());
+  // On several threads: creating many small files is bound by the file system's per-file work,
+  // which spreads over cores.
+  Status copy_files(const std::vector<std::pair<fs::path, fs::path>>& files) override {
+    std::atomic<size_t> next{0};
+    std::mutex error_mutex;
+    std::optional<Error> first_error;
+    auto worker = [&] {
+      for (size_t i = next++; i < files.size(); i = next++) {
+        {
+          std::lock_guard lock(error_mutex);
+          if (first_error) return;
+        }
+        if (auto st = copy_one(files[i].first, files[i].second); !st) {
+          std::lock_guard lock(error_mutex);
+          if (!first_error) first_error = st.error();
+          return;
+        }
+      }
+    };
+    unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
+    if (first_error) return std::unexpected(*first_error);
     return {};
   }
 
@@ -322,16 +353,16 @@ Result<InstallOutcome> install_revision(const InstallRequest& request, InstallTa
   // 1. Plan every copy first (the revision is read, the target not yet), so a conflict is found
   //    before anything is written.
   std::vector<Copy> copies;
-  auto planned = plan_copies(request, copies);
+  auto plan = plan_copies(request, copies);
 
   // 2. What the previous deployment installed goes first, files before their directories.
-  auto removed = target.begin(query_for(request, planned ? copies : std::vector<Copy>{}));
+  auto removed = target.begin(query_for(request, plan ? copies : std::vector<Copy>{}));
   if (!removed) return std::unexpected(removed.error());
   if (*removed) {
     out.removed = **removed;
     out.log.push_back(fmt::format("removed {} file{} of the previous deployment", out.removed, out.removed == 1 ? "" : "s"));
   }
-  if (!planned) return std::unexpected(planned.error());
+  if (!plan) return std::unexpected(plan.error());
   if (request.file_exists_behavior == FileExistsBehavior::disallow) {
     for (auto& c : copies) {
       if (c.is_dir) continue;
@@ -343,47 +374,63 @@ Result<InstallOutcome> install_revision(const InstallRequest& request, InstallTa
     }
   }
 
-  // 3. Copy, remembering what we created for the next deployment's cleanup.
+  // 3. Directories first, in order, remembering which we created for the next cleanup.
   std::vector<fs::path> installed;  // what permissions apply to
   std::vector<fs::path> created;    // what the next deployment removes: not directories that were there
   std::set<fs::path> seen_dirs;
   for (auto& c : copies) {
-    if (c.is_dir) {
-      // Create the whole chain; only directories we create are ours to remove later.
-      std::vector<fs::path> chain;
-      for (fs::path d = c.to; !d.empty() && !target.state(d).resolves && d != d.parent_path(); d = d.parent_path())
-        chain.push_back(d);
-      for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-        if (auto s = target.create_directory(*it); !s) return std::unexpected(s.error());
-        if (seen_dirs.insert(*it).second) {
-          installed.push_back(*it);
-          created.push_back(*it);
-        }
+    if (!c.is_dir) continue;
+    std::vector<fs::path> chain;
+    for (fs::path d = c.to; !d.empty() && !target.state(d).resolves && d != d.parent_path(); d = d.parent_path())
+      chain.push_back(d);
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      if (auto s = target.create_directory(*it); !s) return std::unexpected(s.error());
+      if (seen_dirs.insert(*it).second) {
+        installed.push_back(*it);
+        created.push_back(*it);
       }
-      if (chain.empty() && target.state(c.to).resolves_to_directory && seen_dirs.insert(c.to).second &&
-          c.to != request.root)
-        installed.push_back(c.to);  // pre-existing: permissions may apply, cleanup must not remove it
+    }
+    if (chain.empty() && target.state(c.to).resolves_to_directory && seen_dirs.insert(c.to).second &&
+        c.to != request.root)
+      installed.push_back(c.to);  // pre-existing: permissions may apply, cleanup must not remove it
+  }
+
+  // 4. Before any file is written, the cleanup list names every file this deployment may write,
+  // so that a deployment killed half-way is cleaned up by the next one.
+  std::vector<bool> existed(copies.size(), false);
+  std::vector<std::pair<fs::path, fs::path>> writes;
+  std::vector<size_t> written;  // index in `copies` of each write
+  std::string planned;
+  for (auto& p : created) planned += p.string() + "\n";
+  for (size_t i = 0; i < copies.size(); ++i) {
+    if (copies[i].is_dir) continue;
+    existed[i] = target.state(copies[i].to).present;
+    if (existed[i] && request.file_exists_behavior == FileExistsBehavior::retain) {
+      ++out.retained;
       continue;
     }
-    if (target.state(c.to).present) {
-      if (request.file_exists_behavior == FileExistsBehavior::retain) {
-        ++out.retained;
-        continue;
-      }
-      ++out.overwritten;
-    }
-    if (auto s = target.copy(c.from, c.to); !s) return std::unexpected(s.error());
-    installed.push_back(c.to);
-    created.push_back(c.to);
-    ++out.copied;
+    planned += copies[i].to.string() + "\n";
+    writes.emplace_back(copies[i].from, copies[i].to);
+    written.push_back(i);
   }
+  if (auto st = target.write_cleanup(request.new_cleanup, planned); !st) return std::unexpected(st.error());
+
+  // 5. The files.
+  if (auto st = target.copy_files(writes); !st) return std::unexpected(st.error());
+  for (size_t i : written) {
+    ++out.copied;
+    if (existed[i]) ++out.overwritten;
+    installed.push_back(copies[i].to);
+    created.push_back(copies[i].to);
+  }
+  // The final list: what was really written.
   std::string cleanup;
   for (auto& p : created) cleanup += p.string() + "\n";
   if (auto s = target.write_cleanup(request.new_cleanup, cleanup); !s) return std::unexpected(s.error());
   out.log.push_back(fmt::format("copied {} file{} ({} overwritten, {} retained)", out.copied, out.copied == 1 ? "" : "s",
                                 out.overwritten, out.retained));
 
-  // 4. Permissions, on what this deployment installed.
+  // 6. Permissions, on what this deployment installed.
   for (auto& p : spec.permissions)
     if (auto s = apply_permission(p, request.root, installed, target, out); !s) return std::unexpected(s.error());
   return out;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "spec/appspec.hpp"
@@ -63,9 +64,10 @@ class InstallTarget {
   virtual Result<std::optional<size_t>> begin(const InstallQuery& query) = 0;
   virtual DestinationState state(const std::filesystem::path& path) = 0;
   virtual Status create_directory(const std::filesystem::path& path) = 0;
-  // Replaces whatever is at `to` by a copy of the revision's `from`: a symlink stays a symlink, a
-  // file keeps its mode.
-  virtual Status copy(const std::filesystem::path& from, const std::filesystem::path& to) = 0;
+  // For each (from, to): replaces whatever is at `to` by a copy of the revision's `from` (a
+  // symlink stays a symlink, a file keeps its mode). May work on several at once; after a failure,
+  // some may have been copied.
+  virtual Status copy_files(const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& files) = 0;
   virtual Status write_cleanup(const std::filesystem::path& path, const std::string& content) = 0;
   virtual bool user_exists(const std::string& name) = 0;
   virtual bool group_exists(const std::string& name) = 0;

@@ -37,6 +37,12 @@ class ScriptOutput final : public OutputSink {
     }
   }
   void note(const std::string& text) { on_line(OutputStream::out, text); }
+  // The tail is per script: what the diagnostics show is that script's output.
+  void clear_tail() {
+    std::lock_guard lock(m_mutex);
+    m_tail.clear();
+    m_tail_size = 0;
+  }
   std::string take_log() {
     std::lock_guard lock(m_mutex);
     return std::exchange(m_log, {});
@@ -165,6 +171,7 @@ bool InstanceRun::run_scripts(LifecycleEvent e, const Appspec& spec, const std::
   for (auto& script : hook->scripts) {
     std::string path = join_path(archive, script.location);
     m_output->note(fmt::format("Script - {}", script.location));
+    m_output->clear_tail();
     LifecycleDiagnostics diag{"", script.location, "", ""};
     auto state = m_host.check_script(path);
     if (state == ScriptState::missing) {

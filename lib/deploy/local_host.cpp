@@ -25,7 +25,7 @@ std::string LocalHost::deployment_root() const {
 Status LocalHost::unpack_bundle(const fs::path& bundle, const std::string& dir) {
   std::error_code ec;
   fs::remove_all(dir, ec);
-  auto extracted = extract_archive(bundle, dir);
+  auto extracted = extract_archive(bundle, dir, {.keep_permissions = true, .hash_contents = false});
   if (!extracted) return std::unexpected(extracted.error());
   return {};
 }

@@ -436,7 +436,14 @@ class RemoteInstallTarget final : public InstallTarget {
     return {};
   }
 
-  Status copy(const fs::path& from, const fs::path& to) override {
+  Status copy_files(const std::vector<std::pair<fs::path, fs::path>>& files) override {
+    for (auto& [from, to] : files)
+      if (auto s = copy(from, to); !s) return s;
+    return {};
+  }
+
+ private:
+  Status copy(const fs::path& from, const fs::path& to) {
     std::error_code ec;
     auto st = fs::symlink_status(from, ec);
     if (ec) return fail(ErrorKind::io, "cannot read '{}': {}", from.string(), ec.message());
@@ -459,6 +466,7 @@ class RemoteInstallTarget final : public InstallTarget {
     return {};
   }
 
+ public:
   Status write_cleanup(const fs::path& path, const std::string& content) override {
     auto lines = split_lines(content);
     while (!lines.empty() && lines.back().empty()) lines.pop_back();
@@ -709,7 +717,8 @@ Status SshHost::unpack_bundle(const fs::path& bundle, const std::string& dir) {
   m_mirror_of.clear();
   auto mirror = TempDir::create({}, "cdeploy-mirror-");
   if (!mirror) return std::unexpected(mirror.error());
-  if (auto extracted = extract_archive(bundle, mirror->path() / "r"); !extracted)
+  if (auto extracted = extract_archive(bundle, mirror->path() / "r", {.keep_permissions = true, .hash_contents = false});
+      !extracted)
     return std::unexpected(extracted.error());
   // 2. Then there, as a tar stream.
   auto r = run_script(k_unpack_script, {dir}, bundle);

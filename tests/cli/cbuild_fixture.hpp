@@ -59,8 +59,4 @@ struct CbuildFixture {
   }
 };
 
-inline bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 }  // namespace cicd::test

@@ -37,6 +37,10 @@ RunOutput run(const std::vector<std::string>& argv, const std::filesystem::path&
 std::string fixture(const std::string& rel);  // path under tests/fixtures
 std::string fixture_text(const std::string& rel);
 
+inline bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
 // Exit code Catch2 and ctest treat as "skipped" (SKIP_RETURN_CODE).
 [[noreturn]] void skip(const std::string& why);
 

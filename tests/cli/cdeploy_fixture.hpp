@@ -1,0 +1,94 @@
+// Drives the real cdeploy binary: a home, instances rooted in a scratch directory, revisions.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "support/test_support.hpp"
+#include "util/json.hpp"
+
+namespace cicd::test {
+
+struct CdeployFixture {
+  Scratch scratch;
+  std::filesystem::path home = scratch / "home";
+
+  Environment env() const { return {{"CICD_HOME", home.string()}, {"NO_COLOR", "1"}}; }
+
+  RunOutput cdeploy(std::vector<std::string> args) const {
+    args.insert(args.begin(), CICD_CDEPLOY);
+    return run(args, scratch.path(), env());
+  }
+  // Runs a command that must succeed.
+  RunOutput ok(std::vector<std::string> args) const {
+    auto r = cdeploy(args);
+    INFO("cdeploy " << args.front() << "\n" << r.err);
+    REQUIRE(r.exit_code == 0);
+    return r;
+  }
+  Json json(std::vector<std::string> args) const {
+    args.push_back("--output");
+    args.push_back("json");
+    auto r = cdeploy(args);
+    INFO(r.err);
+    return unwrap(parse_json(r.out, "cdeploy output"));
+  }
+  std::filesystem::path host(const std::string& name) const { return scratch / ("hosts/" + name); }
+
+  // An application "web", instances web1..webN tagged Env=Prod, group "prod".
+  void fleet(int n, const std::string& config = "CodeDeployDefault.AllAtOnce",
+             const std::string& rollback = "enabled=false") {
+    ok({"create-application", "--application-name", "web"});
+    std::vector<std::string> names;
+    for (int i = 1; i <= n; ++i) {
+      std::string name = "web" + std::to_string(i);
+      ok({"register-on-premises-instance", "--instance-name", name, "--root", host(name).string()});
+      names.push_back(name);
+    }
+    std::vector<std::string> tag = {"add-tags-to-on-premises-instances", "--instance-names"};
+    tag.insert(tag.end(), names.begin(), names.end());
+    tag.insert(tag.end(), {"--tags", "Key=Env,Value=Prod"});
+    ok(tag);
+    ok({"create-deployment-group", "--application-name", "web", "--deployment-group-name", "prod",
+        "--on-premises-instance-tag-filters", "Key=Env,Value=Prod,Type=KEY_AND_VALUE", "--deployment-config-name",
+        config, "--auto-rollback-configuration", rollback});
+  }
+
+  // A revision directory: appspec text plus files (scripts are made executable).
+  std::filesystem::path revision(const std::string& name, const std::string& appspec,
+                                 const std::vector<std::pair<std::string, std::string>>& files) const {
+    auto dir = scratch / ("revisions/" + name);
+    scratch.write("revisions/" + name + "/appspec.yml", appspec);
+    for (auto& [rel, content] : files)
+      scratch.write("revisions/" + name + "/" + rel, content, rel.ends_with(".sh") ? 0755 : 0644);
+    return dir;
+  }
+
+  RunOutput deploy(const std::filesystem::path& revision, std::vector<std::string> extra = {}) const {
+    std::vector<std::string> args = {"create-deployment", "--application-name", "web", "--deployment-group-name",
+                                     "prod", "--revision", revision.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return cdeploy(args);
+  }
+  Json deployment(const std::string& id) const { return json({"get-deployment", "--deployment-id", id})["deploymentInfo"]; }
+  Json instance(const std::string& id, const std::string& name) const {
+    return json({"get-deployment-instance", "--deployment-id", id, "--instance-id", name})["instanceSummary"];
+  }
+  std::string latest_id() const { return json({"list-deployments", "--application-name", "web"})["deployments"][0]; }
+
+  static std::string event_status(const Json& instance, const std::string& event) {
+    for (auto& e : instance["lifecycleEvents"])
+      if (e["lifecycleEventName"] == event) return e["status"];
+    return "";
+  }
+  static Json event(const Json& instance, const std::string& event) {
+    for (auto& e : instance["lifecycleEvents"])
+      if (e["lifecycleEventName"] == event) return e;
+    return Json::object();
+  }
+};
+
+}  // namespace cicd::test
