@@ -235,7 +235,8 @@ e=$!
 setsid sh -c 'sleep "$1"; : >"$2/timedout"; kill -s TERM -- "-$3"; kill -s CONT -- "-$3"; sleep "$4"; kill -s KILL -- "-$3"' \
   sh "$t" "$d" "$pid" "$g" </dev/null >/dev/null 2>&1 &
 w=$!
-wait "$pid"
+# (The shell reports jobs killed by a signal on stderr while waiting: not the hook's output.)
+wait "$pid" 2>/dev/null
 rc=$?
 kill -s KILL -- "-$w" 2>/dev/null
 timed=0
@@ -243,8 +244,8 @@ if [ -e "$d/timedout" ]; then
   timed=1
   kill -s KILL -- "-$pid" 2>/dev/null
 fi
-wait "$o"
-wait "$e"
+wait "$o" 2>/dev/null
+wait "$e" 2>/dev/null
 say exit "$rc" "$timed"
 )SH";
 

@@ -16,7 +16,13 @@ struct CdeployFixture {
   Scratch scratch;
   std::filesystem::path home = scratch / "home";
 
-  Environment env() const { return {{"CICD_HOME", home.string()}, {"NO_COLOR", "1"}}; }
+  Environment extra_env;  // more variables for cdeploy (CDEPLOY_SSH for the ssh tests)
+
+  Environment env() const {
+    Environment e = {{"CICD_HOME", home.string()}, {"NO_COLOR", "1"}};
+    for (auto& [k, v] : extra_env) e[k] = v;
+    return e;
+  }
 
   RunOutput cdeploy(std::vector<std::string> args) const {
     args.insert(args.begin(), CICD_CDEPLOY);
