@@ -238,6 +238,8 @@ w=$!
 # (The shell reports jobs killed by a signal on stderr while waiting: not the hook's output.)
 wait "$pid" 2>/dev/null
 rc=$?
+# The watchdog's pid first: it may not have made its session yet (and has no children then).
+kill -s KILL -- "$w" 2>/dev/null
 kill -s KILL -- "-$w" 2>/dev/null
 timed=0
 if [ -e "$d/timedout" ]; then
@@ -257,9 +259,16 @@ std::string last_line(std::string_view text) {
 }
 
 // "cp: cannot create regular file 'x': Permission denied" -> "Permission denied": what strerror
-// would have said here.
+// would have said here. A tool the shell could not find is named: "sh: 1: chown: not found" ->
+// "chown is not installed on this instance".
 std::string tool_reason(std::string_view text) {
   std::string line = last_line(text);
+  for (std::string_view tail : {": command not found", ": not found"}) {
+    if (!line.ends_with(tail)) continue;
+    std::string head = line.substr(0, line.size() - tail.size());
+    auto colon = head.rfind(": ");
+    return head.substr(colon == std::string::npos ? 0 : colon + 2) + " is not installed on this instance";
+  }
   auto colon = line.rfind(": ");
   return colon == std::string::npos ? line : line.substr(colon + 2);
 }

@@ -306,6 +306,7 @@ TEST_CASE("cdeploy over ssh: one group mixing a local and an ssh instance instal
 )YML";
   auto files = site("v1");
   files.push_back({"site/bin/tool.sh", "#!/bin/sh\necho tool\n"});  // keeps its executable mode
+  files.push_back({"site/it's an \"odd\" $(name) [x]; *.txt", "odd"});  // every word is quoted
   auto rev = f.revision("v1", appspec, files);
   fs::create_symlink("../index.html", rev / "site/bin/home.html");  // a symlink stays a symlink
   auto r = f.deploy(rev);
@@ -546,6 +547,18 @@ TEST_CASE("cdeploy over ssh: an unreachable instance or a bad host key fails it 
                       user_name(), closed, closed));
     CHECK(f.instance(f.latest_id(), "ssh1")["status"] == "Succeeded");
   }
+  SECTION("the key is not accepted") {
+    REQUIRE(run({"ssh-keygen", "-q", "-N", "", "-t", "ed25519", "-f", (f.scratch / "stranger").string()}).exit_code == 0);
+    auto config = f.sshd.client_config(f.sshd.dir() / "known_hosts");
+    auto at = config.find(f.sshd.dir().string() + "/user_key");
+    config.replace(at, (f.sshd.dir() / "user_key").string().size(), (f.scratch / "stranger").string());
+    unwrap(write_file_atomic(f.scratch / "stranger_config", config));
+    f.extra_env["CDEPLOY_SSH"] = "ssh -F " + (f.scratch / "stranger_config").string();
+    CHECK(f.deploy(rev).exit_code == 1);
+    CHECK(first_failure("ssh1") == fmt::format("instance 'ssh1' (ssh {}): ssh failed: {}@127.0.0.1: Permission denied "
+                                               "(publickey).",
+                                               f.sshd.target(), user_name()));
+  }
   SECTION("the host key is not the one known") {
     unwrap(write_file_atomic(f.sshd.dir() / "other_known_hosts", ""));
     unwrap(write_file_atomic(f.scratch / "strict_config", f.sshd.client_config(f.sshd.dir() / "other_known_hosts")));
@@ -575,4 +588,52 @@ TEST_CASE("cdeploy over ssh: stop-deployment ends the hook running on the instan
   CHECK(f.deployment(f.latest_id())["status"] == "Stopped");
   for (int i = 0; i < 200 && alive(child); ++i) std::this_thread::sleep_for(50ms);
   CHECK_FALSE(alive(child));
+}
+
+TEST_CASE("cdeploy over ssh: acls and SELinux contexts come out as on a local instance", "[cdeploy][ssh]") {
+  SshFixture f;
+  f.group({"local1", "ssh1"});
+  SECTION("acls: applied with setfacl on the instance, or the same error without it") {
+    std::string appspec = std::string(k_appspec) + R"YML(permissions:
+  - object: /srv/web
+    acls:
+      - u:nobody:rw
+      - d:u:nobody:r
+)YML";
+    auto r = f.deploy(f.revision("v1", appspec, site("v1")));
+    auto message = [&](const std::string& name) {
+      return CdeployFixture::event(f.instance(f.latest_id(), name), "Install")["diagnostics"]["message"].get<std::string>();
+    };
+    CHECK(message("ssh1") == message("local1"));
+    if (find_program("setfacl").empty()) {
+      CHECK(r.exit_code == 1);
+      CHECK(contains(message("ssh1"), "set acls, but setfacl is not installed on this instance"));
+      return;
+    }
+    INFO(r.err << message("ssh1"));
+    REQUIRE(r.exit_code == 0);
+    auto acl = [&](const std::string& name, const std::string& rel) {
+      auto out = run({"getfacl", "--omit-header", "--absolute-names", (f.host(name) / rel).string()});
+      REQUIRE(out.exit_code == 0);
+      return out.out;
+    };
+    CHECK(contains(acl("ssh1", "srv/web/index.html"), "user:nobody:rw-"));
+    CHECK(contains(acl("ssh1", "srv/web/css"), "default:user:nobody:r--"));
+    for (auto rel : {"srv/web/index.html", "srv/web/css", "srv/web/css/style.css"})
+      CHECK(acl("ssh1", rel) == acl("local1", rel));
+  }
+  SECTION("an SELinux context where SELinux is off: the same error") {
+    std::string appspec = std::string(k_appspec) + R"YML(permissions:
+  - object: /srv/web
+    context:
+      type: httpd_sys_content_t
+)YML";
+    if (fs::exists("/sys/fs/selinux/enforce")) skip("SELinux is enabled here");
+    CHECK(f.deploy(f.revision("v1", appspec, site("v1"))).exit_code == 1);
+    auto message = [&](const std::string& name) {
+      return CdeployFixture::event(f.instance(f.latest_id(), name), "Install")["diagnostics"]["message"].get<std::string>();
+    };
+    CHECK(message("ssh1") == "permissions for '/srv/web' set an SELinux context, but SELinux is not enabled on this instance");
+    CHECK(message("ssh1") == message("local1"));
+  }
 }

@@ -32,7 +32,8 @@ void setup_instances(CLI::App& app, Context& ctx) {
                                "Register an instance: this machine (default) or one reached with --ssh");
   r->group("Instances");
   r->add_option("--instance-name", reg->name, "Instance name")->required()->option_text("NAME");
-  r->add_option("--ssh", reg->ssh, "Reach the instance over ssh (OpenSSH, your keys and known_hosts)")
+  r->add_option("--ssh", reg->ssh, "Reach the instance over ssh (OpenSSH, your keys and known_hosts; the ssh command and "
+                "extra options come from CDEPLOY_SSH, e.g. \"ssh -F FILE\")")
       ->option_text("USER@HOST[:PORT]");
   r->add_option("--root", reg->root, "Place absolute destinations and the deployment root under this directory")
       ->option_text("DIR");
