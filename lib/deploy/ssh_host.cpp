@@ -102,16 +102,23 @@ constexpr std::string_view k_probe_script = R"SH(
 export LC_ALL=C
 IFS= read -r cleanup
 if [ -f "$cleanup" ] && [ -r "$cleanup" ]; then
+  # Files go in batches (one rm per hundred); a directory's files are gone before it is reached.
   sed -n '1!G;h;$p' "$cleanup" | {
     n=0
+    set --
     while IFS= read -r p; do
       [ -n "$p" ] || continue
       if [ -d "$p" ] && [ ! -L "$p" ]; then
+        [ $# -eq 0 ] || rm -f -- "$@" </dev/null 2>/dev/null
+        set --
         rmdir -- "$p" </dev/null 2>/dev/null
       elif [ -e "$p" ] || [ -L "$p" ]; then
-        rm -f -- "$p" </dev/null 2>/dev/null && n=$((n + 1))
+        set -- "$@" "$p"
+        n=$((n + 1))
+        if [ $# -ge 100 ]; then rm -f -- "$@" </dev/null 2>/dev/null; set --; fi
       fi
     done
+    [ $# -eq 0 ] || rm -f -- "$@" </dev/null 2>/dev/null
     echo "removed $n"
   }
 else
@@ -161,7 +168,7 @@ while IFS= read -r op; do
      if [ -d "$p" ] && [ ! -L "$p" ]; then rmdir -- "$p" </dev/null 2>"$d/err" || failed
      elif [ -e "$p" ] || [ -L "$p" ]; then rm -f -- "$p" </dev/null 2>"$d/err" || failed; fi ;;
   F) IFS= read -r s; IFS= read -r p; IFS= read -r m
-     { cp -- "$s" "$p" && chmod -- "$m" "$p"; } </dev/null 2>"$d/err" || failed ;;
+     install -m "$m" -- "$s" "$p" </dev/null 2>"$d/err" || failed ;;
   L) IFS= read -r s; IFS= read -r p
      ln -s -- "$s" "$p" </dev/null 2>"$d/err" || failed ;;
   W) IFS= read -r p; IFS= read -r n
@@ -362,19 +369,17 @@ class RemoteInstallTarget final : public InstallTarget {
 
   Result<std::optional<size_t>> begin(const InstallQuery& query) override {
     // 1. The question, one field per line; a name with a newline cannot be said this way.
+    if (auto s = check_name(query.previous_cleanup.string()); !s) return std::unexpected(s.error());
     std::string text = query.previous_cleanup.string() + "\n";
     auto section = [&](const auto& items) -> Status {
       text += std::to_string(items.size()) + "\n";
       for (auto& item : items) {
-        std::string s = fs::path(item).string();
-        if (has_newline(s))
-          return fail(ErrorKind::invalid, "cannot install over ssh: the name '{}' contains a newline", s);
-        text += s + "\n";
+        std::string name = fs::path(item).string();
+        if (auto s = check_name(name); !s) return s;
+        text += name + "\n";
       }
       return {};
     };
-    if (has_newline(text.substr(0, text.size() - 1)))
-      return fail(ErrorKind::invalid, "cannot install over ssh: the cleanup list's path contains a newline");
     for (auto* items : {&query.users, &query.groups})
       if (auto s = section(*items); !s) return std::unexpected(s.error());
     if (auto s = section(query.paths); !s) return std::unexpected(s.error());
@@ -452,31 +457,6 @@ class RemoteInstallTarget final : public InstallTarget {
     return {};
   }
 
- private:
-  Status copy(const fs::path& from, const fs::path& to) {
-    std::error_code ec;
-    auto st = fs::symlink_status(from, ec);
-    if (ec) return fail(ErrorKind::io, "cannot read '{}': {}", from.string(), ec.message());
-    std::string remote_from = m_archive + "/" + from.lexically_relative(m_mirror).generic_string();
-    if (auto s = check_name(to.string()); !s) return s;
-    if (auto s = check_name(remote_from); !s) return s;
-    queue({"R", to.string()}, fmt::format("cannot replace '{}'", to.string()));
-    if (fs::is_symlink(st)) {
-      auto target = fs::read_symlink(from, ec);
-      if (ec) return fail(ErrorKind::io, "cannot read '{}': {}", from.string(), ec.message());
-      if (auto s = check_name(target.string()); !s) return s;
-      queue({"L", target.string(), to.string()}, fmt::format("cannot copy '{}' to '{}'", remote_from, to.string()));
-      m_states[to] = DestinationState{true, true, false, false, false};
-    } else {
-      auto mode = static_cast<unsigned>(st.permissions()) & 07777;
-      queue({"F", remote_from, to.string(), fmt::format("{:o}", mode)},
-            fmt::format("cannot copy '{}' to '{}'", remote_from, to.string()));
-      m_states[to] = DestinationState{true, false, false, true, false};
-    }
-    return {};
-  }
-
- public:
   Status write_cleanup(const fs::path& path, const std::string& content) override {
     auto lines = split_lines(content);
     while (!lines.empty() && lines.back().empty()) lines.pop_back();
@@ -542,6 +522,30 @@ class RemoteInstallTarget final : public InstallTarget {
   }
 
  private:
+  // One file or symlink: whatever is at `to` goes, then the copy (with the mode LocalHost gives it).
+  Status copy(const fs::path& from, const fs::path& to) {
+    std::error_code ec;
+    auto st = fs::symlink_status(from, ec);
+    if (ec) return fail(ErrorKind::io, "cannot read '{}': {}", from.string(), ec.message());
+    std::string remote_from = m_archive + "/" + from.lexically_relative(m_mirror).generic_string();
+    if (auto s = check_name(to.string()); !s) return s;
+    if (auto s = check_name(remote_from); !s) return s;
+    queue({"R", to.string()}, fmt::format("cannot replace '{}'", to.string()));
+    if (fs::is_symlink(st)) {
+      auto target = fs::read_symlink(from, ec);
+      if (ec) return fail(ErrorKind::io, "cannot read '{}': {}", from.string(), ec.message());
+      if (auto s = check_name(target.string()); !s) return s;
+      queue({"L", target.string(), to.string()}, fmt::format("cannot copy '{}' to '{}'", remote_from, to.string()));
+      m_states[to] = DestinationState{true, true, false, false, false};
+    } else {
+      auto mode = static_cast<unsigned>(st.permissions()) & 07777;
+      queue({"F", remote_from, to.string(), fmt::format("{:o}", mode)},
+            fmt::format("cannot copy '{}' to '{}'", remote_from, to.string()));
+      m_states[to] = DestinationState{true, false, false, true, false};
+    }
+    return {};
+  }
+
   static Status check_name(const std::string& s) {
     if (has_newline(s)) return fail(ErrorKind::invalid, "cannot install over ssh: the name '{}' contains a newline", s);
     return {};
