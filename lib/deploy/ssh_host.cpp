@@ -610,7 +610,8 @@ std::string SshHost::deployment_root() const {
 std::vector<std::string> SshHost::ssh_argv(std::vector<std::string> options, const std::string& remote_command) const {
   std::vector<std::string> argv = m_ssh;
   // The user's options (CDEPLOY_SSH) come first: ssh keeps the first value it is given.
-  std::vector<std::string> ours = {"-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "ServerAliveInterval=15",
+  // -T: no terminal, whatever a config says: hooks see pipes, as LocalHost gives them.
+  std::vector<std::string> ours = {"-T", "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "ServerAliveInterval=15",
                                    "-o", "ServerAliveCountMax=4", "-p", std::to_string(m_target.port)};
   if (m_private) ours.insert(ours.end(), {"-o", "ControlPath=" + (m_private->path() / "control").string()});
   argv.insert(argv.end(), ours.begin(), ours.end());
@@ -636,9 +637,16 @@ Error SshHost::failure(std::string_view what, const Output& output) const {
 }
 
 Status SshHost::connect() {
-  // 1. A private directory for the control socket (a socket path must stay short).
+  // 1. A private directory for the control socket. A socket path must stay short, and ssh reads
+  //    '%' and blanks in ControlPath: a TMPDIR that is long or unusual is not used for it.
   fs::path base = "/tmp";
-  if (const char* tmp = std::getenv("TMPDIR"); tmp && *tmp && std::string_view(tmp).size() < 60) base = tmp;
+  if (const char* tmp = std::getenv("TMPDIR"); tmp && *tmp) {
+    std::string_view t(tmp);
+    if (t.size() < 60 && t.starts_with("/") && std::all_of(t.begin(), t.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '_' || c == '-';
+        }))
+      base = tmp;
+  }
   auto dir = TempDir::create(base, "cdeploy-ssh-");
   if (!dir) return std::unexpected(dir.error());
   m_private = std::move(*dir);
