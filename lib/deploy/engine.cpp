@@ -410,8 +410,7 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
       event.name = lifecycle_event_name(e);
       ir.lifecycle_events.push_back(event);
     }
-    records[name] = ir;
-    save_instance(ir);
+    records[name] = ir;  // saved when it starts: until then `instance()` shows it Pending
   }
   auto all_records = [&] {
     std::vector<InstanceRecord> v;
@@ -445,6 +444,8 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
   std::mutex mutex;
   std::condition_variable cv;
   std::deque<std::pair<std::string, bool>> finished;
+  std::map<std::string, std::chrono::steady_clock::time_point> last_saved;
+  auto last_record_save = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   int in_flight = 0;
   bool stopping = false;
@@ -479,9 +480,17 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
             d.file_exists_behavior = behavior;
             d.ignore_application_stop_failures = record.ignore_application_stop_failures;
             d.clock = &m_clock;
+            // Saved as it goes, but at most twice a second per instance: each save replaces a
+            // file, which costs a flush on some file systems; the last state is always saved.
             d.on_update = [&](const InstanceRecord& r) {
               std::lock_guard lock(mutex);
-              save_instance(r);
+              auto now = std::chrono::steady_clock::now();
+              auto& last = last_saved[r.instance_name];
+              bool decided = r.status != TargetStatus::in_progress && r.status != TargetStatus::pending;
+              if (decided || last == std::chrono::steady_clock::time_point{} || now - last >= milliseconds(500)) {
+                save_instance(r);
+                last = now;
+              }
             };
             d.progress = [&](const std::string& line) {
               std::lock_guard lock(mutex);
@@ -506,7 +515,10 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
       plan->finished(name, ok);
     }
     record.overview = overview_of(all_records());
-    save(record);
+    if (auto now = std::chrono::steady_clock::now(); now - last_record_save >= milliseconds(500)) {
+      save(record);
+      last_record_save = now;
+    }
     lock.unlock();
     // A stop request ends in-progress hooks too; what ended them decides the verdict.
     if (stop_requested()) stopping = true;
@@ -598,7 +610,23 @@ Result<InstanceRecord> DeployEngine::instance(const std::string& id, const std::
     return fail(ErrorKind::not_found, "instance '{}' is not part of deployment '{}'", name, id);
   auto j = m_store.get_json(instance_key(id, name));
   if (!j) return std::unexpected(j.error());
-  if (!*j) return fail(ErrorKind::not_found, "instance '{}' is not part of deployment '{}'", name, id);
+  if (!*j) {
+    // Not started yet: Pending, if the deployment targets it.
+    auto record = get(id);
+    if (!record) return std::unexpected(record.error());
+    if (std::find(record->instances.begin(), record->instances.end(), name) == record->instances.end())
+      return fail(ErrorKind::not_found, "instance '{}' is not part of deployment '{}'", name, id);
+    InstanceRecord pending;
+    pending.deployment_id = id;
+    pending.instance_name = name;
+    pending.last_updated_at = record->create_time;
+    for (auto e : in_place_lifecycle()) {
+      LifecycleEventRecord event;
+      event.name = lifecycle_event_name(e);
+      pending.lifecycle_events.push_back(event);
+    }
+    return pending;
+  }
   return instance_record_from_json(**j);
 }
 
