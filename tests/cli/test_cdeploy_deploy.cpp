@@ -434,3 +434,22 @@ TEST_CASE("cdeploy: old revisions are retired, never the last successful one", "
   CHECK(dirs == 5);
   CHECK(std::filesystem::exists(f.host("web1") / "opt/cdeploy/deployment-root" / group_id / f.latest_id()));
 }
+
+TEST_CASE("cdeploy: permissions apply ACLs with setfacl", "[cdeploy][deploy]") {
+  if (find_program("setfacl").empty() || find_program("getfacl").empty()) skip("setfacl/getfacl are not installed (Debian: acl)");
+  CdeployFixture f;
+  f.fleet(1);
+  std::string appspec = std::string(k_appspec) + R"YML(permissions:
+  - object: /srv/web
+    pattern: "*.html"
+    type: [file]
+    acls:
+      - "u:nobody:rw-"
+)YML";
+  REQUIRE(f.deploy(f.revision("v1", appspec, site("v1"))).exit_code == 0);
+  auto acl = run({"getfacl", "-c", (f.host("web1") / "srv/web/index.html").string()});
+  REQUIRE(acl.exit_code == 0);
+  CHECK(contains(acl.out, "user:nobody:rw-"));
+  auto css = run({"getfacl", "-c", (f.host("web1") / "srv/web/css/style.css").string()});
+  CHECK_FALSE(contains(css.out, "user:nobody"));
+}
