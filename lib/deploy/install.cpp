@@ -149,6 +149,7 @@ Status apply_permission(const Permission& p, const fs::path& root, const std::ve
       ProcessSpec spec;
       spec.argv = {chcon};
       if (p.context->name) spec.argv.insert(spec.argv.end(), {"-u", *p.context->name});
+      if (p.context->role) spec.argv.insert(spec.argv.end(), {"-r", *p.context->role});
       spec.argv.insert(spec.argv.end(), {"-t", p.context->type});
       if (p.context->range) spec.argv.insert(spec.argv.end(), {"-l", *p.context->range});
       spec.argv.push_back(path.string());
