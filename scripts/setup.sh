@@ -6,8 +6,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(build-essential cmake ninja-build pkg-config git zip unzip
   libcli11-dev libyaml-cpp-dev libgit2-dev libfmt-dev catch2 libcurl4-openssl-dev libssl-dev
-  libarchive-dev nlohmann-json3-dev libpugixml-dev libdeflate-dev util-linux passwd
-  openssh-server openssh-client acl  # the ssh instances' tests: a real sshd on 127.0.0.1; setfacl
+  libarchive-dev nlohmann-json3-dev libpugixml-dev libdeflate-dev util-linux passwd acl rsync bc
+  openssh-server openssh-client  # the ssh instances' tests: a real sshd on 127.0.0.1
   groff-base man-db zsh fish bash-completion)  # the last line: checks of man pages and completions
 missing=()
 for p in "${packages[@]}"; do

@@ -28,9 +28,9 @@ std::string instance_key(const std::string& id, const std::string& instance) {
   return "deployments/" + id + "/instances/" + instance + ".json";
 }
 std::string appspec_key(const std::string& id) { return "deployments/" + id + "/appspec.yml"; }
-std::string group_state_key(const std::string& app, const std::string& group) {
-  return "deployment-groups/" + app + "/" + group + "/state.json";
-}
+// By the group's id, not its name: a renamed group keeps its history, and a new group that
+// takes a deleted one's name starts afresh.
+std::string group_state_key(const std::string& group_id) { return "deployment-groups/" + group_id + "/state.json"; }
 
 std::string current_user() {
   if (const passwd* pw = ::getpwuid(::geteuid())) return pw->pw_name;
@@ -66,16 +66,16 @@ struct GroupState {
   }
 };
 
-Result<GroupState> load_group_state(Store& store, const std::string& app, const std::string& group) {
-  auto j = store.get_json(group_state_key(app, group));
+Result<GroupState> load_group_state(Store& store, const std::string& group_id) {
+  auto j = store.get_json(group_state_key(group_id));
   if (!j) return std::unexpected(j.error());
   return GroupState::from_json(*j);
 }
 
-Result<GroupState> update_group_state(Store& store, const std::string& app, const std::string& group,
+Result<GroupState> update_group_state(Store& store, const std::string& group_id,
                                       const std::function<Status(GroupState&)>& change) {
   GroupState out;
-  auto r = store.update_json(group_state_key(app, group), [&](std::optional<Json> cur) -> Result<Json> {
+  auto r = store.update_json(group_state_key(group_id), [&](std::optional<Json> cur) -> Result<Json> {
     out = GroupState::from_json(cur);
     if (auto st = change(out); !st) return std::unexpected(st.error());
     return out.to_json();
@@ -138,7 +138,7 @@ Result<DeploymentRecord> DeployEngine::get(const std::string& id) {
   if (!record) return std::unexpected(record.error());
   // A deployment whose process died is repaired on the first look.
   if (!is_final(record->status) && !deployment_alive(*record)) {
-    if (auto st = repair_group(record->application, record->deployment_group); !st) return std::unexpected(st.error());
+    if (auto st = repair_group_id(record->deployment_group_id); !st) return std::unexpected(st.error());
     auto again = m_store.get_json(deployment_key(id));
     if (again && *again)
       if (auto r = deployment_from_json(**again)) return *r;
@@ -147,7 +147,13 @@ Result<DeploymentRecord> DeployEngine::get(const std::string& id) {
 }
 
 Status DeployEngine::repair_group(const std::string& application, const std::string& group) {
-  auto state = load_group_state(m_store, application, group);
+  auto g = m_resources.get_deployment_group(application, group);
+  if (!g) return std::unexpected(g.error());
+  return repair_group_id(g->id);
+}
+
+Status DeployEngine::repair_group_id(const std::string& group_id) {
+  auto state = load_group_state(m_store, group_id);
   if (!state) return std::unexpected(state.error());
   if (state->active.empty()) return {};
   auto j = m_store.get_json(deployment_key(state->active));
@@ -192,7 +198,7 @@ Status DeployEngine::repair_group(const std::string& application, const std::str
     if (auto st = save(*record); !st) return st;
   }
   // 2. The group is free again; failed instances go first next time.
-  auto updated = update_group_state(m_store, application, group, [&](GroupState& s) -> Status {
+  auto updated = update_group_state(m_store, group_id, [&](GroupState& s) -> Status {
     if (record)
       for (auto& name : record->instances)
         if (!s.instance_health.count(name) || s.instance_health[name] != "Succeeded") s.instance_health[name] = "Failed";
@@ -277,8 +283,8 @@ Result<DeploymentOutcome> DeployEngine::create_internal(const CreateDeploymentOp
   if (rollback_of) record.rollback = RollbackInfo{"", *rollback_of, fmt::format("Rollback of {}", *rollback_of)};
 
   // 3. One deployment at a time per group: claim it (repairing a dead claim first).
-  if (auto st = repair_group(record.application, record.deployment_group); !st) return std::unexpected(st.error());
-  auto claimed = update_group_state(m_store, record.application, record.deployment_group, [&](GroupState& s) -> Status {
+  if (auto st = repair_group_id(record.deployment_group_id); !st) return std::unexpected(st.error());
+  auto claimed = update_group_state(m_store, record.deployment_group_id, [&](GroupState& s) -> Status {
     if (!s.active.empty())
       return fail(ErrorKind::conflict,
                   "deployment {} is already in progress in deployment group '{}' of application '{}'; wait for it, "
@@ -326,7 +332,12 @@ Result<DeploymentOutcome> DeployEngine::run(const std::string& id, const Progres
     return out;
   }
   auto good = get(done->previous_revision_deployment_id);
-  if (!good) return out;
+  if (!good) {
+    out.deployment.status_messages.push_back(fmt::format("No rollback: the last good deployment {} cannot be read: {}",
+                                                         done->previous_revision_deployment_id, good.error().message));
+    save(out.deployment);
+    return out;
+  }
   reset_stop();  // a stop request stopped the failed deployment, not its rollback
   CreateDeploymentOptions ro;
   ro.application = done->application;
@@ -367,7 +378,7 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
     record.complete_time = format_iso8601(m_clock.now());
     record.overview = overview_of(instances);
     if (auto st = save(record); !st) return std::unexpected(st.error());
-    auto state = update_group_state(m_store, record.application, record.deployment_group, [&](GroupState& s) -> Status {
+    auto state = update_group_state(m_store, record.deployment_group_id, [&](GroupState& s) -> Status {
       if (s.active == record.id) s.active.clear();
       for (auto& i : instances)
         if (i.status == TargetStatus::succeeded || i.status == TargetStatus::failed)
@@ -390,7 +401,7 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
                   ErrorInformation{"NO_INSTANCES", "no instance in the deployment group matches its tags"}, {});
   auto config = m_resources.get_deployment_config(record.deployment_config);
   if (!config) return finish(DeploymentStatus::failed, ErrorInformation{"DEPLOYMENT_CONFIG_MISSING", config.error().message}, {});
-  auto state = load_group_state(m_store, record.application, record.deployment_group);
+  auto state = load_group_state(m_store, record.deployment_group_id);
   std::vector<FleetInstance> fleet;
   std::map<std::string, Instance> definitions;
   std::map<std::string, InstanceRecord> records;
@@ -410,8 +421,7 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
       event.name = lifecycle_event_name(e);
       ir.lifecycle_events.push_back(event);
     }
-    records[name] = ir;
-    save_instance(ir);
+    records[name] = ir;  // saved when it starts: until then `instance()` shows it Pending
   }
   auto all_records = [&] {
     std::vector<InstanceRecord> v;
@@ -445,6 +455,8 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
   std::mutex mutex;
   std::condition_variable cv;
   std::deque<std::pair<std::string, bool>> finished;
+  std::map<std::string, std::chrono::steady_clock::time_point> last_saved;
+  auto last_record_save = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   int in_flight = 0;
   bool stopping = false;
@@ -479,9 +491,18 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
             d.file_exists_behavior = behavior;
             d.ignore_application_stop_failures = record.ignore_application_stop_failures;
             d.clock = &m_clock;
+            // Saved as it goes, but at most twice a second per instance: each save replaces a
+            // file, which costs a flush on some file systems; the last state is always saved.
             d.on_update = [&](const InstanceRecord& r) {
               std::lock_guard lock(mutex);
-              save_instance(r);
+              records[r.instance_name] = r;  // the overview counts it InProgress now
+              auto now = std::chrono::steady_clock::now();
+              auto& last = last_saved[r.instance_name];
+              bool decided = r.status != TargetStatus::in_progress && r.status != TargetStatus::pending;
+              if (decided || last == std::chrono::steady_clock::time_point{} || now - last >= milliseconds(500)) {
+                save_instance(r);
+                last = now;
+              }
             };
             d.progress = [&](const std::string& line) {
               std::lock_guard lock(mutex);
@@ -506,7 +527,10 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
       plan->finished(name, ok);
     }
     record.overview = overview_of(all_records());
-    save(record);
+    if (auto now = std::chrono::steady_clock::now(); now - last_record_save >= milliseconds(500)) {
+      save(record);
+      last_record_save = now;
+    }
     lock.unlock();
     // A stop request ends in-progress hooks too; what ended them decides the verdict.
     if (stop_requested()) stopping = true;
@@ -531,8 +555,10 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
 }
 
 Result<DeploymentOutcome> DeployEngine::rollback(const std::string& application, const std::string& group) {
-  if (auto st = repair_group(application, group); !st) return std::unexpected(st.error());
-  auto state = load_group_state(m_store, application, group);
+  auto g = m_resources.get_deployment_group(application, group);
+  if (!g) return std::unexpected(g.error());
+  if (auto st = repair_group_id(g->id); !st) return std::unexpected(st.error());
+  auto state = load_group_state(m_store, g->id);
   if (!state) return std::unexpected(state.error());
   // The last known good revision: the latest success other than the latest deployment itself.
   std::string target;
@@ -598,7 +624,23 @@ Result<InstanceRecord> DeployEngine::instance(const std::string& id, const std::
     return fail(ErrorKind::not_found, "instance '{}' is not part of deployment '{}'", name, id);
   auto j = m_store.get_json(instance_key(id, name));
   if (!j) return std::unexpected(j.error());
-  if (!*j) return fail(ErrorKind::not_found, "instance '{}' is not part of deployment '{}'", name, id);
+  if (!*j) {
+    // Not started yet: Pending, if the deployment targets it.
+    auto record = get(id);
+    if (!record) return std::unexpected(record.error());
+    if (std::find(record->instances.begin(), record->instances.end(), name) == record->instances.end())
+      return fail(ErrorKind::not_found, "instance '{}' is not part of deployment '{}'", name, id);
+    InstanceRecord pending;
+    pending.deployment_id = id;
+    pending.instance_name = name;
+    pending.last_updated_at = record->create_time;
+    for (auto e : in_place_lifecycle()) {
+      LifecycleEventRecord event;
+      event.name = lifecycle_event_name(e);
+      pending.lifecycle_events.push_back(event);
+    }
+    return pending;
+  }
   return instance_record_from_json(**j);
 }
 

@@ -65,6 +65,7 @@ class DeployEngine {
                                             const std::optional<std::string>& rollback_of,
                                             const DeploymentRecord* reuse = nullptr);
   Result<DeploymentRecord> execute(DeploymentRecord record, const Progress& progress);
+  Status repair_group_id(const std::string& group_id);
   Status save(const DeploymentRecord& record);
   Status save_instance(const InstanceRecord& record);
 

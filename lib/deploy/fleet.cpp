@@ -99,7 +99,8 @@ void FleetPlan::finished(const std::string& instance, bool succeeded) {
     return;
   }
   ++m_failed;
-  if (m_config.type == MinimumHealthyType::most_concurrency && !m_order.empty() && instance == m_order.back() &&
+  // Forgiving the last instance keeps all but one healthy; a group of one has no "all but one".
+  if (m_config.type == MinimumHealthyType::most_concurrency && m_order.size() > 1 && instance == m_order.back() &&
       m_failed == 1)
     m_last_failed_is_last_instance = true;
 }

@@ -25,6 +25,7 @@ struct HookRun {
   Environment env;     // the documented hook variables (added to the host's own environment)
   std::chrono::seconds timeout{3600};
   std::optional<std::string> runas;
+  bool sudo = false;  // the agent's `sudo: true`: through sudo when we are not root already
   std::shared_ptr<OutputSink> sink;
 };
 

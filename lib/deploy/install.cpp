@@ -328,6 +328,7 @@ Status apply_permission(const Permission& p, const fs::path& root, const std::ve
     if (p.context) {
       std::vector<std::string> options;
       if (p.context->name) options.insert(options.end(), {"-u", *p.context->name});
+      if (p.context->role) options.insert(options.end(), {"-r", *p.context->role});
       options.insert(options.end(), {"-t", p.context->type});
       if (p.context->range) options.insert(options.end(), {"-l", *p.context->range});
       if (auto s = target.set_context(path, options); !s) return s;

@@ -192,6 +192,7 @@ bool InstanceRun::run_scripts(LifecycleEvent e, const Appspec& spec, const std::
                  {"DEPLOYMENT_GROUP_ID", m_d.deployment_group_id}};
       run.timeout = std::chrono::seconds(script.timeout_seconds);
       run.runas = script.runas;
+      run.sudo = script.sudo;
       run.sink = m_output;
       auto result = m_host.run_hook(run);
       if (!result) {

@@ -85,6 +85,7 @@ ScriptState LocalHost::check_script(const std::string& path) {
 Result<ProcessResult> LocalHost::run_hook(const HookRun& run) {
   ProcessSpec spec;
   spec.argv = {run.script};
+  if (run.sudo && ::geteuid() != 0) spec.argv = {"sudo", "-n", "--", run.script};
   spec.environment = current_environment();
   for (auto& [k, v] : run.env) spec.environment[k] = v;
   spec.inherit_environment = false;

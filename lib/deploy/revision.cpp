@@ -42,7 +42,7 @@ Result<PreparedRevision> load(PreparedRevision rev, const fs::path& dir) {
   if (!text) return std::unexpected(text.error());
   auto parsed = parse_appspec(*text);
   std::string shown = rev.appspec_path.string();
-  if (rev.unpacked) shown = rev.location + ":" + rev.appspec_path.lexically_relative(rev.unpacked->path()).string();
+  if (rev.unpacked) shown = rev.location + ":" + rev.appspec_path.lexically_relative(rev.unpacked->path() / "r").string();
   std::vector<std::string> errors;
   for (auto& d : parsed.diagnostics.items()) {
     if (d.severity == Severity::error) errors.push_back(format_diagnostic(shown, d));
@@ -109,7 +109,8 @@ Result<std::string> pack_bundle(const PreparedRevision& revision, const fs::path
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(revision.root, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
-    if (it->is_directory(ec) && !it->is_symlink(ec)) continue;
+    // Directories travel only when empty: the others come with their files.
+    if (it->is_directory(ec) && !it->is_symlink(ec) && !fs::is_empty(it->path(), ec)) continue;
     entries.push_back({it->path().lexically_relative(revision.root).generic_string(), it->path(), it->is_symlink(ec)});
   }
   if (ec) return fail(ErrorKind::io, "cannot read revision '{}': {}", revision.location, ec.message());

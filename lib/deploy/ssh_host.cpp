@@ -194,14 +194,15 @@ done <"$d/ops"
 echo ok
 )SH";
 
-// One hook. Arguments: MARKER TIMEOUT GRACE CWD RUNAS SCRIPT [NAME=VALUE]...
+// One hook. Arguments: MARKER TIMEOUT GRACE CWD RUNAS SUDO(0|1) SCRIPT [NAME=VALUE]...
 // Status lines for cdeploy go to stderr, starting with MARKER: "pid N" once the hook runs,
 // "exit RC TIMEDOUT" at the end, or "error MESSAGE" when it could not start.
 // runas: as root, setpriv (as LocalHost does, HOME/USER/LOGNAME of the user); otherwise
-// `sudo -n` (never prompts: a password it would need is an error).
+// `sudo -n` (never prompts: a password it would need is an error). The agent's `sudo: true`: through
+// `sudo -n` when not root. Under sudo the hook variables are passed with env(1), sudo would drop them.
 constexpr std::string_view k_hook_script = R"SH(
-m=$1 t=$2 g=$3 cwd=$4 runas=$5 script=$6
-shift 6
+m=$1 t=$2 g=$3 cwd=$4 runas=$5 viasudo=$6 script=$7
+shift 7
 say() { printf '%s %s\n' "$m" "$*" >&2; }
 for kv in "$@"; do export "$kv"; done
 for tool in setsid tail; do
@@ -222,6 +223,9 @@ if [ -n "$runas" ]; then
       { say error "cannot run as '$runas': only root can switch users, and sudo is not installed on this instance"; exit 0; }
     how=sudo
   fi
+elif [ "$viasudo" = 1 ] && [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { say error "cannot run 'sudo': command not found"; exit 0; }
+  how=sudoroot
 fi
 cd -- "$cwd" 2>/dev/null || { say error "cannot run '$script': directory '$cwd' does not exist"; exit 0; }
 d=$(mktemp -d "${TMPDIR:-/tmp}/cdeploy-hook.XXXXXX") || { say error "cannot create a temporary directory on this instance"; exit 0; }
@@ -232,6 +236,7 @@ plain) setsid "$script" </dev/null >"$d/out" 2>"$d/err" & ;;
 setpriv) HOME=$home USER=$runas LOGNAME=$runas \
   setsid setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$script" </dev/null >"$d/out" 2>"$d/err" & ;;
 sudo) setsid sudo -n -u "$runas" -- env "$@" sh -c 'exec "$0"' "$script" </dev/null >"$d/out" 2>"$d/err" & ;;
+sudoroot) setsid sudo -n -- env "$@" sh -c 'exec "$0"' "$script" </dev/null >"$d/out" 2>"$d/err" & ;;
 esac
 pid=$!
 say pid "$pid"
@@ -835,13 +840,14 @@ ScriptState SshHost::check_script(const std::string& path) {
 }
 
 Result<ProcessResult> SshHost::run_hook(const HookRun& run) {
-  // 1. The wrapper's command line: marker, timeout, grace, directory, runas, script, variables.
+  // 1. The wrapper's command line: marker, timeout, grace, directory, runas, sudo, script, variables.
   std::string marker = random_marker();
   std::vector<std::string> args = {marker,
                                    std::to_string(std::max<long long>(1, run.timeout.count())),
                                    std::to_string(k_kill_grace_seconds),
                                    run.cwd,
                                    run.runas.value_or(""),
+                                   run.sudo ? "1" : "0",
                                    run.script};
   for (auto& [k, v] : run.env) {
     if (!is_env_name(k)) return fail(ErrorKind::internal, "invalid environment variable name '{}'", k);

@@ -833,6 +833,12 @@ class AppspecParser {
       } else if (!is_scriptable(*event)) {
         m_diags.error(h.key_position,
                       fmt::format("{} is run by cdeploy itself; it takes no scripts", h.key));
+      } else if (*event >= LifecycleEvent::before_block_traffic) {
+        // Traffic events belong to deployments behind a load balancer, which cdeploy does not do.
+        m_diags.warning(h.key_position,
+                        fmt::format("{} runs only in deployments behind a load balancer; cdeploy's in-place "
+                                    "deployments do not run its scripts",
+                                    h.key));
       }
 
       // 2. Its scripts, checked whatever the event; an empty event is ignored, as the agent does.

@@ -434,3 +434,55 @@ TEST_CASE("cdeploy: old revisions are retired, never the last successful one", "
   CHECK(dirs == 5);
   CHECK(std::filesystem::exists(f.host("web1") / "opt/cdeploy/deployment-root" / group_id / f.latest_id()));
 }
+
+TEST_CASE("cdeploy: permissions apply ACLs with setfacl", "[cdeploy][deploy]") {
+  if (find_program("setfacl").empty() || find_program("getfacl").empty()) skip("setfacl/getfacl are not installed (Debian: acl)");
+  CdeployFixture f;
+  f.fleet(1);
+  std::string appspec = std::string(k_appspec) + R"YML(permissions:
+  - object: /srv/web
+    pattern: "*.html"
+    type: [file]
+    acls:
+      - "u:nobody:rw-"
+)YML";
+  REQUIRE(f.deploy(f.revision("v1", appspec, site("v1"))).exit_code == 0);
+  auto acl = run({"getfacl", "-c", (f.host("web1") / "srv/web/index.html").string()});
+  REQUIRE(acl.exit_code == 0);
+  CHECK(contains(acl.out, "user:nobody:rw-"));
+  auto css = run({"getfacl", "-c", (f.host("web1") / "srv/web/css/style.css").string()});
+  CHECK_FALSE(contains(css.out, "user:nobody"));
+}
+
+TEST_CASE("cdeploy: OneAtATime does not forgive the only instance of a group", "[cdeploy][fleet]") {
+  CdeployFixture f;
+  f.fleet(1, "CodeDeployDefault.OneAtATime");
+  CHECK(f.deploy(f.revision("v1", k_appspec, site("v1", "exit 1"))).exit_code == 1);
+  CHECK(f.deployment(f.latest_id())["status"] == "Failed");
+}
+
+TEST_CASE("cdeploy: empty directories of a revision are installed too", "[cdeploy][revision]") {
+  CdeployFixture f;
+  f.fleet(1);
+  auto rev = f.revision("v1", k_appspec, site("v1"));
+  std::filesystem::create_directories(rev / "site/uploads");
+  REQUIRE(f.deploy(rev).exit_code == 0);
+  CHECK(std::filesystem::is_directory(f.host("web1") / "srv/web/uploads"));
+}
+
+TEST_CASE("cdeploy: a renamed group keeps its history for rollbacks", "[cdeploy][rollback]") {
+  CdeployFixture f;
+  f.fleet(1);
+  REQUIRE(f.deploy(f.revision("v1", k_appspec, site("v1"))).exit_code == 0);
+  REQUIRE(f.deploy(f.revision("v2", k_appspec, site("v2"))).exit_code == 0);
+  f.ok({"update-deployment-group", "--application-name", "web", "--current-deployment-group-name", "prod",
+        "--new-deployment-group-name", "production"});
+  CHECK(f.cdeploy({"rollback", "--application-name", "web", "--deployment-group-name", "production"}).exit_code == 0);
+  CHECK(unwrap(read_file(f.host("web1") / "srv/web/index.html")) == "<h1>v1</h1>");
+  // A new group of an old name starts without that history.
+  f.ok({"create-deployment-group", "--application-name", "web", "--deployment-group-name", "prod",
+        "--on-premises-instance-tag-filters", "Key=Env,Value=Prod"});
+  auto none = f.cdeploy({"rollback", "--application-name", "web", "--deployment-group-name", "prod"});
+  CHECK(none.exit_code == 2);
+  CHECK(contains(none.err, "has no earlier successful deployment"));
+}

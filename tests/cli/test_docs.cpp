@@ -1,8 +1,8 @@
 // Keeps the man pages and the shell completions from drifting away from the command line:
-// every verb, alias and option is taken from `cbuild help-data` (the CLI11 tables) and looked
-// for in man/cbuild.1 and in the bash, zsh and fish completions; every key the buildspec
-// parser knows is looked for in man/buildspec.5; the pages must render without warnings and
-// the completion scripts must parse.
+// for each tool (cbuild, cdeploy), every verb, alias and option is taken from `TOOL help-data`
+// (the CLI11 tables) and looked for in man/TOOL.1 and in the bash, zsh and fish completions;
+// every key the buildspec and appspec parsers know is looked for in man/buildspec.5 and
+// man/appspec.5; the pages must render without warnings and the completion scripts must parse.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
@@ -53,26 +53,42 @@ std::vector<OptionInfo> options_of(const Json& list) {
   return out;
 }
 
-const HelpData& help_data() {
-  static const HelpData data = [] {
-    auto out = test::run({CICD_CBUILD, "help-data"});
-    INFO(out.err);
-    REQUIRE(out.exit_code == 0);
-    auto json = unwrap(parse_json(out.out, "cbuild help-data"));
-    HelpData d;
-    d.globals = options_of(json.at("options"));
-    for (auto& v : json.at("verbs")) {
-      VerbInfo verb;
-      verb.name = v.at("name").get<std::string>();
-      for (auto& a : v.at("aliases")) verb.aliases.push_back(a.get<std::string>());
-      verb.options = options_of(v.at("options"));
-      d.verbs.push_back(std::move(verb));
-    }
-    REQUIRE(!d.globals.empty());
-    REQUIRE(!d.verbs.empty());
-    return d;
-  }();
-  return data;
+// A front end and where its docs are.
+struct Tool {
+  std::string name;    // "cbuild"
+  std::string binary;  // the built executable
+};
+
+const Tool& cbuild() {
+  static const Tool tool{"cbuild", CICD_CBUILD};
+  return tool;
+}
+
+const Tool& cdeploy() {
+  static const Tool tool{"cdeploy", CICD_CDEPLOY};
+  return tool;
+}
+
+const HelpData& help_data(const Tool& tool) {
+  static std::map<std::string, HelpData> cache;
+  auto found = cache.find(tool.name);
+  if (found != cache.end()) return found->second;
+  auto out = test::run({tool.binary, "help-data"});
+  INFO(out.err);
+  REQUIRE(out.exit_code == 0);
+  auto json = unwrap(parse_json(out.out, tool.name + " help-data"));
+  HelpData d;
+  d.globals = options_of(json.at("options"));
+  for (auto& v : json.at("verbs")) {
+    VerbInfo verb;
+    verb.name = v.at("name").get<std::string>();
+    for (auto& a : v.at("aliases")) verb.aliases.push_back(a.get<std::string>());
+    verb.options = options_of(v.at("options"));
+    d.verbs.push_back(std::move(verb));
+  }
+  REQUIRE(!d.globals.empty());
+  REQUIRE(!d.verbs.empty());
+  return cache.emplace(tool.name, std::move(d)).first->second;
 }
 
 Names names_of(const std::vector<OptionInfo>& options) {
@@ -82,14 +98,14 @@ Names names_of(const std::vector<OptionInfo>& options) {
 }
 
 // Every option that takes a value, of the tool and of all its verbs.
-Names value_options() {
+Names value_options(const Tool& tool) {
   Names out;
   auto add = [&](const std::vector<OptionInfo>& options) {
     for (auto& o : options)
       if (o.takes_value) out.insert(o.names.begin(), o.names.end());
   };
-  add(help_data().globals);
-  for (auto& v : help_data().verbs) add(v.options);
+  add(help_data(tool).globals);
+  for (auto& v : help_data(tool).verbs) add(v.options);
   return out;
 }
 
@@ -252,50 +268,50 @@ Names names_in(const std::vector<OptionLine>& lines) {
   return out;
 }
 
-// The allowed values of enumerated options, asked of cbuild itself: CLI11 refuses a value
+// The allowed values of enumerated options, asked of the tool itself: CLI11 refuses a value
 // that is not a member with "--opt: VALUE not in {a,b,c}". `--help` after it makes sure
 // that an option without such a check runs nothing.
-std::map<std::string, std::vector<std::string>> enumerated_values() {
-  static const auto values = [] {
-    test::Scratch scratch;
-    Environment env{{"CICD_HOME", (scratch / "home").string()}, {"CICD_STORE", (scratch / "store").string()}};
-    std::map<std::string, std::vector<std::string>> out;
-    auto probe = [&](const std::vector<std::string>& verb, const OptionInfo& o) {
-      if (!o.takes_value) return;
-      std::vector<std::string> argv{CICD_CBUILD};
-      argv.insert(argv.end(), verb.begin(), verb.end());
-      argv.insert(argv.end(), {o.names.back(), "__cicd_docs_bogus__", "--help"});
-      auto r = test::run(argv, scratch.path(), env);
-      std::smatch m;
-      if (!std::regex_search(r.err, m, std::regex(R"(not in \{([^}]*)\})"))) return;
-      std::vector<std::string> choices;
-      std::string list = m[1];
-      for (size_t start = 0; start <= list.size();) {
-        auto comma = list.find(',', start);
-        if (comma == std::string::npos) comma = list.size();
-        choices.push_back(trim(list.substr(start, comma - start)));
-        start = comma + 1;
-      }
-      for (auto& n : o.names) out[n] = choices;
-    };
-    for (auto& o : help_data().globals) probe({}, o);
-    for (auto& v : help_data().verbs)
-      for (auto& o : v.options) probe({v.name}, o);
-    return out;
-  }();
-  return values;
+const std::map<std::string, std::vector<std::string>>& enumerated_values(const Tool& tool) {
+  static std::map<std::string, std::map<std::string, std::vector<std::string>>> cache;
+  auto found = cache.find(tool.name);
+  if (found != cache.end()) return found->second;
+  test::Scratch scratch;
+  Environment env{{"CICD_HOME", (scratch / "home").string()}, {"CICD_STORE", (scratch / "store").string()}};
+  std::map<std::string, std::vector<std::string>> out;
+  auto probe = [&](const std::vector<std::string>& verb, const OptionInfo& o) {
+    if (!o.takes_value) return;
+    std::vector<std::string> argv{tool.binary};
+    argv.insert(argv.end(), verb.begin(), verb.end());
+    argv.insert(argv.end(), {o.names.back(), "__cicd_docs_bogus__", "--help"});
+    auto r = test::run(argv, scratch.path(), env);
+    std::smatch m;
+    if (!std::regex_search(r.err, m, std::regex(R"(not in \{([^}]*)\})"))) return;
+    std::vector<std::string> choices;
+    std::string list = m[1];
+    for (size_t start = 0; start <= list.size();) {
+      auto comma = list.find(',', start);
+      if (comma == std::string::npos) comma = list.size();
+      choices.push_back(trim(list.substr(start, comma - start)));
+      start = comma + 1;
+    }
+    for (auto& n : o.names) out[n] = choices;
+  };
+  for (auto& o : help_data(tool).globals) probe({}, o);
+  for (auto& v : help_data(tool).verbs)
+    for (auto& o : v.options) probe({v.name}, o);
+  return cache.emplace(tool.name, std::move(out)).first->second;
 }
 
-void check_completion(Shell shell, const std::string& rel) {
+void check_completion(const Tool& tool, Shell shell, const std::string& rel) {
   auto c = load_completion(shell, rel);
   INFO(rel);
 
   // 1. Global options, exactly.
-  CHECK(join(names_in(c.global_lines)) == join(names_of(help_data().globals)));
+  CHECK(join(names_in(c.global_lines)) == join(names_of(help_data(tool).globals)));
 
   // 2. One block per verb, named with its aliases, with exactly the verb's options.
   std::set<std::vector<std::string>> expected_markers;
-  for (auto& v : help_data().verbs) {
+  for (auto& v : help_data(tool).verbs) {
     std::vector<std::string> marker{v.name};
     marker.insert(marker.end(), v.aliases.begin(), v.aliases.end());
     expected_markers.insert(marker);
@@ -316,7 +332,7 @@ void check_completion(Shell shell, const std::string& rel) {
   }
 
   // 3. What each line says about taking a value agrees with the option.
-  auto values = value_options();
+  auto values = value_options(tool);
   auto check_lines = [&](const std::vector<OptionLine>& lines) {
     for (auto& line : lines) {
       if (!line.takes_value) continue;
@@ -333,13 +349,13 @@ void check_completion(Shell shell, const std::string& rel) {
   std::string code;
   for (auto& line : lines_of(c.text))
     if (!trim(line).starts_with("#")) code += line + "\n";
-  for (auto& v : help_data().verbs) {
+  for (auto& v : help_data(tool).verbs) {
     CHECK(contains_word(code, v.name));
     for (auto& a : v.aliases) CHECK(contains_word(code, a));
   }
 
   // 5. So are the values of enumerated options.
-  for (auto& [option, choices] : enumerated_values()) {
+  for (auto& [option, choices] : enumerated_values(tool)) {
     for (auto& choice : choices) {
       INFO(option << " " << choice);
       CHECK(contains_word(code, choice));
@@ -365,20 +381,18 @@ void require_program(const std::string& name) {
   if (find_program(name).empty()) test::skip(name + " is not installed");
 }
 
-}  // namespace
+// ---- the checks each tool gets ----
 
-// ---- help ----
-
-TEST_CASE("docs: cbuild VERB --help works for every verb and alias", "[docs]") {
-  auto top = test::run({CICD_CBUILD, "--help"});
+void check_verb_help(const Tool& tool) {
+  auto top = test::run({tool.binary, "--help"});
   CHECK(top.exit_code == 0);
-  for (auto& v : help_data().verbs) {
+  for (auto& v : help_data(tool).verbs) {
     CHECK(contains_word(top.out, v.name));
     std::vector<std::string> names{v.name};
     names.insert(names.end(), v.aliases.begin(), v.aliases.end());
     for (auto& name : names) {
-      INFO("cbuild " << name << " --help");
-      auto r = test::run({CICD_CBUILD, name, "--help"});
+      INFO(tool.name << " " << name << " --help");
+      auto r = test::run({tool.binary, name, "--help"});
       CHECK(r.exit_code == 0);
       CHECK(r.out.find("Usage:") != std::string::npos);
       for (auto& o : v.options)
@@ -387,22 +401,15 @@ TEST_CASE("docs: cbuild VERB --help works for every verb and alias", "[docs]") {
   }
 }
 
-TEST_CASE("docs: enumerated option values are found", "[docs]") {
-  auto values = enumerated_values();
-  REQUIRE(values.count("--output") == 1);
-  CHECK(values["--output"] == std::vector<std::string>{"text", "json"});
-}
+// A man page's sections (.SH) and subsections (.SS), by title, as a reader sees them.
+struct Section {
+  std::string title;
+  std::string parent;
+  std::string body;
+};
 
-// ---- man pages ----
-
-TEST_CASE("docs: cbuild(1) documents every verb, alias and option", "[docs]") {
-  auto text = plain_roff(source_file("man/cbuild.1"));
-  // Sections (.SH) and subsections (.SS) by title.
-  struct Section {
-    std::string title;
-    std::string parent;
-    std::string body;
-  };
+std::vector<Section> sections_of(const std::string& rel) {
+  auto text = plain_roff(source_file(rel));
   std::vector<Section> sections;
   std::string current_sh;
   for (auto& line : lines_of(text)) {
@@ -415,21 +422,32 @@ TEST_CASE("docs: cbuild(1) documents every verb, alias and option", "[docs]") {
     }
     if (!sections.empty()) sections.back().body += line + "\n";
   }
-  auto section = [&](const std::string& title) -> const Section* {
-    for (auto& s : sections)
-      if (s.title == title) return &s;
-    return nullptr;
-  };
-  for (const char* required : {"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "COMMANDS", "ENVIRONMENT", "FILES",
-                               "EXIT STATUS", "EXAMPLES", "SEE ALSO"}) {
-    INFO(required);
-    CHECK(section(required) != nullptr);
+  return sections;
+}
+
+const Section* find_section(const std::vector<Section>& sections, const std::string& title) {
+  for (auto& s : sections)
+    if (s.title == title) return &s;
+  return nullptr;
+}
+
+// The tool's page documents every verb, alias and option, the exit codes, and the environment
+// variables given.
+void check_tool_page(const Tool& tool, const std::vector<std::string>& extra_sections,
+                     const std::vector<std::string>& environment_variables) {
+  auto sections = sections_of("man/" + tool.name + ".1");
+  std::vector<std::string> required{"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "COMMANDS", "ENVIRONMENT",
+                                    "FILES", "EXIT STATUS", "EXAMPLES", "SEE ALSO"};
+  required.insert(required.end(), extra_sections.begin(), extra_sections.end());
+  for (auto& title : required) {
+    INFO(title);
+    CHECK(find_section(sections, title) != nullptr);
   }
 
   // 1. Global options under OPTIONS.
-  const Section* options = section("OPTIONS");
+  const Section* options = find_section(sections, "OPTIONS");
   REQUIRE(options);
-  for (auto& n : names_of(help_data().globals)) {
+  for (auto& n : names_of(help_data(tool).globals)) {
     INFO(n);
     CHECK(contains_word(options->body, n));
   }
@@ -444,7 +462,7 @@ TEST_CASE("docs: cbuild(1) documents every verb, alias and option", "[docs]") {
     for (auto& w : words_of(title)) by_name[w] = &s;
   }
   Names verb_names;
-  for (auto& v : help_data().verbs) {
+  for (auto& v : help_data(tool).verbs) {
     INFO("verb " << v.name);
     verb_names.insert(v.name);
     verb_names.insert(v.aliases.begin(), v.aliases.end());
@@ -453,7 +471,7 @@ TEST_CASE("docs: cbuild(1) documents every verb, alias and option", "[docs]") {
     for (auto& a : v.aliases) CHECK(by_name[a] == found->second);
     for (auto& n : names_of(v.options)) {
       // An option every verb shares with the top level (-h, --help) is described once, under OPTIONS.
-      if (names_of(help_data().globals).count(n)) continue;
+      if (names_of(help_data(tool).globals).count(n)) continue;
       INFO(n);
       CHECK(contains_word(found->second->body, n));
     }
@@ -463,94 +481,50 @@ TEST_CASE("docs: cbuild(1) documents every verb, alias and option", "[docs]") {
     CHECK(verb_names.count(name) == 1);
   }
 
-  // 3. Exit codes, environment and files.
-  const Section* exit_status = section("EXIT STATUS");
+  // 3. Exit codes and environment.
+  const Section* exit_status = find_section(sections, "EXIT STATUS");
   REQUIRE(exit_status);
   for (int code = 0; code <= 5; ++code) CHECK(exit_status->body.find(".B " + std::to_string(code) + "\n") != std::string::npos);
-  const Section* environment = section("ENVIRONMENT");
+  const Section* environment = find_section(sections, "ENVIRONMENT");
   REQUIRE(environment);
-  for (const char* var : {"CICD_HOME", "CICD_STORE", "XDG_DATA_HOME", "NO_COLOR", "CODEBUILD_SRC_DIR",
-                          "CODEBUILD_BUILD_ID", "CODEBUILD_BUILD_NUMBER", "CODEBUILD_BUILD_SUCCEEDING",
-                          "CODEBUILD_RESOLVED_SOURCE_VERSION", "CODEBUILD_INITIATOR"}) {
+  for (auto& var : environment_variables) {
     INFO(var);
     CHECK(contains_word(environment->body, var));
   }
 }
 
-TEST_CASE("docs: buildspec(5) mentions every key the parser knows", "[docs]") {
-  auto page = plain_roff(source_file("man/buildspec.5"));
-  auto parser = source_file("lib/spec/buildspec.cpp");
+// Quoted strings in a parser's `constexpr std::string_view k_top_keys[] = {"version", ...};` tables.
+Names key_tables(const std::string& source) {
   Names keys;
-  // constexpr std::string_view k_top_keys[] = {"version", "run-as", ...};
   std::regex key_list(R"(constexpr std::string_view k_\w+\[\] = \{([^}]*)\})");
   std::regex quoted(R"re("([^"]+)")re");
-  for (std::sregex_iterator it(parser.begin(), parser.end(), key_list), end; it != end; ++it) {
+  for (std::sregex_iterator it(source.begin(), source.end(), key_list), end; it != end; ++it) {
     std::string list = (*it)[1];
     for (std::sregex_iterator q(list.begin(), list.end(), quoted); q != end; ++q) keys.insert((*q)[1]);
   }
-  // {ReportFormat::junit_xml, "JUNITXML"}, ...
-  std::regex format(R"re(\{ReportFormat::\w+, "([A-Z0-9]+)"\})re");
-  for (std::sregex_iterator it(parser.begin(), parser.end(), format), end; it != end; ++it) keys.insert((*it)[1]);
-  REQUIRE(keys.count("version") == 1);
-  REQUIRE(keys.count("post_build") == 1);
-  REQUIRE(keys.count("JUNITXML") == 1);
-  REQUIRE(keys.size() > 60);
-  for (const char* action : {"ABORT", "CONTINUE", "RETRY"}) keys.insert(action);
-  for (auto& key : keys) {
-    INFO(key);
-    CHECK(contains_word(page, key));
-  }
-  for (const char* section : {".SH LOCAL MEANING OF CLOUD KEYS", ".SH VERSION 0.1", ".SH PHASES AND TRANSITIONS"}) {
-    INFO(section);
-    CHECK(page.find(section) != std::string::npos);
-  }
+  return keys;
 }
 
-TEST_CASE("docs: the man pages render without warnings (groff)", "[docs]") {
-  require_program("groff");
-  for (const char* page : {"man/cbuild.1", "man/buildspec.5"}) {
-    INFO(page);
-    auto r = test::run({"groff", "-man", "-ww", "-z", std::string(CICD_SOURCE_DIR) + "/" + page});
-    CHECK(r.exit_code == 0);
-    CHECK(r.err == "");
+// The first capture of every match of `pattern` in `source`.
+Names captures(const std::string& source, const std::string& pattern) {
+  Names out;
+  std::regex re(pattern);
+  for (std::sregex_iterator it(source.begin(), source.end(), re), end; it != end; ++it) out.insert((*it)[1]);
+  return out;
+}
+
+void check_mentioned(const std::string& page, const Names& words) {
+  for (auto& word : words) {
+    INFO(word);
+    CHECK(contains_word(page, word));
   }
 }
 
-TEST_CASE("docs: the man pages render without warnings (man)", "[docs]") {
-  require_program("man");
-  require_program("groff");
-  // The options below are man-db's.
-  if (test::run({"man", "--version"}).out.rfind("man ", 0) != 0) test::skip("man is not man-db");
-  for (const char* page : {"man/cbuild.1", "man/buildspec.5"}) {
-    INFO(page);
-    auto r = test::run({"man", "--warnings", "-E", "UTF-8", "-l", "-Tutf8", "-Z", std::string(CICD_SOURCE_DIR) + "/" + page},
-                       {}, {{"MANWIDTH", "80"}});
-    CHECK(r.exit_code == 0);
-    CHECK(r.err == "");
-  }
-}
+const char* const k_pages[] = {"man/cbuild.1", "man/buildspec.5", "man/cdeploy.1", "man/appspec.5"};
 
-// ---- completions ----
-
-TEST_CASE("docs: bash completion matches help-data", "[docs]") {
-  check_completion(Shell::bash, "completions/bash/cbuild");
-  auto text = source_file("completions/bash/cbuild");
-  CHECK(join(value_list(text, "_cbuild_value_opts=")) == join(value_options()));
-}
-
-TEST_CASE("docs: zsh completion matches help-data", "[docs]") {
-  check_completion(Shell::zsh, "completions/zsh/_cbuild");
-}
-
-TEST_CASE("docs: fish completion matches help-data", "[docs]") {
-  check_completion(Shell::fish, "completions/fish/cbuild.fish");
-  auto text = source_file("completions/fish/cbuild.fish");
-  CHECK(join(value_list(text, "set -l value_opts ")) == join(value_options()));
-}
-
-TEST_CASE("docs: bash completes the value of every option that takes one", "[docs]") {
+void check_bash_value_cases(const Tool& tool) {
   // The `case $prev in` patterns: each value option once, and nothing else.
-  auto text = source_file("completions/bash/cbuild");
+  auto text = source_file("completions/bash/" + tool.name);
   auto start = text.find("case $prev in");
   REQUIRE(start != std::string::npos);
   auto end = text.find("\n    esac", start);
@@ -563,26 +537,196 @@ TEST_CASE("docs: bash completes the value of every option that takes one", "[doc
     auto names = option_tokens(m[1]);
     patterns.insert(names.begin(), names.end());
   }
-  CHECK(join(patterns) == join(value_options()));
+  CHECK(join(patterns) == join(value_options(tool)));
+}
+
+void check_parses(const std::string& shell, const std::string& rel) {
+  require_program(shell);
+  auto r = test::run({shell, "-n", std::string(CICD_SOURCE_DIR) + "/" + rel});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+}
+
+}  // namespace
+
+// ---- help ----
+
+TEST_CASE("docs: cbuild VERB --help works for every verb and alias", "[docs]") { check_verb_help(cbuild()); }
+
+TEST_CASE("docs: cdeploy VERB --help works for every verb and alias", "[docs]") { check_verb_help(cdeploy()); }
+
+TEST_CASE("docs: enumerated option values are found", "[docs]") {
+  auto values = enumerated_values(cbuild());
+  REQUIRE(values.count("--output") == 1);
+  CHECK(values["--output"] == std::vector<std::string>{"text", "json"});
+  auto deploy_values = enumerated_values(cdeploy());
+  REQUIRE(deploy_values.count("--output") == 1);
+  CHECK(deploy_values["--output"] == std::vector<std::string>{"text", "json"});
+  REQUIRE(deploy_values.count("--file-exists-behavior") == 1);
+  CHECK(deploy_values["--file-exists-behavior"] == std::vector<std::string>{"DISALLOW", "OVERWRITE", "RETAIN"});
+}
+
+// ---- man pages ----
+
+TEST_CASE("docs: cbuild(1) documents every verb, alias and option", "[docs]") {
+  check_tool_page(cbuild(), {},
+                  {"CICD_HOME", "CICD_STORE", "XDG_DATA_HOME", "NO_COLOR", "CODEBUILD_SRC_DIR", "CODEBUILD_BUILD_ID",
+                   "CODEBUILD_BUILD_NUMBER", "CODEBUILD_BUILD_SUCCEEDING", "CODEBUILD_RESOLVED_SOURCE_VERSION",
+                   "CODEBUILD_INITIATOR"});
+}
+
+TEST_CASE("docs: cdeploy(1) documents every verb, alias and option", "[docs]") {
+  check_tool_page(cdeploy(), {"DEPLOYMENTS AND RECORDS"},
+                  {"CICD_HOME", "CICD_STORE", "XDG_DATA_HOME", "NO_COLOR", "LIFECYCLE_EVENT", "DEPLOYMENT_ID",
+                   "APPLICATION_NAME", "DEPLOYMENT_GROUP_NAME", "DEPLOYMENT_GROUP_ID"});
+}
+
+TEST_CASE("docs: cdeploy(1) documents every status and errorInformation code", "[docs]") {
+  auto page = plain_roff(source_file("man/cdeploy.1"));
+  // ErrorInformation{"HEALTH_CONSTRAINTS", ...}
+  auto codes = captures(source_file("lib/deploy/engine.cpp"), R"re(ErrorInformation\{"([A-Z_]+)")re");
+  REQUIRE(codes.count("HEALTH_CONSTRAINTS") == 1);
+  REQUIRE(codes.count("INTERNAL_ERROR") == 1);
+  check_mentioned(page, codes);
+  // {DeploymentStatus::created, "Created"}, {TargetStatus::skipped, "Skipped"}
+  auto records = source_file("lib/deploy/records.cpp");
+  auto statuses = captures(records, R"re(\{(?:Deployment|Target)Status::\w+, "(\w+)"\})re");
+  REQUIRE(statuses.count("InProgress") == 1);
+  REQUIRE(statuses.count("Skipped") == 1);
+  statuses.erase("Unknown");  // a target status only read from a damaged record
+  check_mentioned(page, statuses);
+  // The record's fields a script looks at.
+  check_mentioned(page, {"deploymentOverview", "errorInformation", "creator", "autoRollback", "rollbackInfo",
+                         "rollbackDeploymentId", "rollbackTriggeringDeploymentId", "previousRevision",
+                         "state.json", "deployment-root", "scripts.log"});
+}
+
+TEST_CASE("docs: buildspec(5) mentions every key the parser knows", "[docs]") {
+  auto page = plain_roff(source_file("man/buildspec.5"));
+  auto parser = source_file("lib/spec/buildspec.cpp");
+  Names keys = key_tables(parser);
+  // {ReportFormat::junit_xml, "JUNITXML"}, ...
+  auto formats = captures(parser, R"re(\{ReportFormat::\w+, "([A-Z0-9]+)"\})re");
+  keys.insert(formats.begin(), formats.end());
+  REQUIRE(keys.count("version") == 1);
+  REQUIRE(keys.count("post_build") == 1);
+  REQUIRE(keys.count("JUNITXML") == 1);
+  REQUIRE(keys.size() > 60);
+  for (const char* action : {"ABORT", "CONTINUE", "RETRY"}) keys.insert(action);
+  check_mentioned(page, keys);
+  for (const char* section : {".SH LOCAL MEANING OF CLOUD KEYS", ".SH VERSION 0.1", ".SH PHASES AND TRANSITIONS"}) {
+    INFO(section);
+    CHECK(page.find(section) != std::string::npos);
+  }
+}
+
+TEST_CASE("docs: appspec(5) mentions every key the parser knows", "[docs]") {
+  auto page = plain_roff(source_file("man/appspec.5"));
+  auto parser = source_file("lib/spec/appspec.cpp");
+  Names keys = key_tables(parser);
+  REQUIRE(keys.count("file_exists_behavior") == 1);
+  REQUIRE(keys.count("runas") == 1);
+  REQUIRE(keys.count("context") == 1);
+  REQUIRE(keys.count("ValidateService") == 1);
+  // {LifecycleEvent::application_stop, "ApplicationStop"}, {FileExistsBehavior::retain, "RETAIN"}
+  auto events = captures(parser, R"re(\{LifecycleEvent::\w+, "(\w+)"\})re");
+  auto behaviors = captures(parser, R"re(\{FileExistsBehavior::\w+, "(\w+)"\})re");
+  REQUIRE(events.size() == 11);
+  REQUIRE(behaviors.size() == 3);
+  keys.insert(events.begin(), events.end());
+  keys.insert(behaviors.begin(), behaviors.end());
+  // The diagnostics' error codes: diag.error_code = "ScriptMissing"; ...
+  auto codes = captures(source_file("lib/deploy/lifecycle.cpp"), R"re(error_code = "(\w+)")re");
+  REQUIRE(codes.count("ScriptTimedOut") == 1);
+  keys.insert(codes.begin(), codes.end());
+  // The hooks' environment.
+  for (const char* var : {"LIFECYCLE_EVENT", "DEPLOYMENT_ID", "APPLICATION_NAME", "DEPLOYMENT_GROUP_NAME",
+                          "DEPLOYMENT_GROUP_ID"})
+    keys.insert(var);
+  check_mentioned(page, keys);
+  for (const char* section : {".SH LIFECYCLE", ".SH HOOK SCRIPTS", ".SH INSTALL", ".SH STRICTER THAN THE AGENT"}) {
+    INFO(section);
+    CHECK(page.find(section) != std::string::npos);
+  }
+}
+
+TEST_CASE("docs: the man pages render without warnings (groff)", "[docs]") {
+  require_program("groff");
+  for (const char* page : k_pages) {
+    INFO(page);
+    auto r = test::run({"groff", "-man", "-ww", "-z", std::string(CICD_SOURCE_DIR) + "/" + page});
+    CHECK(r.exit_code == 0);
+    CHECK(r.err == "");
+  }
+}
+
+TEST_CASE("docs: the man pages render without warnings (man)", "[docs]") {
+  require_program("man");
+  require_program("groff");
+  // The options below are man-db's.
+  if (test::run({"man", "--version"}).out.rfind("man ", 0) != 0) test::skip("man is not man-db");
+  for (const char* page : k_pages) {
+    INFO(page);
+    auto r = test::run({"man", "--warnings", "-E", "UTF-8", "-l", "-Tutf8", "-Z", std::string(CICD_SOURCE_DIR) + "/" + page},
+                       {}, {{"MANWIDTH", "80"}});
+    CHECK(r.exit_code == 0);
+    CHECK(r.err == "");
+  }
+}
+
+// ---- completions ----
+
+TEST_CASE("docs: bash completion matches help-data", "[docs]") {
+  check_completion(cbuild(), Shell::bash, "completions/bash/cbuild");
+  auto text = source_file("completions/bash/cbuild");
+  CHECK(join(value_list(text, "_cbuild_value_opts=")) == join(value_options(cbuild())));
+}
+
+TEST_CASE("docs: zsh completion matches help-data", "[docs]") {
+  check_completion(cbuild(), Shell::zsh, "completions/zsh/_cbuild");
+}
+
+TEST_CASE("docs: fish completion matches help-data", "[docs]") {
+  check_completion(cbuild(), Shell::fish, "completions/fish/cbuild.fish");
+  auto text = source_file("completions/fish/cbuild.fish");
+  CHECK(join(value_list(text, "set -l value_opts ")) == join(value_options(cbuild())));
+}
+
+TEST_CASE("docs: cdeploy bash completion matches help-data", "[docs]") {
+  check_completion(cdeploy(), Shell::bash, "completions/bash/cdeploy");
+  auto text = source_file("completions/bash/cdeploy");
+  CHECK(join(value_list(text, "_cdeploy_value_opts=")) == join(value_options(cdeploy())));
+}
+
+TEST_CASE("docs: cdeploy zsh completion matches help-data", "[docs]") {
+  check_completion(cdeploy(), Shell::zsh, "completions/zsh/_cdeploy");
+}
+
+TEST_CASE("docs: cdeploy fish completion matches help-data", "[docs]") {
+  check_completion(cdeploy(), Shell::fish, "completions/fish/cdeploy.fish");
+  auto text = source_file("completions/fish/cdeploy.fish");
+  CHECK(join(value_list(text, "set -l value_opts ")) == join(value_options(cdeploy())));
+}
+
+TEST_CASE("docs: bash completes the value of every option that takes one", "[docs]") {
+  check_bash_value_cases(cbuild());
+}
+
+TEST_CASE("docs: cdeploy bash completes the value of every option that takes one", "[docs]") {
+  check_bash_value_cases(cdeploy());
 }
 
 TEST_CASE("docs: bash completion parses (bash -n)", "[docs]") {
-  require_program("bash");
-  auto r = test::run({"bash", "-n", std::string(CICD_SOURCE_DIR) + "/completions/bash/cbuild"});
-  INFO(r.err);
-  CHECK(r.exit_code == 0);
+  check_parses("bash", "completions/bash/cbuild");
+  check_parses("bash", "completions/bash/cdeploy");
 }
 
 TEST_CASE("docs: zsh completion parses (zsh -n)", "[docs]") {
-  require_program("zsh");
-  auto r = test::run({"zsh", "-n", std::string(CICD_SOURCE_DIR) + "/completions/zsh/_cbuild"});
-  INFO(r.err);
-  CHECK(r.exit_code == 0);
+  check_parses("zsh", "completions/zsh/_cbuild");
+  check_parses("zsh", "completions/zsh/_cdeploy");
 }
 
 TEST_CASE("docs: fish completion parses (fish -n)", "[docs]") {
-  require_program("fish");
-  auto r = test::run({"fish", "-n", std::string(CICD_SOURCE_DIR) + "/completions/fish/cbuild.fish"});
-  INFO(r.err);
-  CHECK(r.exit_code == 0);
+  check_parses("fish", "completions/fish/cbuild.fish");
+  check_parses("fish", "completions/fish/cdeploy.fish");
 }

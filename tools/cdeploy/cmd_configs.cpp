@@ -23,8 +23,10 @@ void setup_configs(CLI::App& app, Context& ctx) {
     run_verb(ctx, [&] {
       auto config = unwrap(parse_minimum_healthy_hosts_shorthand(create->minimum_healthy_hosts));
       config.name = create->name;
-      auto made = unwrap(ctx.resources().create_deployment_config(config));
-      if (ctx.globals.format() == cli::OutputFormat::json) cli::print_json(Json{{"deploymentConfigId", made.name}});
+      auto resources = ctx.resources();
+      auto made = unwrap(resources.create_deployment_config(config));
+      if (ctx.globals.format() == cli::OutputFormat::json)
+        cli::print_json(Json{{"deploymentConfigId", unwrap(resources.describe_deployment_config(made.name)).id}});
       else if (!ctx.globals.quiet)
         fmt::print("deployment config {} created ({} {})\n", made.name, minimum_healthy_type_name(made.type), made.value);
       return 0;

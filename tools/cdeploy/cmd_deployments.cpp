@@ -191,7 +191,7 @@ int run_stop(const DeploymentOptions& o, Context& ctx) {
   Session s(ctx);
   auto d = unwrap(s.engine.stop(o.id, std::chrono::seconds(o.wait_seconds)));
   if (ctx.globals.format() == cli::OutputFormat::json)
-    cli::print_json(Json{{"status", d.status == DeploymentStatus::stopped ? "Succeeded" : "Pending"},
+    cli::print_json(Json{{"status", d.status == DeploymentStatus::stopped ? "Succeeded" : deployment_status_name(d.status)},
                          {"statusMessage", fmt::format("Deployment {} is {}", d.id, deployment_status_name(d.status))}});
   else fmt::print("{}\t{}\n", d.id, deployment_status_name(d.status));
   return 0;

@@ -57,7 +57,7 @@ void add_target_options(CLI::App* sub, GroupOptions& o) {
                   "Instances with any of these tags: Key=K,Value=V,Type=KEY_ONLY|VALUE_ONLY|KEY_AND_VALUE")
       ->option_text("FILTER...");
   sub->add_option("--on-premises-tag-set", o.tag_set,
-                  "Up to 3 tag sets, all of which an instance must match: JSON {\"onPremisesTagSetList\": [[...]]} or file://PATH")
+                  "Up to 3 tag groups, all of which an instance must match: JSON {\"onPremisesTagSetList\": [[...]]}, the AWS CLI's shorthand, or file://PATH")
       ->option_text("JSON");
   sub->add_option("--deployment-config-name", o.config, "Deployment config (default CodeDeployDefault.OneAtATime)")
       ->option_text("NAME");
