@@ -85,7 +85,12 @@ ScriptState LocalHost::check_script(const std::string& path) {
 Result<ProcessResult> LocalHost::run_hook(const HookRun& run) {
   ProcessSpec spec;
   spec.argv = {run.script};
-  if (run.sudo && ::geteuid() != 0) spec.argv = {"sudo", "-n", "--", run.script};
+  if (run.sudo && ::geteuid() != 0) {
+    // sudo resets the environment: the hook's variables go through env(1) on its far side.
+    spec.argv = {"sudo", "-n", "--", "env"};
+    for (auto& [k, v] : run.env) spec.argv.push_back(k + "=" + v);
+    spec.argv.push_back(run.script);
+  }
   spec.environment = current_environment();
   for (auto& [k, v] : run.env) spec.environment[k] = v;
   spec.inherit_environment = false;
