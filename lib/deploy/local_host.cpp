@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "artifact/archive.hpp"
+#include "deploy/bundle_unpack.hpp"
 #include "deploy/host.hpp"
 #include "util/fs.hpp"
 
@@ -25,9 +26,8 @@ std::string LocalHost::deployment_root() const {
 Status LocalHost::unpack_bundle(const fs::path& bundle, const std::string& dir) {
   std::error_code ec;
   fs::remove_all(dir, ec);
-  auto extracted = extract_archive(bundle, dir, {.keep_permissions = true, .hash_contents = false});
-  if (!extracted) return std::unexpected(extracted.error());
-  return {};
+  // The bundle is one cdeploy wrote: unpacked on several threads, symlinks last.
+  return unpack_own_bundle(bundle, dir);
 }
 
 Result<std::optional<std::string>> LocalHost::read_text(const std::string& path) {
