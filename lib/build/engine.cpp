@@ -75,14 +75,6 @@ std::string default_project_name(const std::filesystem::path& source_dir) {
   return name;
 }
 
-std::string current_user() {
-  struct passwd pw {};
-  struct passwd* found = nullptr;
-  std::vector<char> buf(16384);
-  if (::getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found) return pw.pw_name;
-  return std::to_string(::geteuid());
-}
-
 // What the engine resolved from options before anything runs (shared by run and plan).
 struct Inputs {
   std::filesystem::path source_dir;
@@ -272,7 +264,7 @@ std::optional<std::string> BuildRun::run_as_for(const Phase& phase) const {
   if (m_spec->run_as) user = m_spec->run_as->value;
   if (phase.run_as) user = phase.run_as->value;
   // Running as ourselves needs no switch (and works without root).
-  if (user && *user == current_user()) return std::nullopt;
+  if (user && *user == current_user_name()) return std::nullopt;
   return user;
 }
 
@@ -299,10 +291,10 @@ PhaseOutcome BuildRun::provision() {
   std::vector<std::optional<SpecString>> users = {m_spec->run_as};
   for (auto t : k_command_phases) users.push_back(m_spec->phase(t).run_as);
   for (auto& u : users) {
-    if (!u || u->value == current_user()) continue;
+    if (!u || u->value == current_user_name()) continue;
     if (::geteuid() != 0)
       problems.push_back({"CLIENT_ERROR", fmt::format("run-as '{}' needs cbuild to run as root (it runs as '{}')",
-                                                      u->value, current_user())});
+                                                      u->value, current_user_name())});
     else if (!::getpwnam(u->value.c_str()))
       problems.push_back({"CLIENT_ERROR", fmt::format("run-as '{}': no such user on this machine", u->value)});
   }
@@ -386,7 +378,7 @@ PhaseOutcome BuildRun::provision() {
     return PhaseOutcome::failed;
   }
   // Another user (run-as) must reach the state and the helper programs.
-  if (std::any_of(users.begin(), users.end(), [](auto& u) { return u && u->value != current_user(); }))
+  if (std::any_of(users.begin(), users.end(), [](auto& u) { return u && u->value != current_user_name(); }))
     std::filesystem::permissions(m_scratch->path(), std::filesystem::perms(0755), std::filesystem::perm_options::replace);
   ShellSessionOptions so;
   so.state_dir = m_scratch->path() / "state";
@@ -684,7 +676,7 @@ Result<BuildOutcome> BuildRun::execute() {
   std::string uuid = make_uuid();
   m_record.project_name = m_inputs.project;
   m_record.id = m_inputs.project + ":" + uuid;
-  m_record.arn = "arn:cicd:codebuild:local:" + current_user() + ":build/" + m_record.id;
+  m_record.arn = "arn:cicd:codebuild:local:" + current_user_name() + ":build/" + m_record.id;
   auto counter = m_store.update_json("projects/" + m_inputs.project + "/build-counter.json",
                                      [](std::optional<Json> cur) -> Result<Json> {
                                        Json next = cur ? *cur : Json{{"lastBuildNumber", 0}};
@@ -694,7 +686,7 @@ Result<BuildOutcome> BuildRun::execute() {
   if (!counter) return std::unexpected(counter.error());
   m_record.build_number = (*counter)["lastBuildNumber"].get<int64_t>();
   m_record.start_time = m_clock.now();
-  m_record.initiator = m_options.initiator.empty() ? current_user() : m_options.initiator;
+  m_record.initiator = m_options.initiator.empty() ? current_user_name() : m_options.initiator;
   m_record.source_location = m_inputs.source_dir.string();
   m_record.source_version = m_options.source_version;
   m_record.resolved_source_version = resolved;

@@ -1,6 +1,5 @@
 #include "deploy/engine.hpp"
 
-#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -31,11 +30,6 @@ std::string appspec_key(const std::string& id) { return "deployments/" + id + "/
 // By the group's id, not its name: a renamed group keeps its history, and a new group that
 // takes a deleted one's name starts afresh.
 std::string group_state_key(const std::string& group_id) { return "deployment-groups/" + group_id + "/state.json"; }
-
-std::string current_user() {
-  if (const passwd* pw = ::getpwuid(::geteuid())) return pw->pw_name;
-  return std::to_string(::geteuid());
-}
 
 // The group's memory between deployments: what runs now, what last succeeded, how each
 // instance fared.
@@ -243,7 +237,7 @@ Result<DeploymentOutcome> DeployEngine::create_internal(const CreateDeploymentOp
   record.create_time = format_iso8601(m_clock.now());
   record.description = options.description;
   record.creator = rollback_of ? "autoRollback" : "user";
-  record.user = current_user();
+  record.user = current_user_name();
   record.ignore_application_stop_failures = options.ignore_application_stop_failures;
   if (options.file_exists_behavior)
     record.file_exists_behavior = std::string(file_exists_behavior_name(*options.file_exists_behavior));

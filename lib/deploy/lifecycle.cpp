@@ -1,6 +1,5 @@
 #include "deploy/lifecycle.hpp"
 
-#include <pwd.h>
 #include <unistd.h>
 
 #include <deque>
@@ -14,10 +13,7 @@ namespace {
 
 constexpr size_t k_tail_bytes = 4096;
 
-std::string current_user_name() {
-  if (const passwd* pw = ::getpwuid(::geteuid())) return pw->pw_name;
-  return std::to_string(::geteuid());
-}
+
 
 // Collects a script's output for the script log (timestamped) and the diagnostics' log tail.
 class ScriptOutput final : public OutputSink {

@@ -9,7 +9,6 @@
 #include "deploy/resources.hpp"
 
 #include <fmt/format.h>
-#include <pwd.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -24,6 +23,7 @@
 
 #include "spec/yaml_util.hpp"
 #include "util/fs.hpp"
+#include "util/process.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 
@@ -58,14 +58,6 @@ constexpr std::array<std::string_view, 2> k_events = {k_event_failure, k_event_s
 
 constexpr std::array<std::string_view, 3> k_filter_types = {"KEY_ONLY", "VALUE_ONLY", "KEY_AND_VALUE"};
 constexpr std::array<std::string_view, 2> k_settable_types = {"HOST_COUNT", "FLEET_PERCENT"};
-
-std::string current_user() {
-  struct passwd pw {};
-  struct passwd* found = nullptr;
-  std::vector<char> buf(16384);
-  if (::getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found) return pw.pw_name;
-  return std::to_string(::geteuid());
-}
 
 std::string now_iso() { return format_iso8601(std::chrono::system_clock::now()); }
 
@@ -1482,7 +1474,7 @@ Result<Instance> Resources::register_instance(const std::string& name, const Ins
   if (file_exists(path)) return fail(ErrorKind::conflict, "instance '{}' is already registered", name);
   Instance i;
   i.name = name;
-  i.arn = fmt::format("arn:cicd:codedeploy:local:{}:instance/{}", current_user(), name);
+  i.arn = fmt::format("arn:cicd:codedeploy:local:{}:instance/{}", current_user_name(), name);
   i.register_time = now_iso();
   i.target = target;
   if (i.target.kind == TargetKind::local) i.target.port = InstanceTarget{}.port;

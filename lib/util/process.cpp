@@ -552,6 +552,14 @@ uint64_t process_start_time(int pid) {
   return std::strtoull(rest.c_str() + pos, nullptr, 10);
 }
 
+std::string current_user_name() {
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(::geteuid(), &pw, buf.data(), buf.size(), &found) == 0 && found) return pw.pw_name;
+  return std::to_string(::geteuid());
+}
+
 std::string host_name() {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);

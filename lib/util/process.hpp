@@ -133,6 +133,8 @@ Result<ProcessResult> run_process(const ProcessSpec& spec);
 // /proc/<pid>/stat start time, 0 if the process does not exist (or is a zombie).
 uint64_t process_start_time(int pid);
 std::string host_name();
+// The name of the user this process runs as (its uid when it has no name).
+std::string current_user_name();
 // The process recorded as (pid, start time, host) still runs. A process on another host cannot
 // be checked from here and counts as alive.
 bool process_alive(int pid, uint64_t start_time, const std::string& host);
