@@ -136,6 +136,23 @@ Result<Inputs> resolve_inputs(const BuildOptions& options, const std::filesystem
   return in;
 }
 
+// --source-version: the commit exported into a fresh directory (nothing without the option).
+struct Workspace {
+  TempDir dir;
+  std::string commit;
+};
+
+Result<std::optional<Workspace>> export_workspace(const BuildOptions& options) {
+  if (options.source_version.empty()) return std::optional<Workspace>{};
+  std::error_code ec;
+  auto repo = options.source_dir.empty() ? std::filesystem::current_path(ec) : options.source_dir;
+  auto dir = TempDir::create({}, "cbuild-src-");
+  if (!dir) return std::unexpected(dir.error());
+  auto exported = export_revision(repo, options.source_version, dir->path());
+  if (!exported) return std::unexpected(exported.error());
+  return std::optional<Workspace>{Workspace{std::move(*dir), exported->commit}};
+}
+
 enum class PhaseOutcome { succeeded, failed, timed_out, stopped, fault };
 
 BuildStatus status_of(PhaseOutcome o) {
@@ -647,16 +664,12 @@ Result<BuildOutcome> BuildRun::execute() {
   install_stop_handlers();
   // 1. Inputs: with --source-version, the buildspec comes from the exported commit.
   std::optional<TempDir> workspace;
-  std::string resolved, remote;
-  if (!m_options.source_version.empty()) {
-    std::error_code ec;
-    auto repo = m_options.source_dir.empty() ? std::filesystem::current_path(ec) : m_options.source_dir;
-    auto ws = TempDir::create({}, "cbuild-src-");
-    if (!ws) return std::unexpected(ws.error());
-    auto exported = export_revision(repo, m_options.source_version, ws->path());
-    if (!exported) return std::unexpected(exported.error());
-    resolved = exported->commit;
-    workspace = std::move(*ws);
+  std::string resolved;
+  auto exported = export_workspace(m_options);
+  if (!exported) return std::unexpected(exported.error());
+  if (*exported) {
+    resolved = (*exported)->commit;
+    workspace = std::move((*exported)->dir);
   }
   auto inputs = resolve_inputs(m_options, workspace ? workspace->path() : std::filesystem::path());
   if (!inputs) return std::unexpected(inputs.error());
@@ -826,15 +839,9 @@ Result<BuildOutcome> BuildEngine::run(const BuildOptions& options) {
 
 Result<BuildPlan> BuildEngine::plan(const BuildOptions& options) {
   std::optional<TempDir> workspace;
-  if (!options.source_version.empty()) {
-    std::error_code ec;
-    auto repo = options.source_dir.empty() ? std::filesystem::current_path(ec) : options.source_dir;
-    auto ws = TempDir::create({}, "cbuild-plan-");
-    if (!ws) return std::unexpected(ws.error());
-    auto exported = export_revision(repo, options.source_version, ws->path());
-    if (!exported) return std::unexpected(exported.error());
-    workspace = std::move(*ws);
-  }
+  auto exported = export_workspace(options);
+  if (!exported) return std::unexpected(exported.error());
+  if (*exported) workspace = std::move((*exported)->dir);
   auto inputs = resolve_inputs(options, workspace ? workspace->path() : std::filesystem::path());
   if (!inputs) return std::unexpected(inputs.error());
   BuildPlan plan;
