@@ -18,9 +18,7 @@ int cbuild_main(int argc, char** argv) {
   cbuild::setup_parameters(app, ctx);
   cbuild::setup_builds(app, ctx);
   cbuild::setup_reports(app, ctx);
-  auto* help_data = app.add_subcommand("help-data", "Describe verbs and options as JSON (for completions)");
-  help_data->group("");
-  help_data->callback([&] { cli::print_json(cli::describe_app(app)); });
+  cli::add_help_data(app);
 
   std::vector<std::string> verbs;
   for (auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
@@ -29,16 +27,7 @@ int cbuild_main(int argc, char** argv) {
   }
   auto args = cli::insert_default_verb(argc, argv, verbs, "run");
   std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
-  try {
-    app.parse(args);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() != 0) {
-      std::cerr << "cbuild: error: " << e.what() << "\n";
-      std::cerr << "Run 'cbuild --help' for usage.\n";
-      return 2;
-    }
-    return app.exit(e);
-  }
+  if (auto code = cli::parse_command_line(app, std::move(args), "cbuild")) return *code;
   return ctx.exit_code;
 }
 

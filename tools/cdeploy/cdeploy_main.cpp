@@ -1,4 +1,4 @@
-#include <iostream>
+#include <algorithm>
 
 #include "cdeploy/cdeploy.hpp"
 
@@ -21,19 +21,10 @@ int cdeploy_main(int argc, char** argv) {
   cdeploy::setup_instances(app, ctx);
   cdeploy::setup_groups(app, ctx);
   cdeploy::setup_deployments(app, ctx);
-  auto* help_data = app.add_subcommand("help-data", "Describe verbs and options as JSON (for completions)");
-  help_data->group("");
-  help_data->callback([&] { cli::print_json(cli::describe_app(app)); });
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() != 0) {
-      std::cerr << "cdeploy: error: " << e.what() << "\n";
-      std::cerr << "Run 'cdeploy --help' for usage.\n";
-      return 2;
-    }
-    return app.exit(e);
-  }
+  cli::add_help_data(app);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
+  if (auto code = cli::parse_command_line(app, std::move(args), "cdeploy")) return *code;
   return ctx.exit_code;
 }
 

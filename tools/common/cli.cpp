@@ -98,6 +98,26 @@ std::vector<std::string> insert_default_verb(int argc, char** argv, const std::v
   return args;
 }
 
+void add_help_data(CLI::App& app) {
+  auto* help_data = app.add_subcommand("help-data", "Describe verbs and options as JSON (for completions)");
+  help_data->group("");
+  help_data->callback([&app] { print_json(describe_app(app)); });
+}
+
+std::optional<int> parse_command_line(CLI::App& app, std::vector<std::string> args, const char* tool) {
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0) {
+      std::cerr << tool << ": error: " << e.what() << "\n";
+      std::cerr << "Run '" << tool << " --help' for usage.\n";
+      return 2;
+    }
+    return app.exit(e);
+  }
+  return std::nullopt;
+}
+
 namespace {
 Json describe_options(const CLI::App& app) {
   Json options = Json::array();

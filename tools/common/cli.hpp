@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,13 @@ std::string format_bytes(uint64_t bytes);
 // means `cbuild run -b x.yml`), leaving --help/--version alone.
 std::vector<std::string> insert_default_verb(int argc, char** argv, const std::vector<std::string>& verbs,
                                              const std::string& verb);
+
+// Adds the hidden `help-data` verb that prints describe_app().
+void add_help_data(CLI::App& app);
+
+// Parses `args` (in CLI11's reversed order) and runs the chosen verb's callback. Returns the exit
+// code of a parse error or of --help/--version (printing them), nullopt when a verb ran.
+std::optional<int> parse_command_line(CLI::App& app, std::vector<std::string> args, const char* tool);
 
 // A JSON description of the app's verbs and options, for completions and man pages to be
 // checked against (the hidden `help-data` verb).
