@@ -1514,7 +1514,8 @@ Result<std::vector<std::string>> Resources::list_instances(const std::vector<Tag
   return out;
 }
 
-Status Resources::add_tags(const std::vector<std::string>& instance_names, const std::vector<Tag>& tags) {
+Status Resources::change_tags(const std::vector<std::string>& instance_names, const std::vector<Tag>& tags,
+                              const std::function<void(Instance&)>& change) {
   if (instance_names.empty()) return fail(ErrorKind::invalid, "no instance names given");
   if (tags.empty()) return fail(ErrorKind::invalid, "no tags given");
   for (auto& t : tags)
@@ -1528,42 +1529,34 @@ Status Resources::add_tags(const std::vector<std::string>& instance_names, const
     if (!i) return std::unexpected(i.error());
     instances.push_back(std::move(*i));
   }
-  // 2. A key present already takes the new value, as AWS does.
   for (auto& i : instances) {
-    for (auto& tag : tags) {
-      auto it = std::find_if(i.tags.begin(), i.tags.end(), [&](const Tag& t) { return t.key == tag.key; });
-      if (it != i.tags.end()) it->value = tag.value;
-      else i.tags.push_back(tag);
-    }
+    change(i);
     if (auto st = write_instance(definition_path(dir(k_instances), i.name), i); !st) return st;
   }
   return {};
 }
 
+Status Resources::add_tags(const std::vector<std::string>& instance_names, const std::vector<Tag>& tags) {
+  // A key present already takes the new value, as AWS does.
+  return change_tags(instance_names, tags, [&](Instance& i) {
+    for (auto& tag : tags) {
+      auto it = std::find_if(i.tags.begin(), i.tags.end(), [&](const Tag& t) { return t.key == tag.key; });
+      if (it != i.tags.end()) it->value = tag.value;
+      else i.tags.push_back(tag);
+    }
+  });
+}
+
 Status Resources::remove_tags(const std::vector<std::string>& instance_names, const std::vector<Tag>& tags) {
-  if (instance_names.empty()) return fail(ErrorKind::invalid, "no instance names given");
-  if (tags.empty()) return fail(ErrorKind::invalid, "no tags given");
-  for (auto& t : tags)
-    if (auto p = tag_problem(t)) return fail(ErrorKind::invalid, *p);
-  auto lock = lock_definitions(m_home);
-  if (!lock) return std::unexpected(lock.error());
-  std::vector<Instance> instances;
-  for (auto& name : instance_names) {
-    auto i = get_instance(name);
-    if (!i) return std::unexpected(i.error());
-    instances.push_back(std::move(*i));
-  }
   // A tag given with a value removes only that key=value; with an empty value, the key whatever
   // its value.
-  for (auto& i : instances) {
+  return change_tags(instance_names, tags, [&](Instance& i) {
     std::erase_if(i.tags, [&](const Tag& t) {
       return std::any_of(tags.begin(), tags.end(), [&](const Tag& r) {
         return r.key == t.key && (r.value.empty() || r.value == t.value);
       });
     });
-    if (auto st = write_instance(definition_path(dir(k_instances), i.name), i); !st) return st;
-  }
-  return {};
+  });
 }
 
 // Deployment groups

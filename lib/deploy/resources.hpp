@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -191,6 +192,9 @@ class Resources {
 
  private:
   std::filesystem::path dir(std::string_view kind) const;
+  // Reads every named instance (all must exist), applies `change` to each, writes them back.
+  Status change_tags(const std::vector<std::string>& instance_names, const std::vector<Tag>& tags,
+                     const std::function<void(Instance&)>& change);
   std::filesystem::path m_home;
 };
 
