@@ -98,18 +98,6 @@ Result<std::string> read_link(const fs::path& path) {
   }
 }
 
-Status write_all(int fd, std::string_view data, const fs::path& what) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail_errno(fmt::format("cannot write '{}'", what.string()), errno);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return {};
-}
-
 Result<size_t> read_full(int fd, char* data, size_t size, const fs::path& what, off_t offset) {
   size_t done = 0;
   while (done < size) {

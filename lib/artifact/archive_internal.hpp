@@ -11,6 +11,7 @@
 
 #include "artifact/archive.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 
 namespace cicd::artifact_detail {
 
@@ -62,8 +63,6 @@ Result<SourceInfo> inspect_source(const ArchiveEntry& entry);
 
 // The target text of a symlink.
 Result<std::string> read_link(const fs::path& path);
-
-Status write_all(int fd, std::string_view data, const fs::path& what);
 
 // Reads until `size` bytes or end of file (at `offset` when offset >= 0); returns bytes read.
 Result<size_t> read_full(int fd, char* data, size_t size, const fs::path& what, off_t offset = -1);

@@ -84,16 +84,9 @@ class WriteQueue {
 Status write_job(const FileJob& job) {
   int fd = ::open(job.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return fail_errno(fmt::format("cannot create '{}'", job.path.string()), errno);
-  std::string_view rest = job.data;
-  while (!rest.empty()) {
-    ssize_t n = ::write(fd, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return fail_errno(fmt::format("cannot write '{}'", job.path.string()), err);
-    }
-    rest.remove_prefix(static_cast<size_t>(n));
+  if (auto st = write_all(fd, job.data, job.path); !st) {
+    ::close(fd);
+    return st;
   }
   ::fchmod(fd, static_cast<mode_t>(job.mode));
   timespec times[2] = {{job.mtime, 0}, {job.mtime, 0}};

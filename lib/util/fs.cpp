@@ -13,8 +13,6 @@
 
 namespace cicd {
 
-namespace {
-
 Status write_all(int fd, std::string_view data, const fs::path& path) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -26,6 +24,8 @@ Status write_all(int fd, std::string_view data, const fs::path& path) {
   }
   return {};
 }
+
+namespace {
 
 std::string random_suffix() {
   static thread_local std::mt19937_64 rng{std::random_device{}() ^

@@ -15,6 +15,9 @@ namespace fs = std::filesystem;
 
 Result<std::string> read_file(const fs::path& path);
 
+// Writes all of `data` to `fd` (retrying short writes); `path` names it in the error.
+Status write_all(int fd, std::string_view data, const fs::path& path);
+
 struct WriteOptions {
   unsigned mode = 0644;
   bool sync = true;  // fsync the file and its directory (durability across a crash)
