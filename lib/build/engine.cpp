@@ -35,11 +35,8 @@ Result<LoadedBuildspec> load_buildspec(const std::filesystem::path& path, std::s
   }
   auto parsed = parse_buildspec(*text);
   LoadedBuildspec out;
-  std::vector<std::string> errors;
-  for (auto& d : parsed.diagnostics.items()) {
-    if (d.severity == Severity::error) errors.push_back(format_diagnostic(shown, d));
-    else out.warnings.push_back(format_diagnostic(shown, d));
-  }
+  auto [errors, warnings] = format_diagnostics(shown, parsed.diagnostics);
+  out.warnings = std::move(warnings);
   if (!parsed.spec || !errors.empty()) {
     Error e{ErrorKind::invalid,
             fmt::format("invalid buildspec '{}': {} error{}", shown, errors.size(), errors.size() == 1 ? "" : "s"),

@@ -43,11 +43,8 @@ Result<PreparedRevision> load(PreparedRevision rev, const fs::path& dir) {
   auto parsed = parse_appspec(*text);
   std::string shown = rev.appspec_path.string();
   if (rev.unpacked) shown = rev.location + ":" + rev.appspec_path.lexically_relative(rev.unpacked->path() / "r").string();
-  std::vector<std::string> errors;
-  for (auto& d : parsed.diagnostics.items()) {
-    if (d.severity == Severity::error) errors.push_back(format_diagnostic(shown, d));
-    else rev.warnings.push_back(format_diagnostic(shown, d));
-  }
+  auto [errors, warnings] = format_diagnostics(shown, parsed.diagnostics);
+  rev.warnings = std::move(warnings);
   if (!parsed.spec || !errors.empty()) {
     Error e{ErrorKind::invalid,
             fmt::format("invalid appspec in revision '{}': {} error{}", rev.location, errors.size(),

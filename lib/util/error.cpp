@@ -55,4 +55,11 @@ std::string format_diagnostic(std::string_view file, const Diagnostic& d) {
   return fmt::format("{}: {}: {}", file, sev, d.message);
 }
 
+FormattedDiagnostics format_diagnostics(std::string_view file, const Diagnostics& diagnostics) {
+  FormattedDiagnostics out;
+  for (auto& d : diagnostics.items())
+    (d.severity == Severity::error ? out.errors : out.warnings).push_back(format_diagnostic(file, d));
+  return out;
+}
+
 }  // namespace cicd

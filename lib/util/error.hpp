@@ -110,4 +110,11 @@ class Diagnostics {
 // "FILE:LINE:COL: error: message" (FILE:LINE: or FILE: when the position is unknown).
 std::string format_diagnostic(std::string_view file, const Diagnostic& diagnostic);
 
+// A spec's diagnostics as printed lines, errors apart from warnings (notes go with warnings).
+struct FormattedDiagnostics {
+  std::vector<std::string> errors;
+  std::vector<std::string> warnings;
+};
+FormattedDiagnostics format_diagnostics(std::string_view file, const Diagnostics& diagnostics);
+
 }  // namespace cicd

@@ -1,8 +1,7 @@
 // cbuild validate FILE...: check buildspecs; every error of every file, positioned.
-#include <iostream>
-
-#include "build/engine.hpp"
 #include "cbuild/cbuild.hpp"
+#include "spec/buildspec.hpp"
+#include "util/fs.hpp"
 
 namespace cicd::cbuild {
 
@@ -13,36 +12,20 @@ struct ValidateOptions {
 };
 
 int run_validate(const ValidateOptions& o, Context& ctx) {
-  Json results = Json::array();
-  bool all_valid = true;
+  std::vector<cli::SpecFileResult> results;
   for (auto& file : o.files) {
-    auto loaded = load_buildspec(file);
-    Json r{{"file", file}};
-    if (loaded) {
-      for (auto& w : loaded->warnings) std::cerr << w << "\n";
-      r["valid"] = true;
-      r["errors"] = Json::array();
-      r["warnings"] = loaded->warnings;
-      if (ctx.globals.format() == cli::OutputFormat::text && !ctx.globals.quiet)
-        fmt::print("{}: valid (version {}{})\n", file, loaded->spec.version,
-                   loaded->warnings.empty() ? "" : fmt::format(", {} warning{}", loaded->warnings.size(),
-                                                               loaded->warnings.size() == 1 ? "" : "s"));
+    cli::SpecFileResult r;
+    r.file = file;
+    if (auto text = read_file(file); !text) {
+      r.unreadable = text.error().message;
     } else {
-      all_valid = false;
-      for (auto& d : loaded.error().details) std::cerr << d << "\n";
-      if (loaded.error().details.empty()) std::cerr << "cbuild: error: " << loaded.error().message << "\n";
-      r["valid"] = false;
-      Json errors = Json::array(), warnings = Json::array();
-      for (auto& d : loaded.error().details) (d.find(": error: ") != std::string::npos ? errors : warnings).push_back(d);
-      if (loaded.error().details.empty()) errors.push_back(loaded.error().message);
-      r["errors"] = errors;
-      r["warnings"] = warnings;
-      if (ctx.globals.format() == cli::OutputFormat::text) fmt::print("{}: invalid\n", file);
+      auto parsed = parse_buildspec(*text);
+      r.diagnostics = format_diagnostics(file, parsed.diagnostics);
+      if (parsed.spec) r.detail = "version " + parsed.spec->version;
     }
-    results.push_back(r);
+    results.push_back(std::move(r));
   }
-  if (ctx.globals.format() == cli::OutputFormat::json) cli::print_json(Json{{"results", results}});
-  return all_valid ? 0 : 2;
+  return cli::report_spec_files(results, ctx.globals, "cbuild");
 }
 
 }  // namespace

@@ -1,6 +1,4 @@
 // cdeploy validate FILE...: check appspecs; every error of every file, positioned.
-#include <iostream>
-
 #include "cdeploy/cdeploy.hpp"
 #include "spec/appspec.hpp"
 #include "util/fs.hpp"
@@ -14,38 +12,20 @@ struct ValidateOptions {
 };
 
 int run_validate(const ValidateOptions& o, Context& ctx) {
-  Json results = Json::array();
-  bool all_valid = true;
+  std::vector<cli::SpecFileResult> results;
   for (auto& file : o.files) {
-    Json r{{"file", file}};
-    Json errors = Json::array(), warnings = Json::array();
-    auto text = read_file(file);
-    if (!text) {
-      errors.push_back(text.error().message);
-      std::cerr << "cdeploy: error: " << text.error().message << "\n";
+    cli::SpecFileResult r;
+    r.file = file;
+    if (auto text = read_file(file); !text) {
+      r.unreadable = text.error().message;
     } else {
       auto parsed = parse_appspec(*text);
-      for (auto& d : parsed.diagnostics.items()) {
-        auto line = format_diagnostic(file, d);
-        std::cerr << line << "\n";
-        (d.severity == Severity::error ? errors : warnings).push_back(line);
-      }
-      if (parsed.kind != AppspecKind::server) r["kind"] = parsed.kind == AppspecKind::lambda ? "Lambda" : "ECS";
+      r.diagnostics = format_diagnostics(file, parsed.diagnostics);
+      if (parsed.kind != AppspecKind::server) r.extra["kind"] = parsed.kind == AppspecKind::lambda ? "Lambda" : "ECS";
     }
-    bool valid = errors.empty();
-    all_valid = all_valid && valid;
-    r["valid"] = valid;
-    r["errors"] = errors;
-    r["warnings"] = warnings;
-    results.push_back(r);
-    if (ctx.globals.format() == cli::OutputFormat::text && !(valid && ctx.globals.quiet))
-      fmt::print("{}: {}{}\n", file, valid ? "valid" : "invalid",
-                 valid && !warnings.empty()
-                     ? fmt::format(" ({} warning{})", warnings.size(), warnings.size() == 1 ? "" : "s")
-                     : "");
+    results.push_back(std::move(r));
   }
-  if (ctx.globals.format() == cli::OutputFormat::json) cli::print_json(Json{{"results", results}});
-  return all_valid ? 0 : 2;
+  return cli::report_spec_files(results, ctx.globals, "cdeploy");
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fmt/ranges.h>
+
 #include <iostream>
 
 namespace cicd::cli {
@@ -96,6 +98,37 @@ std::vector<std::string> insert_default_verb(int argc, char** argv, const std::v
   }
   args.insert(args.begin() + static_cast<long>(i), verb);
   return args;
+}
+
+int report_spec_files(const std::vector<SpecFileResult>& results, const GlobalOptions& globals, const char* tool) {
+  Json out = Json::array();
+  bool all_valid = true;
+  for (auto& r : results) {
+    if (!r.unreadable.empty()) std::cerr << tool << ": error: " << r.unreadable << "\n";
+    for (auto& w : r.diagnostics.warnings) std::cerr << w << "\n";
+    for (auto& e : r.diagnostics.errors) std::cerr << e << "\n";
+    bool valid = r.valid();
+    all_valid = all_valid && valid;
+    Json j = Json{{"file", r.file}, {"valid", valid}};
+    Json errors = r.diagnostics.errors;
+    if (!r.unreadable.empty()) errors.push_back(r.unreadable);
+    j["errors"] = errors;
+    j["warnings"] = r.diagnostics.warnings;
+    for (auto& [k, v] : r.extra.items()) j[k] = v;
+    out.push_back(j);
+    if (globals.format() != OutputFormat::text || (valid && globals.quiet)) continue;
+    if (!valid) {
+      fmt::print("{}: invalid\n", r.file);
+      continue;
+    }
+    std::vector<std::string> notes;
+    if (!r.detail.empty()) notes.push_back(r.detail);
+    if (auto n = r.diagnostics.warnings.size()) notes.push_back(fmt::format("{} warning{}", n, n == 1 ? "" : "s"));
+    fmt::print("{}: valid{}\n", r.file, notes.empty() ? "" : " (" + fmt::format("{}", fmt::join(notes, ", ")) + ")");
+  }
+  if (globals.format() == OutputFormat::json) print_json(Json{{"results", out}});
+  std::fflush(stdout);
+  return all_valid ? 0 : 2;
 }
 
 void add_help_data(CLI::App& app) {

@@ -56,6 +56,20 @@ void add_help_data(CLI::App& app);
 // code of a parse error or of --help/--version (printing them), nullopt when a verb ran.
 std::optional<int> parse_command_line(CLI::App& app, std::vector<std::string> args, const char* tool);
 
+// The verdict on one spec file for a `validate` verb.
+struct SpecFileResult {
+  std::string file;
+  std::string unreadable;  // why the file could not be read, if it could not
+  FormattedDiagnostics diagnostics;
+  std::string detail;       // shown after "valid" ("version 0.2")
+  Json extra = Json::object();  // more fields for --output json
+  bool valid() const { return unreadable.empty() && diagnostics.errors.empty(); }
+};
+
+// Prints diagnostics on stderr and the verdicts on stdout (text or {"results": [...]});
+// returns 0 when every file is valid, 2 otherwise.
+int report_spec_files(const std::vector<SpecFileResult>& results, const GlobalOptions& globals, const char* tool);
+
 // A JSON description of the app's verbs and options, for completions and man pages to be
 // checked against (the hidden `help-data` verb).
 Json describe_app(const CLI::App& app);
