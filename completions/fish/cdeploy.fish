@@ -243,6 +243,7 @@ complete -c cdeploy -n '__cdeploy_using_verb create-deployment deploy' -l revisi
 complete -c cdeploy -n '__cdeploy_using_verb create-deployment deploy' -l deployment-config-name -x -a '(__cdeploy_configs)' -d 'Override the group deployment config'
 complete -c cdeploy -n '__cdeploy_using_verb create-deployment deploy' -l file-exists-behavior -x -a 'DISALLOW OVERWRITE RETAIN' -d 'What Install does with a file in the way'
 complete -c cdeploy -n '__cdeploy_using_verb create-deployment deploy' -l ignore-application-stop-failures -d 'Go on when ApplicationStop scripts fail'
+complete -c cdeploy -n '__cdeploy_using_verb create-deployment deploy' -l no-hard-links -d 'Copy every file, never hard-link from the deployment archive'
 complete -c cdeploy -n '__cdeploy_using_verb create-deployment deploy' -l description -x -d 'A note kept with the deployment'
 complete -c cdeploy -n '__cdeploy_using_verb create-deployment deploy' -l no-wait -d 'Print the id and return at once'
 # verb: get-deployment

@@ -239,6 +239,7 @@ Result<DeploymentOutcome> DeployEngine::create_internal(const CreateDeploymentOp
   record.creator = rollback_of ? "autoRollback" : "user";
   record.user = current_user_name();
   record.ignore_application_stop_failures = options.ignore_application_stop_failures;
+  record.hard_links = options.hard_links;
   if (options.file_exists_behavior)
     record.file_exists_behavior = std::string(file_exists_behavior_name(*options.file_exists_behavior));
   record.auto_rollback_enabled = group->auto_rollback.enabled;
@@ -339,6 +340,7 @@ Result<DeploymentOutcome> DeployEngine::run(const std::string& id, const Progres
   ro.revision = good->revision.bundle;
   ro.description = fmt::format("Automatic rollback of {} to the revision of {}", done->id, good->id);
   ro.ignore_application_stop_failures = true;
+  ro.hard_links = done->hard_links;
   if (progress) progress(fmt::format("{}: {}; rolling back to the revision of {}", done->id,
                                      deployment_status_name(done->status), good->id));
   auto created = create_internal(ro, done->id, &*good);
@@ -484,6 +486,7 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
             d.bundle = record.revision.bundle;
             d.file_exists_behavior = behavior;
             d.ignore_application_stop_failures = record.ignore_application_stop_failures;
+            d.hard_links = record.hard_links;
             d.clock = &m_clock;
             // Saved as it goes, but at most twice a second per instance: each save replaces a
             // file, which costs a flush on some file systems; the last state is always saved.
@@ -573,6 +576,7 @@ Result<DeploymentOutcome> DeployEngine::rollback(const std::string& application,
   ro.revision = good->revision.bundle;
   ro.description = fmt::format("Rollback to the revision of {}", good->id);
   ro.ignore_application_stop_failures = true;
+  ro.hard_links = good->hard_links;
   auto created = create_internal(ro, std::nullopt, &*good);
   if (!created) return std::unexpected(created.error());
   created->deployment.rollback = RollbackInfo{"", state->last_attempted, fmt::format("Rollback to the revision of {}", good->id)};

@@ -25,6 +25,7 @@ struct CreateDeploymentOptions {
   std::string deployment_config;              // empty: the group's
   std::optional<FileExistsBehavior> file_exists_behavior;  // empty: the appspec's, else DISALLOW
   bool ignore_application_stop_failures = false;
+  bool hard_links = true;  // false: --no-hard-links, Install copies every file
   std::string description;
 };
 

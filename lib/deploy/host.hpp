@@ -46,8 +46,10 @@ class InstanceHost {
   virtual Status remove_tree(const std::string& path) = 0;
   // Subdirectories of `path`, oldest first (by modification time).
   virtual Result<std::vector<std::string>> list_directories(const std::string& path) = 0;
+  // `hard_links`: see InstallRequest::hard_links (an SSH host always copies).
   virtual Result<InstallOutcome> install(const Appspec& spec, const std::string& archive_dir,
-                                         const std::string& cleanup_file, FileExistsBehavior behavior) = 0;
+                                         const std::string& cleanup_file, FileExistsBehavior behavior,
+                                         bool hard_links) = 0;
   virtual ScriptState check_script(const std::string& path) = 0;
   virtual Result<ProcessResult> run_hook(const HookRun& run) = 0;
 };
@@ -65,7 +67,7 @@ class LocalHost final : public InstanceHost {
   Status remove_tree(const std::string& path) override;
   Result<std::vector<std::string>> list_directories(const std::string& path) override;
   Result<InstallOutcome> install(const Appspec& spec, const std::string& archive_dir, const std::string& cleanup_file,
-                                 FileExistsBehavior behavior) override;
+                                 FileExistsBehavior behavior, bool hard_links) override;
   ScriptState check_script(const std::string& path) override;
   Result<ProcessResult> run_hook(const HookRun& run) override;
 
@@ -106,7 +108,7 @@ class SshHost final : public InstanceHost {
   Status remove_tree(const std::string& path) override;
   Result<std::vector<std::string>> list_directories(const std::string& path) override;
   Result<InstallOutcome> install(const Appspec& spec, const std::string& archive_dir, const std::string& cleanup_file,
-                                 FileExistsBehavior behavior) override;
+                                 FileExistsBehavior behavior, bool hard_links) override;
   ScriptState check_script(const std::string& path) override;
   Result<ProcessResult> run_hook(const HookRun& run) override;
 

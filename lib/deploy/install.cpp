@@ -45,23 +45,55 @@ bool exists_no_follow(const fs::path& p) {
   return fs::symlink_status(p, ec).type() != fs::file_type::not_found && !ec;
 }
 
-Status copy_one(const fs::path& from, const fs::path& to) {
+// Places one file (see FileWrite): true when it became a hard link.
+Result<bool> copy_one(const FileWrite& w) {
+  const fs::path& from = w.from;
+  const fs::path& to = w.to;
   std::error_code ec;
   auto st = fs::symlink_status(from, ec);
   if (ec) return fail(ErrorKind::io, "cannot read '{}': {}", from.string(), ec.message());
   if (exists_no_follow(to)) {
+    // Removed, never written through: it may be a link to an earlier revision's archive.
     fs::remove(to, ec);
     if (ec) return fail(ErrorKind::io, "cannot replace '{}': {}", to.string(), ec.message());
   }
   if (fs::is_symlink(st)) {
     fs::copy_symlink(from, to, ec);
   } else {
+    if (w.may_link && ::link(from.c_str(), to.c_str()) == 0) return true;
+    // Not linked (another file system, a link count at its limit, ...): a copy.
     fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
     if (!ec) fs::permissions(to, st.permissions(), fs::perm_options::replace, ec);
+    if (!ec) fs::last_write_time(to, fs::last_write_time(from, ec), ec);
   }
   if (ec) return fail(ErrorKind::io, "cannot copy '{}' to '{}': {}", from.string(), to.string(), ec.message());
-  return {};
+  return false;
 }
+
+// Which installed paths a `permissions` entry names: under its object, matching its pattern and
+// none of its excepts, of its types.
+class PermissionMatcher {
+ public:
+  PermissionMatcher(const Permission& p, const fs::path& root)
+      : m_permission(p), m_object(under_root(root, p.object)), m_pattern(p.pattern) {
+    for (auto& e : p.except) m_excepts.emplace_back(e);
+  }
+  bool names(const fs::path& path, bool is_dir) const {
+    auto t = is_dir ? PermissionType::directory : PermissionType::file;
+    if (std::find(m_permission.types.begin(), m_permission.types.end(), t) == m_permission.types.end()) return false;
+    if (path == m_object) return true;
+    auto rel = path.lexically_relative(m_object).generic_string();
+    if (rel.empty() || rel.starts_with("..")) return false;
+    if (!m_pattern.matches(rel)) return false;
+    return std::none_of(m_excepts.begin(), m_excepts.end(), [&](auto& e) { return e.matches(rel); });
+  }
+
+ private:
+  const Permission& m_permission;
+  fs::path m_object;
+  GlobPattern m_pattern;
+  std::vector<GlobPattern> m_excepts;
+};
 
 std::string acl_text(const AclEntry& e) {
   std::string out = e.is_default ? "d:" : "";
@@ -117,8 +149,8 @@ class LocalInstallTarget final : public InstallTarget {
 
   // On several threads: creating many small files is bound by the file system's per-file work,
   // which spreads over cores.
-  Status copy_files(const std::vector<std::pair<fs::path, fs::path>>& files) override {
-    std::atomic<size_t> next{0};
+  Result<size_t> copy_files(const std::vector<FileWrite>& files) override {
+    std::atomic<size_t> next{0}, linked{0};
     std::mutex error_mutex;
     std::optional<Error> first_error;
     auto worker = [&] {
@@ -127,11 +159,13 @@ class LocalInstallTarget final : public InstallTarget {
           std::lock_guard lock(error_mutex);
           if (first_error) return;
         }
-        if (auto st = copy_one(files[i].first, files[i].second); !st) {
+        auto placed = copy_one(files[i]);
+        if (!placed) {
           std::lock_guard lock(error_mutex);
-          if (!first_error) first_error = st.error();
+          if (!first_error) first_error = placed.error();
           return;
         }
+        if (*placed) ++linked;
       }
     };
     unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
@@ -140,7 +174,7 @@ class LocalInstallTarget final : public InstallTarget {
     worker();
     for (auto& t : pool) t.join();
     if (first_error) return std::unexpected(*first_error);
-    return {};
+    return linked.load();
   }
 
   Status write_cleanup(const fs::path& path, const std::string& content) override {
@@ -281,10 +315,7 @@ InstallQuery query_for(const InstallRequest& request, const std::vector<Copy>& c
 // Applies one permission entry to the installed paths it covers.
 Status apply_permission(const Permission& p, const fs::path& root, const std::vector<fs::path>& installed,
                         InstallTarget& target, InstallOutcome& out) {
-  fs::path object = under_root(root, p.object);
-  GlobPattern pattern(p.pattern);
-  std::vector<GlobPattern> excepts;
-  for (auto& e : p.except) excepts.emplace_back(e);
+  PermissionMatcher matcher(p, root);
   if (p.owner && !target.user_exists(*p.owner))
     return fail(ErrorKind::failed, "permissions for '{}': owner '{}' does not exist on this instance", p.object, *p.owner);
   if (p.group && !target.group_exists(*p.group))
@@ -295,25 +326,11 @@ Status apply_permission(const Permission& p, const fs::path& root, const std::ve
   if (p.context && !target.selinux_enabled())
     return fail(ErrorKind::failed, "permissions for '{}' set an SELinux context, but SELinux is not enabled on this "
                                    "instance", p.object);
-  auto wants_type = [&](bool is_dir) {
-    auto t = is_dir ? PermissionType::directory : PermissionType::file;
-    return std::find(p.types.begin(), p.types.end(), t) != p.types.end();
-  };
   size_t applied = 0;
   for (auto& path : installed) {
-    std::string rel;
-    if (path == object) {
-      rel = "";
-    } else {
-      auto r = path.lexically_relative(object).generic_string();
-      if (r.empty() || r.starts_with("..")) continue;
-      rel = r;
-      if (!pattern.matches(rel)) continue;
-      if (std::any_of(excepts.begin(), excepts.end(), [&](auto& e) { return e.matches(rel); })) continue;
-    }
     auto state = target.state(path);
     bool is_dir = state.is_directory;
-    if (!wants_type(is_dir)) continue;
+    if (!matcher.names(path, is_dir)) continue;
     if (p.owner || p.group)
       if (auto s = target.change_owner(path, p.owner, p.group); !s) return s;
     if (p.mode && !state.is_symlink)
@@ -399,7 +416,16 @@ Result<InstallOutcome> install_revision(const InstallRequest& request, InstallTa
   // 4. Before any file is written, the cleanup list names every file this deployment may write,
   // so that a deployment killed half-way is cleaned up by the next one.
   std::vector<bool> existed(copies.size(), false);
-  std::vector<std::pair<fs::path, fs::path>> writes;
+  std::vector<FileWrite> writes;
+  // A hard link is safe for a file nothing here changes: not a hook script (the archive's copy
+  // runs), not named by `permissions` (its owner, mode, ACLs would change the archive's copy).
+  std::set<fs::path> scripts;
+  std::vector<PermissionMatcher> matchers;
+  if (request.hard_links) {
+    for (auto& hook : spec.hooks)
+      for (auto& script : hook.scripts) scripts.insert(source_path(request.archive_dir, script.location));
+    for (auto& p : spec.permissions) matchers.emplace_back(p, request.root);
+  }
   std::vector<size_t> written;  // index in `copies` of each write
   std::string planned;
   for (auto& p : created) planned += p.string() + "\n";
@@ -411,13 +437,17 @@ Result<InstallOutcome> install_revision(const InstallRequest& request, InstallTa
       continue;
     }
     planned += copies[i].to.string() + "\n";
-    writes.emplace_back(copies[i].from, copies[i].to);
+    bool may_link = request.hard_links && !scripts.contains(copies[i].from) &&
+                    std::none_of(matchers.begin(), matchers.end(), [&](auto& m) { return m.names(copies[i].to, false); });
+    writes.push_back({copies[i].from, copies[i].to, may_link});
     written.push_back(i);
   }
   if (auto st = target.write_cleanup(request.new_cleanup, planned); !st) return std::unexpected(st.error());
 
   // 5. The files.
-  if (auto st = target.copy_files(writes); !st) return std::unexpected(st.error());
+  auto linked = target.copy_files(writes);
+  if (!linked) return std::unexpected(linked.error());
+  out.linked = *linked;
   for (size_t i : written) {
     ++out.copied;
     if (existed[i]) ++out.overwritten;
@@ -428,8 +458,9 @@ Result<InstallOutcome> install_revision(const InstallRequest& request, InstallTa
   std::string cleanup;
   for (auto& p : created) cleanup += p.string() + "\n";
   if (auto s = target.write_cleanup(request.new_cleanup, cleanup); !s) return std::unexpected(s.error());
-  out.log.push_back(fmt::format("copied {} file{} ({} overwritten, {} retained)", out.copied, out.copied == 1 ? "" : "s",
-                                out.overwritten, out.retained));
+  out.log.push_back(fmt::format("copied {} file{} ({} overwritten, {} retained){}", out.copied,
+                                out.copied == 1 ? "" : "s", out.overwritten, out.retained,
+                                out.linked ? fmt::format("; {} as hard links to the deployment archive", out.linked) : ""));
 
   // 6. Permissions, on what this deployment installed.
   for (auto& p : spec.permissions)

@@ -22,6 +22,21 @@ struct InstallRequest {
   std::filesystem::path previous_cleanup;  // the last deployment's cleanup list (may not exist)
   std::filesystem::path new_cleanup;       // where this deployment's goes
   FileExistsBehavior file_exists_behavior = FileExistsBehavior::disallow;
+  // Place files that nothing will change by a hard link to the deployment archive's copy instead
+  // of a second copy (see FileWrite). Off: every file is copied, as the agent does.
+  bool hard_links = true;
+};
+
+// One file of the Install step: whatever is at `to` is replaced by the revision's `from` (a
+// symlink stays a symlink; a file keeps its mode and modification time, as the agent's
+// FileUtils.copy(preserve: true) does). `may_link`: `to` may share `from`'s inode (a hard link)
+// where both are on one file system. install_revision allows it only for a file that is neither a
+// hook script nor under any `permissions` entry, so that nothing this deployment does changes the
+// archive's copy, which the hooks (and the next deployment's ApplicationStop) run from.
+struct FileWrite {
+  std::filesystem::path from;
+  std::filesystem::path to;
+  bool may_link = false;
 };
 
 struct InstallOutcome {
@@ -29,6 +44,7 @@ struct InstallOutcome {
   size_t copied = 0;
   size_t retained = 0;   // existing files kept (RETAIN)
   size_t overwritten = 0;
+  size_t linked = 0;     // of `copied`, placed as hard links to the archive's copy
   std::vector<std::string> log;  // what happened, for the deployment's script log
 };
 
@@ -64,10 +80,9 @@ class InstallTarget {
   virtual Result<std::optional<size_t>> begin(const InstallQuery& query) = 0;
   virtual DestinationState state(const std::filesystem::path& path) = 0;
   virtual Status create_directory(const std::filesystem::path& path) = 0;
-  // For each (from, to): replaces whatever is at `to` by a copy of the revision's `from` (a
-  // symlink stays a symlink, a file keeps its mode). May work on several at once; after a failure,
-  // some may have been copied.
-  virtual Status copy_files(const std::vector<std::pair<std::filesystem::path, std::filesystem::path>>& files) = 0;
+  // Places each file (see FileWrite); how many were hard-linked. May work on several at once;
+  // after a failure, some may have been placed.
+  virtual Result<size_t> copy_files(const std::vector<FileWrite>& files) = 0;
   virtual Status write_cleanup(const std::filesystem::path& path, const std::string& content) = 0;
   virtual bool user_exists(const std::string& name) = 0;
   virtual bool group_exists(const std::string& name) = 0;

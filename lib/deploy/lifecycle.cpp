@@ -265,7 +265,7 @@ bool InstanceRun::step_download_bundle() {
 
 bool InstanceRun::step_install() {
   begin(LifecycleEvent::install);
-  auto outcome = m_host.install(*m_d.spec, m_paths.archive, m_paths.cleanup, m_d.file_exists_behavior);
+  auto outcome = m_host.install(*m_d.spec, m_paths.archive, m_paths.cleanup, m_d.file_exists_behavior, m_d.hard_links);
   if (!outcome) {
     m_output->note(outcome.error().message);
     end(LifecycleEvent::install, TargetStatus::failed, {"UnknownError", "", outcome.error().message, ""});

@@ -24,6 +24,7 @@ struct InstanceDeployment {
   std::filesystem::path bundle;  // the revision as a tar, on this machine
   FileExistsBehavior file_exists_behavior = FileExistsBehavior::disallow;
   bool ignore_application_stop_failures = false;
+  bool hard_links = true;
   const Clock* clock = nullptr;
   // Called whenever the instance's record changes (to save it).
   std::function<void(const InstanceRecord&)> on_update;

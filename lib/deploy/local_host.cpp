@@ -64,7 +64,8 @@ Result<std::vector<std::string>> LocalHost::list_directories(const std::string& 
 }
 
 Result<InstallOutcome> LocalHost::install(const Appspec& spec, const std::string& archive_dir,
-                                          const std::string& cleanup_file, FileExistsBehavior behavior) {
+                                          const std::string& cleanup_file, FileExistsBehavior behavior,
+                                          bool hard_links) {
   InstallRequest request;
   request.spec = &spec;
   request.archive_dir = archive_dir;
@@ -72,6 +73,7 @@ Result<InstallOutcome> LocalHost::install(const Appspec& spec, const std::string
   request.previous_cleanup = cleanup_file;
   request.new_cleanup = cleanup_file;
   request.file_exists_behavior = behavior;
+  request.hard_links = hard_links;
   return install_revision(request, m_runner);
 }
 

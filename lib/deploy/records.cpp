@@ -85,6 +85,7 @@ Json deployment_to_json(const DeploymentRecord& d) {
   put_if(j, "description", d.description);
   j["creator"] = d.creator;
   j["ignoreApplicationStopFailures"] = d.ignore_application_stop_failures;
+  j["hardLinks"] = d.hard_links;
   j["autoRollbackConfiguration"] = Json{{"enabled", d.auto_rollback_enabled}, {"events", d.auto_rollback_events}};
   if (d.rollback) {
     Json r = Json::object();
@@ -131,6 +132,7 @@ Result<DeploymentRecord> deployment_from_json(const Json& j) {
     d.description = j.value("description", "");
     d.creator = j.value("creator", "user");
     d.ignore_application_stop_failures = j.value("ignoreApplicationStopFailures", false);
+    d.hard_links = j.value("hardLinks", true);
     if (j.contains("autoRollbackConfiguration")) {
       d.auto_rollback_enabled = j["autoRollbackConfiguration"].value("enabled", false);
       for (auto& e : j["autoRollbackConfiguration"].value("events", Json::array())) d.auto_rollback_events.push_back(e);

@@ -80,6 +80,7 @@ struct DeploymentRecord {
   std::string creator = "user";  // user | autoRollback
   std::string user;              // who ran cdeploy
   bool ignore_application_stop_failures = false;
+  bool hard_links = true;  // Install may hard-link unchanged files to the archive (cdeploy's own field)
   std::string file_exists_behavior;  // DISALLOW | OVERWRITE | RETAIN (as requested; empty: the appspec's)
   RevisionInfo revision;
   std::string previous_revision_deployment_id;  // the last successful deployment when this one started

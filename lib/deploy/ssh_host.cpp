@@ -168,7 +168,7 @@ while IFS= read -r op; do
      if [ -d "$p" ] && [ ! -L "$p" ]; then rmdir -- "$p" </dev/null 2>"$d/err" || failed
      elif [ -e "$p" ] || [ -L "$p" ]; then rm -f -- "$p" </dev/null 2>"$d/err" || failed; fi ;;
   F) IFS= read -r s; IFS= read -r p; IFS= read -r m
-     install -m "$m" -- "$s" "$p" </dev/null 2>"$d/err" || failed ;;
+     install -p -m "$m" -- "$s" "$p" </dev/null 2>"$d/err" || failed ;;
   L) IFS= read -r s; IFS= read -r p
      ln -s -- "$s" "$p" </dev/null 2>"$d/err" || failed ;;
   W) IFS= read -r p; IFS= read -r n
@@ -456,10 +456,12 @@ class RemoteInstallTarget final : public InstallTarget {
     return {};
   }
 
-  Status copy_files(const std::vector<std::pair<fs::path, fs::path>>& files) override {
-    for (auto& [from, to] : files)
-      if (auto s = copy(from, to); !s) return s;
-    return {};
+  // Always copies (install -p: mode and modification time kept): hard links are for local
+  // instances, where the archive's copy is at hand.
+  Result<size_t> copy_files(const std::vector<FileWrite>& files) override {
+    for (auto& w : files)
+      if (auto s = copy(w.from, w.to); !s) return std::unexpected(s.error());
+    return size_t{0};
   }
 
   Status write_cleanup(const fs::path& path, const std::string& content) override {
@@ -812,7 +814,7 @@ Result<std::vector<std::string>> SshHost::list_directories(const std::string& pa
 }
 
 Result<InstallOutcome> SshHost::install(const Appspec& spec, const std::string& archive_dir,
-                                        const std::string& cleanup_file, FileExistsBehavior behavior) {
+                                        const std::string& cleanup_file, FileExistsBehavior behavior, bool) {
   if (!m_mirror || m_mirror_of != archive_dir)
     return fail(ErrorKind::internal, "instance '{}': the revision at '{}' was not unpacked by this deployment", m_name,
                 archive_dir);

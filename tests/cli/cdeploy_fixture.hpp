@@ -83,6 +83,14 @@ struct CdeployFixture {
   Json instance(const std::string& id, const std::string& name) const {
     return json({"get-deployment-instance", "--deployment-id", id, "--instance-id", name})["instanceSummary"];
   }
+  std::string group_id() const {
+    return json({"get-deployment-group", "--application-name", "web", "--deployment-group-name", "prod"})
+        ["deploymentGroupInfo"]["deploymentGroupId"];
+  }
+  // A deployment's directory in an instance's deployment root.
+  std::filesystem::path deployment_dir(const std::string& name, const std::string& id) const {
+    return host(name) / "opt/cdeploy/deployment-root" / group_id() / id;
+  }
   std::string latest_id() const { return json({"list-deployments", "--application-name", "web"})["deployments"][0]; }
 
   static std::string event_status(const Json& instance, const std::string& event) {

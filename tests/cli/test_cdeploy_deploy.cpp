@@ -1,4 +1,5 @@
 // Real deployments to real directories: files, hooks, records, logs, rollback, crashes.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -102,7 +103,7 @@ TEST_CASE("cdeploy: a revision goes onto every instance, hooks run with the docu
                          (group_id + "_last_successful_install"))) == (dir / "deployment-archive").string() + "\n");
 }
 
-TEST_CASE("cdeploy: ApplicationStop runs the last successful revision's scripts; the old files are cleaned up", "[cdeploy][deploy]") {
+TEST_CASE("cdeploy: ApplicationStop runs the last successful revision's scripts, and the old files are cleaned up", "[cdeploy][deploy]") {
   CdeployFixture f;
   f.fleet(1);
   auto v1 = site("v1");
@@ -309,7 +310,7 @@ TEST_CASE("cdeploy rollback redeploys the revision before the latest deployment"
   CHECK(unwrap(read_file(f.host("web1") / "srv/web/index.html")) == "<h1>v1</h1>");
 }
 
-TEST_CASE("cdeploy: one deployment at a time per group; kill -9 is repaired by the next command", "[cdeploy][crash]") {
+TEST_CASE("cdeploy: one deployment at a time per group, and kill -9 is repaired by the next command", "[cdeploy][crash]") {
   CdeployFixture f;
   f.fleet(1);
   REQUIRE(f.deploy(f.revision("v1", k_appspec, site("v1"))).exit_code == 0);
@@ -485,4 +486,85 @@ TEST_CASE("cdeploy: a renamed group keeps its history for rollbacks", "[cdeploy]
   auto none = f.cdeploy({"rollback", "--application-name", "web", "--deployment-group-name", "prod"});
   CHECK(none.exit_code == 2);
   CHECK(contains(none.err, "has no earlier successful deployment"));
+}
+
+TEST_CASE("cdeploy: Install hard-links only files nothing changes, and the archive's copies stay as shipped",
+          "[cdeploy][deploy]") {
+  CdeployFixture f;
+  f.fleet(1);
+  // The whole revision is installed, hook scripts included; conf/ gets a mode.
+  constexpr const char* appspec = R"YML(version: 0.0
+os: linux
+files:
+  - source: /
+    destination: /srv/app
+permissions:
+  - object: /srv/app/conf
+    mode: "600"
+    type: [file]
+hooks:
+  ApplicationStop:
+    - location: hooks/stop.sh
+  AfterInstall:
+    - location: hooks/after.sh
+)YML";
+  auto rev = f.revision("v1", appspec,
+                        {{"site/index.html", "v1"},
+                         {"conf/app.conf", "secret=1"},
+                         {"hooks/stop.sh", "#!/bin/sh\nexit 0\n"},
+                         {"hooks/after.sh", "#!/bin/sh\nexit 0\n"}});
+  // The revision's modification times travel to the installed files, linked or copied.
+  constexpr time_t want = 1700000000;
+  for (auto rel : {"site/index.html", "conf/app.conf", "hooks/stop.sh"}) {
+    timespec times[2] = {{want, 0}, {want, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, (rev / rel).c_str(), times, 0) == 0);
+  }
+  auto inode = [](const std::filesystem::path& p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st;
+  };
+  auto mtime = [&](const std::filesystem::path& p) { return inode(p).st_mtim.tv_sec; };
+
+  SECTION("by default") {
+    auto r = f.deploy(rev);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto archive = f.deployment_dir("web1", f.latest_id()) / "deployment-archive";
+    auto app = f.host("web1") / "srv/app";
+    // Untouched by hooks and permissions: one inode for the archive's copy and the installed file.
+    auto page = inode(app / "site/index.html");
+    CHECK(page.st_nlink == 2);
+    CHECK(page.st_ino == inode(archive / "site/index.html").st_ino);
+    // A hook script and a file under permissions are copies; the archive's modes are as shipped.
+    CHECK(inode(app / "hooks/stop.sh").st_nlink == 1);
+    CHECK(inode(app / "conf/app.conf").st_nlink == 1);
+    CHECK((inode(app / "conf/app.conf").st_mode & 0777) == 0600);
+    CHECK((inode(archive / "conf/app.conf").st_mode & 0777) == 0644);
+    CHECK((inode(archive / "hooks/stop.sh").st_mode & 0777) == 0755);
+    for (auto rel : {"site/index.html", "conf/app.conf", "hooks/stop.sh"}) CHECK(mtime(app / rel) == want);
+    auto log = unwrap(read_file(archive.parent_path() / "logs/scripts.log"));
+    CHECK(contains(log, "copied 5 files (0 overwritten, 0 retained); 2 as hard links to the deployment archive"));
+
+    // The next deployment replaces the linked file: the first one's archive keeps what it shipped.
+    auto first_archive = archive;
+    auto v2 = f.revision("v2", appspec,
+                         {{"site/index.html", "v2"},
+                          {"conf/app.conf", "secret=2"},
+                          {"hooks/stop.sh", "#!/bin/sh\nexit 0\n"},
+                          {"hooks/after.sh", "#!/bin/sh\nexit 0\n"}});
+    unwrap(write_file_atomic(app / "site/extra.html", "hand-made"));
+    REQUIRE(f.deploy(v2, {"--file-exists-behavior", "OVERWRITE"}).exit_code == 0);
+    CHECK(unwrap(read_file(app / "site/index.html")) == "v2");
+    CHECK(unwrap(read_file(first_archive / "site/index.html")) == "v1");
+    CHECK(unwrap(read_file(app / "site/extra.html")) == "hand-made");
+  }
+  SECTION("--no-hard-links copies every file") {
+    REQUIRE(f.deploy(rev, {"--no-hard-links"}).exit_code == 0);
+    CHECK(f.deployment(f.latest_id())["hardLinks"] == false);
+    auto app = f.host("web1") / "srv/app";
+    for (auto rel : {"site/index.html", "conf/app.conf", "hooks/stop.sh", "appspec.yml"})
+      CHECK(inode(app / rel).st_nlink == 1);
+    CHECK(mtime(app / "site/index.html") == want);
+  }
 }

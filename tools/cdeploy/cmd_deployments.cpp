@@ -18,6 +18,7 @@ struct DeploymentOptions {
   std::string config;
   std::string file_exists_behavior;
   bool ignore_stop_failures = false;
+  bool no_hard_links = false;
   std::string description;
   bool no_wait = false;
   std::string id;
@@ -80,6 +81,7 @@ int run_create(const DeploymentOptions& o, Context& ctx) {
   options.deployment_config = o.config;
   if (!o.file_exists_behavior.empty()) options.file_exists_behavior = parse_file_exists_behavior(o.file_exists_behavior);
   options.ignore_application_stop_failures = o.ignore_stop_failures;
+  options.hard_links = !o.no_hard_links;
   options.description = o.description;
   auto created = unwrap(s.engine.create(options));
   for (auto& w : created.warnings) fmt::print(stderr, "{}\n", w);
@@ -233,6 +235,8 @@ void setup_deployments(CLI::App& app, Context& ctx) {
       ->option_text("BEHAVIOR");
   c->add_flag("--ignore-application-stop-failures", create->ignore_stop_failures,
               "Go on when the previous revision's ApplicationStop scripts fail");
+  c->add_flag("--no-hard-links", create->no_hard_links,
+              "Copy every file; by default local instances hard-link files no hook or permission changes");
   c->add_option("--description", create->description, "A note kept with the deployment")->option_text("TEXT");
   c->add_flag("--no-wait", create->no_wait, "Print the id and return; the deployment runs in the background");
   c->callback([create, &ctx] { run_verb(ctx, [&] { return run_create(*create, ctx); }); });
