@@ -5,6 +5,9 @@
 # DownloadBundle, Install, the records.
 #
 #   bench/bench_install.sh            (RUNS=3: best of 3 for each)
+#
+# Install hard-links the files nothing changes (see cdeploy(1), --no-hard-links); NO_LINKS=1 times
+# the all-copies path instead.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build_dir=${BUILD_DIR:-$here/../build}
@@ -28,28 +31,36 @@ export CICD_HOME=$work/home
   --on-premises-instance-tag-filters Key=Bench,Value=1 --deployment-config-name CodeDeployDefault.AllAtOnce
 
 TIMEFORMAT='%R'
-best() {  # best wall time of $runs runs; $1 prepares (cleans) before each run
-  local prep=$1 best="" t
-  shift
-  for ((i = 0; i < runs; ++i)); do
-    $prep
-    sync
-    t=$({ time "$@" >/dev/null 2>&1; } 2>&1) || { echo "bench_install.sh: '$*' failed" >&2; exit 1; }
-    if [[ -z $best ]] || (($(echo "$t < $best" | bc -l))); then best=$t; fi
-  done
-  echo "$best"
+# Nothing is deleted while timing: ext4 steers new inodes away from recently freed ones (for up to
+# five minutes), which makes file creation after a big rm -rf several times slower for whoever
+# runs next. Each run writes to a fresh place; old trees move to a trash directory, removed at the end.
+trash=$work/trash
+mkdir -p "$trash"
+n=0
+aside() { [[ -e $1 ]] && mv "$1" "$trash/$((n++))" || true; }
+timed() {  # wall time of one run of "$@"
+  local t
+  sync
+  t=$({ time "$@" >/dev/null 2>&1; } 2>&1) || { echo "bench_install.sh: '$*' failed" >&2; exit 1; }
+  echo "$t"
 }
-clean_copy() { rm -rf "$work/copy"; }
-clean_host() { rm -rf "$work/host/srv"; }
-deploy() { "$cdeploy" -q create-deployment --application-name bench --deployment-group-name g --revision "$rev" --file-exists-behavior OVERWRITE; }
+min() { if [[ -z $1 ]] || (($(echo "$2 < $1" | bc -l))); then echo "$2"; else echo "$1"; fi; }
+deploy() {
+  "$cdeploy" -q create-deployment --application-name bench --deployment-group-name g --revision "$rev" \
+    --file-exists-behavior OVERWRITE ${NO_LINKS:+--no-hard-links}
+}
 
-ours=$(best clean_host deploy)
-cp_time=$(best clean_copy cp -a "$rev/site" "$work/copy")
-if command -v rsync >/dev/null; then
-  rsync_time=$(best clean_copy rsync -a "$rev/site/" "$work/copy/")
-else
-  rsync_time=""
-fi
+ours="" cp_time="" rsync_time=""
+for ((i = 0; i < runs; ++i)); do  # interleaved, so that each sees the same disk
+  aside "$work/host/srv"
+  ours=$(min "$ours" "$(timed deploy)")
+  aside "$work/copy"
+  cp_time=$(min "$cp_time" "$(timed cp -a "$rev/site" "$work/copy")")
+  if command -v rsync >/dev/null; then
+    aside "$work/copy"
+    rsync_time=$(min "$rsync_time" "$(timed rsync -a "$rev/site/" "$work/copy/")")
+  fi
+done
 cmp -s <(cd "$rev/site" && find . -type f -exec sha256sum {} + | sort) \
        <(cd "$work/host/srv/app" && find . -type f -exec sha256sum {} + | sort) ||
   { echo "bench_install.sh: the installed tree differs from the revision" >&2; exit 1; }

@@ -52,6 +52,8 @@ class InstanceHost {
                                          bool hard_links) = 0;
   virtual ScriptState check_script(const std::string& path) = 0;
   virtual Result<ProcessResult> run_hook(const HookRun& run) = 0;
+  // Who a hook without `runas` runs as on the instance (for messages).
+  virtual std::string hook_user() = 0;
 };
 
 // This machine, with destinations and the deployment root placed under `root`.
@@ -70,6 +72,7 @@ class LocalHost final : public InstanceHost {
                                  FileExistsBehavior behavior, bool hard_links) override;
   ScriptState check_script(const std::string& path) override;
   Result<ProcessResult> run_hook(const HookRun& run) override;
+  std::string hook_user() override;
 
  private:
   std::string m_name;
@@ -111,6 +114,7 @@ class SshHost final : public InstanceHost {
                                  FileExistsBehavior behavior, bool hard_links) override;
   ScriptState check_script(const std::string& path) override;
   Result<ProcessResult> run_hook(const HookRun& run) override;
+  std::string hook_user() override;
 
   struct Output {
     int exit_code = -1;  // 255: ssh itself failed
@@ -141,6 +145,7 @@ class SshHost final : public InstanceHost {
   // The bundle last unpacked, also unpacked here: the Install step plans from it.
   std::optional<TempDir> m_mirror;
   std::string m_mirror_of;  // the instance directory it mirrors
+  std::string m_login_user;  // `id -un` on the instance, once asked
 };
 
 // The words of CDEPLOY_SSH (e.g. "ssh -F /etc/cdeploy/ssh_config"): split at blanks, with '...'

@@ -205,7 +205,7 @@ bool InstanceRun::run_scripts(LifecycleEvent e, const Appspec& spec, const std::
       } else if (!result->succeeded()) {
         diag.error_code = "ScriptFailed";
         diag.message = fmt::format("Script at specified location: {} run as user {} failed with {}", script.location,
-                                   script.runas.value_or(current_user_name()), result->describe());
+                                   script.runas.value_or(m_host.hook_user()), result->describe());
       }
     }
     if (!diag.error_code.empty()) {

@@ -105,6 +105,8 @@ Result<ProcessResult> LocalHost::run_hook(const HookRun& run) {
   return m_runner.run(spec);
 }
 
+std::string LocalHost::hook_user() { return current_user_name(); }
+
 Result<std::unique_ptr<InstanceHost>> open_host(const Instance& instance, ProcessRunner& runner) {
   if (instance.target.kind == TargetKind::local)
     return std::unique_ptr<InstanceHost>(std::make_unique<LocalHost>(instance.name, instance.root, runner));

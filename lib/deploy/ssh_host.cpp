@@ -604,6 +604,15 @@ std::string SshHost::destination() const {
   return m_target.user.empty() ? m_target.host : m_target.user + "@" + m_target.host;
 }
 
+std::string SshHost::hook_user() {
+  if (m_login_user.empty()) {
+    auto r = run_script("id -un", {});
+    if (r && r->exit_code == 0) m_login_user = std::string(trim(r->out));
+    if (m_login_user.empty()) return m_target.user.empty() ? "(the ssh login user)" : m_target.user;
+  }
+  return m_login_user;
+}
+
 std::string SshHost::describe() const {
   std::string where = fmt::format("ssh {}:{}", destination(), m_target.port);
   return m_root == "/" ? fmt::format("{} ({})", m_name, where)

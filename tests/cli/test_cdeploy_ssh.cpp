@@ -427,6 +427,8 @@ TEST_CASE("cdeploy over ssh: hook failures are diagnosed: failed, missing, not e
     CHECK(e["diagnostics"]["errorCode"] == "ScriptFailed");
     CHECK(e["diagnostics"]["scriptName"] == "hooks/validate.sh");
     CHECK(contains(e["diagnostics"]["message"], "failed with exit status 4"));
+    // The user is the one the instance ran it as (id -un there).
+    CHECK(contains(e["diagnostics"]["message"], "run as user " + user_name() + " failed"));
     CHECK(e["diagnostics"]["logTail"] == "validating v1\nhealth check: 503\n");
   }
   SECTION("a script killed by a signal") {
