@@ -301,14 +301,14 @@ Result<DeploymentOutcome> DeployEngine::create_internal(const CreateDeploymentOp
   return out;
 }
 
-Result<DeploymentOutcome> DeployEngine::run(const std::string& id, const Progress& progress) {
+Result<DeploymentOutcome> DeployEngine::run(const std::string& id, const Progress& progress, bool echo_output) {
   install_stop_handlers();
   auto record = get(id);
   if (!record) return std::unexpected(record.error());
   if (record->status != DeploymentStatus::created)
     return fail(ErrorKind::conflict, "deployment {} is already {}", id, deployment_status_name(record->status));
   DeploymentOutcome out;
-  auto done = execute(*record, progress);
+  auto done = execute(*record, progress, echo_output);
   if (!done) return std::unexpected(done.error());
   out.deployment = *done;
 
@@ -341,8 +341,9 @@ Result<DeploymentOutcome> DeployEngine::run(const std::string& id, const Progres
   ro.description = fmt::format("Automatic rollback of {} to the revision of {}", done->id, good->id);
   ro.ignore_application_stop_failures = true;
   ro.hard_links = done->hard_links;
-  if (progress) progress(fmt::format("{}: {}; rolling back to the revision of {}", done->id,
-                                     deployment_status_name(done->status), good->id));
+  if (progress)
+    progress({ProgressLine::Kind::info, fmt::format("{}: {}; rolling back to the revision of {}", done->id,
+                                                    deployment_status_name(done->status), good->id)});
   auto created = create_internal(ro, done->id, &*good);
   if (!created) {
     out.deployment.status_messages.push_back("Rollback could not start: " + created.error().message);
@@ -351,12 +352,12 @@ Result<DeploymentOutcome> DeployEngine::run(const std::string& id, const Progres
   }
   out.deployment.rollback = RollbackInfo{created->deployment.id, "", fmt::format("Rolled back by {}", created->deployment.id)};
   save(out.deployment);
-  auto rolled = execute(created->deployment, progress);
+  auto rolled = execute(created->deployment, progress, echo_output);
   if (rolled) out.rollback = *rolled;
   return out;
 }
 
-Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Progress& progress) {
+Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Progress& progress, bool echo_output) {
   // 1. In progress, held by this process.
   record.status = DeploymentStatus::in_progress;
   record.start_time = format_iso8601(m_clock.now());
@@ -364,8 +365,8 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
   record.pid_start_time = process_start_time(record.pid);
   record.host = host_name();
   if (auto st = save(record); !st) return std::unexpected(st.error());
-  auto say = [&](const std::string& line) {
-    if (progress) progress(line);
+  auto say = [&](const std::string& line, ProgressLine::Kind kind = ProgressLine::Kind::info) {
+    if (progress) progress({kind, line});
   };
   auto finish = [&](DeploymentStatus status, std::optional<ErrorInformation> error,
                     const std::vector<InstanceRecord>& instances) -> Result<DeploymentRecord> {
@@ -387,7 +388,8 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
     });
     if (!state) return std::unexpected(state.error());
     say(fmt::format("{}: {}{}", record.id, deployment_status_name(status),
-                    record.error ? " (" + record.error->code + ": " + record.error->message + ")" : ""));
+                    record.error ? " (" + record.error->code + ": " + record.error->message + ")" : ""),
+        status == DeploymentStatus::succeeded ? ProgressLine::Kind::succeeded : ProgressLine::Kind::failed);
     return record;
   };
 
@@ -501,10 +503,11 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
                 last = now;
               }
             };
-            d.progress = [&](const std::string& line) {
+            d.progress = [&](const ProgressLine& line) {
               std::lock_guard lock(mutex);
-              say(line);
+              if (progress) progress(line);
             };
+            d.echo_output = echo_output;
             d.stop_requested = stop_check;
             result = deploy_instance(**host, definitions[name], d);
           }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "deploy/host.hpp"
+#include "deploy/lifecycle.hpp"
 #include "deploy/records.hpp"
 #include "deploy/resources.hpp"
 #include "store/store.hpp"
@@ -37,7 +38,7 @@ struct DeploymentOutcome {
 
 class DeployEngine {
  public:
-  using Progress = std::function<void(const std::string&)>;
+  using Progress = ProgressCallback;
   DeployEngine(Store& store, Resources& resources, ProcessRunner& runner, const Clock& clock);
 
   // Checks everything and records the deployment (status Created); runs nothing. Invalid input
@@ -45,7 +46,9 @@ class DeployEngine {
   // is Error{conflict}.
   Result<DeploymentOutcome> create(const CreateDeploymentOptions& options);
   // Runs a created deployment to its end (and its automatic rollback, when configured).
-  Result<DeploymentOutcome> run(const std::string& deployment_id, const Progress& progress = {});
+  // `echo_output`: hook output and script-log notes go to `progress` too, as they are written.
+  Result<DeploymentOutcome> run(const std::string& deployment_id, const Progress& progress = {},
+                                bool echo_output = false);
   // Redeploys the group's last known good revision (the one before its latest deployment).
   Result<DeploymentOutcome> rollback(const std::string& application, const std::string& deployment_group);
 
@@ -65,7 +68,7 @@ class DeployEngine {
   Result<DeploymentOutcome> create_internal(const CreateDeploymentOptions& options,
                                             const std::optional<std::string>& rollback_of,
                                             const DeploymentRecord* reuse = nullptr);
-  Result<DeploymentRecord> execute(DeploymentRecord record, const Progress& progress);
+  Result<DeploymentRecord> execute(DeploymentRecord record, const Progress& progress, bool echo_output);
   Status repair_group_id(const std::string& group_id);
   Status save(const DeploymentRecord& record);
   Status save_instance(const InstanceRecord& record);

@@ -19,8 +19,19 @@ constexpr size_t k_tail_bytes = 4096;
 class ScriptOutput final : public OutputSink {
  public:
   explicit ScriptOutput(const Clock& clock) : m_clock(clock) {}
+  // Each line also goes to `echo`, prefixed ("web1 AfterInstall| ").
+  void set_echo(ProgressCallback echo, std::string instance) {
+    std::lock_guard lock(m_mutex);
+    m_echo = std::move(echo);
+    m_instance = std::move(instance);
+  }
+  void set_event(std::string_view event) {
+    std::lock_guard lock(m_mutex);
+    m_event = event;
+  }
   void on_line(OutputStream stream, std::string_view line) override {
     std::lock_guard lock(m_mutex);
+    if (m_echo) m_echo({ProgressLine::Kind::output, fmt::format("{} {}| {}", m_instance, m_event, line)});
     std::string stamp = format_iso8601(m_clock.now());
     stamp[10] = ' ';
     stamp.pop_back();  // "2026-11-26 06:50:00.123"
@@ -53,6 +64,8 @@ class ScriptOutput final : public OutputSink {
  private:
   const Clock& m_clock;
   mutable std::mutex m_mutex;
+  ProgressCallback m_echo;
+  std::string m_instance, m_event;
   std::string m_log;
   std::deque<std::string> m_tail;
   size_t m_tail_size = 0;
@@ -106,6 +119,7 @@ class InstanceRun {
       m_record.lifecycle_events.push_back(event);
     }
     m_paths = deployment_root_paths(host.deployment_root(), d.deployment_group_id, d.deployment_id);
+    if (d.echo_output && d.progress) m_output->set_echo(d.progress, instance.name);
   }
 
   InstanceRecord run();
@@ -127,6 +141,7 @@ class InstanceRun {
     auto& ev = event(e);
     ev.status = TargetStatus::in_progress;
     ev.start_time = format_iso8601(m_d.clock->now());
+    m_output->set_event(ev.name);
     m_output->note(fmt::format("LifecycleEvent - {}", lifecycle_event_name(e)));
     update();
   }
@@ -137,11 +152,16 @@ class InstanceRun {
     ev.diagnostics = std::move(diagnostics);
     flush_log();
     update();
-    if (m_d.progress)
-      m_d.progress(fmt::format("{}: {} {}{}", m_record.instance_name, ev.name, target_status_name(status),
-                               status == TargetStatus::failed ? " (" + ev.diagnostics->error_code + ": " +
-                                                                    ev.diagnostics->message + ")"
-                                                              : ""));
+    if (m_d.progress) {
+      auto kind = status == TargetStatus::succeeded ? ProgressLine::Kind::succeeded
+                  : status == TargetStatus::failed  ? ProgressLine::Kind::failed
+                  : status == TargetStatus::skipped ? ProgressLine::Kind::skipped
+                                                    : ProgressLine::Kind::info;
+      m_d.progress({kind, fmt::format("{}: {} {}{}", m_record.instance_name, ev.name, target_status_name(status),
+                                      status == TargetStatus::failed ? " (" + ev.diagnostics->error_code + ": " +
+                                                                           ev.diagnostics->message + ")"
+                                                                     : "")});
+    }
   }
   // Runs an event's scripts from a revision directory; returns false when one failed.
   bool run_scripts(LifecycleEvent e, const Appspec& spec, const std::string& archive, bool ignore_failures);

@@ -12,6 +12,20 @@
 
 namespace cicd {
 
+// A line of a deployment's progress, with what it says for a front end to render (color).
+struct ProgressLine {
+  enum class Kind {
+    info,       // "d-X: deploying to web1"
+    succeeded,  // an event or the deployment succeeded
+    failed,     // ... failed (or was stopped)
+    skipped,    // ... was skipped
+    output,     // a hook's output or the script log's own notes (only when asked for)
+  };
+  Kind kind = Kind::info;
+  std::string text;
+};
+using ProgressCallback = std::function<void(const ProgressLine&)>;
+
 // The events an in-place deployment records for each instance, in order.
 const std::vector<LifecycleEvent>& in_place_lifecycle();
 
@@ -29,7 +43,9 @@ struct InstanceDeployment {
   // Called whenever the instance's record changes (to save it).
   std::function<void(const InstanceRecord&)> on_update;
   // One line per event for progress output ("web1: BeforeInstall Succeeded").
-  std::function<void(const std::string&)> progress;
+  ProgressCallback progress;
+  // Also each line of the script log as it is written ("web1 AfterInstall| ..."), to `progress`.
+  bool echo_output = false;
   // Checked between steps: a stop request ends the lifecycle, what is left is Skipped.
   std::function<bool()> stop_requested;
   int revisions_to_keep = 5;

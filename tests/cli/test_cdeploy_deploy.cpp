@@ -568,3 +568,44 @@ hooks:
     CHECK(mtime(app / "site/index.html") == want);
   }
 }
+
+TEST_CASE("cdeploy: -v streams hook output, and a terminal gets progress colored by outcome", "[cdeploy][deploy]") {
+  CdeployFixture f;
+  f.fleet(1);
+  auto rev = f.revision("v1", k_appspec, site("v1", "echo 'health: ok'"));
+  SECTION("-v: each line of the script log as it is written, after its instance and event") {
+    auto r = f.deploy(rev, {"-v"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(contains(r.err, "web1 ApplicationStart| start v1\n"));
+    CHECK(contains(r.err, "web1 ValidateService| health: ok\n"));
+    CHECK(contains(r.err, "web1 Install| copied "));
+    CHECK(contains(r.err, "web1: ValidateService Succeeded\n"));
+    // Without -v, the events only.
+    auto quiet = f.deploy(f.revision("v2", k_appspec, site("v2")));
+    CHECK_FALSE(contains(quiet.err, "| start v2"));
+    CHECK(contains(quiet.err, "web1: ApplicationStart Succeeded\n"));
+  }
+  SECTION("on a terminal: green for success, red for failure; --no-color and NO_COLOR turn it off") {
+    auto env = f.env();
+    env["NO_COLOR"] = "";
+    std::vector<std::string> args = {CICD_CDEPLOY, "create-deployment", "--application-name", "web",
+                                     "--deployment-group-name", "prod", "--revision", rev.string()};
+    auto r = run_on_terminal(args, f.scratch.path(), env);
+    INFO(r.out);
+    REQUIRE(r.exit_code == 0);
+    CHECK(contains(r.out, "\033[32mweb1: ValidateService Succeeded\033[0m"));
+    auto bad = f.revision("bad", k_appspec, site("bad", "exit 3"));
+    args[7] = bad.string();
+    auto failed = run_on_terminal(args, f.scratch.path(), env);
+    CHECK(failed.exit_code == 1);
+    CHECK(contains(failed.out, "\033[31mweb1: ValidateService Failed (ScriptFailed: "));
+    args.insert(args.begin() + 1, "--no-color");
+    auto plain = run_on_terminal(args, f.scratch.path(), env);
+    CHECK(contains(plain.out, "web1: ValidateService Failed"));
+    CHECK_FALSE(contains(plain.out, "\033["));
+    env["NO_COLOR"] = "1";
+    args.erase(args.begin() + 1);
+    CHECK_FALSE(contains(run_on_terminal(args, f.scratch.path(), env).out, "\033["));
+  }
+}

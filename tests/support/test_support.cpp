@@ -1,5 +1,10 @@
 #include "support/test_support.hpp"
 
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -36,6 +41,40 @@ RunOutput run(const std::vector<std::string>& argv, const std::filesystem::path&
   out.exit_code = result.term_signal ? 128 + result.term_signal : result.exit_code;
   out.out = sink->out();
   out.err = sink->err();
+  return out;
+}
+
+RunOutput run_on_terminal(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
+                          const Environment& extra_env) {
+  auto environment = current_environment();
+  for (auto& [k, v] : extra_env) environment[k] = v;
+  std::vector<std::string> env_strings;
+  for (auto& [k, v] : environment) env_strings.push_back(k + "=" + v);
+  std::vector<char*> args, envp;
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  for (auto& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  int master = -1;
+  pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid < 0) throw std::runtime_error("forkpty failed");
+  if (pid == 0) {
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
+    ::execve(args[0], args.data(), envp.data());
+    ::_exit(127);
+  }
+  RunOutput out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(master, buf, sizeof buf);
+    if (n > 0) out.out.append(buf, static_cast<size_t>(n));
+    else if (n < 0 && errno == EINTR) continue;
+    else break;  // EIO once the terminal's last writer has gone
+  }
+  ::close(master);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return out;
 }
 

@@ -34,6 +34,11 @@ struct RunOutput {
 RunOutput run(const std::vector<std::string>& argv, const std::filesystem::path& cwd = {},
               const Environment& extra_env = {}, const std::string& stdin_data = {});
 
+// The same on a pseudo-terminal (stdin, stdout and stderr all on it, as in an interactive shell):
+// `out` is everything the terminal showed, `err` is empty.
+RunOutput run_on_terminal(const std::vector<std::string>& argv, const std::filesystem::path& cwd = {},
+                          const Environment& extra_env = {});
+
 std::string fixture(const std::string& rel);  // path under tests/fixtures
 std::string fixture_text(const std::string& rel);
 

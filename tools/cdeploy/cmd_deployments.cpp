@@ -72,6 +72,25 @@ Json summary_json(const InstanceRecord& i) {
   return j;
 }
 
+// Runs a created deployment, its progress on stderr (none with -q): one line per event, colored
+// by outcome on a terminal; with -v each hook's output and the script log's notes as well.
+DeploymentOutcome run_with_progress(Session& s, const std::string& id, const Context& ctx) {
+  bool color = ctx.globals.color();
+  auto progress = [&ctx, color](const ProgressLine& line) {
+    if (ctx.globals.quiet) return;
+    const char* on = "";
+    if (color) switch (line.kind) {
+        case ProgressLine::Kind::succeeded: on = "\033[32m"; break;
+        case ProgressLine::Kind::failed: on = "\033[31m"; break;
+        case ProgressLine::Kind::skipped: on = "\033[33m"; break;
+        case ProgressLine::Kind::output: on = "\033[2m"; break;
+        case ProgressLine::Kind::info: break;
+      }
+    fmt::print(stderr, "{}{}{}\n", on, line.text, *on ? "\033[0m" : "");
+  };
+  return unwrap(s.engine.run(id, progress, ctx.globals.verbose && !ctx.globals.quiet));
+}
+
 int run_create(const DeploymentOptions& o, Context& ctx) {
   Session s(ctx);
   CreateDeploymentOptions options;
@@ -99,10 +118,7 @@ int run_create(const DeploymentOptions& o, Context& ctx) {
     else fmt::print("{}\n", id);
     return 0;
   }
-  auto progress = [&ctx](const std::string& line) {
-    if (!ctx.globals.quiet) fmt::print(stderr, "{}\n", line);
-  };
-  auto outcome = unwrap(s.engine.run(id, progress));
+  auto outcome = run_with_progress(s, id, ctx);
   if (ctx.globals.format() == cli::OutputFormat::json) {
     Json j{{"deploymentId", id}, {"deploymentInfo", deployment_to_json(outcome.deployment)}};
     if (outcome.rollback) j["rollbackDeploymentInfo"] = deployment_to_json(*outcome.rollback);
@@ -202,10 +218,7 @@ int run_stop(const DeploymentOptions& o, Context& ctx) {
 int run_rollback(const DeploymentOptions& o, Context& ctx) {
   Session s(ctx);
   auto created = unwrap(s.engine.rollback(o.application, o.group));
-  auto progress = [&ctx](const std::string& line) {
-    if (!ctx.globals.quiet) fmt::print(stderr, "{}\n", line);
-  };
-  auto outcome = unwrap(s.engine.run(created.deployment.id, progress));
+  auto outcome = run_with_progress(s, created.deployment.id, ctx);
   if (ctx.globals.format() == cli::OutputFormat::json)
     cli::print_json(Json{{"deploymentId", outcome.deployment.id}, {"deploymentInfo", deployment_to_json(outcome.deployment)}});
   else print_summary(s, outcome.deployment, "Rollback");
