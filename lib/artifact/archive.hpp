@@ -69,8 +69,11 @@ enum class TarCompression { none, gzip };
 // sync: on disk before returning (an artifact); no_sync: replaced atomically only (a working copy
 // that exists elsewhere too, like a deployment bundle).
 enum class TarDurability { sync, no_sync };
+// `sha256`: when given, set to the hex SHA-256 of the file written, computed on a second thread
+// as the bytes are written (no second read of the file).
 Status write_tar(const std::vector<ArchiveEntry>& entries, const std::filesystem::path& out,
-                 TarCompression compression = TarCompression::none, TarDurability durability = TarDurability::sync);
+                 TarCompression compression = TarCompression::none, TarDurability durability = TarDurability::sync,
+                 std::string* sha256 = nullptr);
 
 struct ExtractOptions {
   bool keep_permissions = true;

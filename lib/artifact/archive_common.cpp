@@ -11,22 +11,6 @@
 
 namespace cicd::artifact_detail {
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) reset(other.release());
-  return *this;
-}
-
-void UniqueFd::reset(int fd) {
-  if (m_fd >= 0) ::close(m_fd);
-  m_fd = fd;
-}
-
-int UniqueFd::release() {
-  int fd = m_fd;
-  m_fd = -1;
-  return fd;
-}
-
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> parts;
   size_t start = 0;

@@ -23,25 +23,6 @@ namespace fs = std::filesystem;
 inline constexpr uint64_t k_zip_whole_file_limit = uint64_t{16} << 20;
 inline constexpr uint64_t k_zip_chunk_size = uint64_t{4} << 20;
 
-// A file descriptor closed when the object goes away.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : m_fd(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : m_fd(other.m_fd) { other.m_fd = -1; }
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-  int get() const { return m_fd; }
-  explicit operator bool() const { return m_fd >= 0; }
-  void reset(int fd = -1);
-  int release();
-
- private:
-  int m_fd = -1;
-};
-
 // Stricter than is_safe_relative_path: also no empty or "." components and no trailing '/', so
 // every file has exactly one spelling and two entries cannot name the same file differently.
 bool is_clean_entry_name(std::string_view name);

@@ -6,10 +6,16 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "artifact/archive.hpp"
 #include "artifact/archive_internal.hpp"
+#include "util/hash.hpp"
 
 namespace cicd {
 
@@ -24,12 +30,81 @@ struct EntryDeleter {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
 };
 
+// SHA-256 on a thread of its own, fed the chunks as they are written.
+class ConcurrentHasher {
+ public:
+  ConcurrentHasher() : m_thread([this] { run(); }) {}
+  ~ConcurrentHasher() { finish(); }
+  void feed(std::string_view data) {
+    std::unique_lock lock(m_mutex);
+    m_space.wait(lock, [&] { return m_queued < k_max_queued; });
+    m_chunks.emplace_back(data);
+    m_queued += data.size();
+    m_ready.notify_one();
+  }
+  std::string finish() {
+    {
+      std::lock_guard lock(m_mutex);
+      m_done = true;
+      m_ready.notify_one();
+    }
+    if (m_thread.joinable()) m_thread.join();
+    return m_digest;
+  }
+
+ private:
+  static constexpr size_t k_max_queued = 32u << 20;
+  void run() {
+    Hasher hasher;
+    for (;;) {
+      std::string chunk;
+      {
+        std::unique_lock lock(m_mutex);
+        m_ready.wait(lock, [&] { return !m_chunks.empty() || m_done; });
+        if (m_chunks.empty()) break;
+        chunk = std::move(m_chunks.front());
+        m_chunks.pop_front();
+        m_queued -= chunk.size();
+        m_space.notify_one();
+      }
+      hasher.update(chunk);
+    }
+    m_digest = hasher.hex();
+  }
+  std::mutex m_mutex;
+  std::condition_variable m_ready, m_space;
+  std::deque<std::string> m_chunks;
+  size_t m_queued = 0;
+  bool m_done = false;
+  std::string m_digest;
+  std::thread m_thread;  // last: starts once the rest is ready
+};
+
+// libarchive's output: the file, and the hasher when one is wanted.
+struct Output {
+  int fd;
+  const fs::path& path;
+  std::unique_ptr<ConcurrentHasher> hasher;
+  std::optional<Error> error;
+  static la_ssize_t write(struct archive*, void* self, const void* buffer, size_t length) {
+    auto* o = static_cast<Output*>(self);
+    std::string_view data(static_cast<const char*>(buffer), length);
+    if (auto st = write_all(o->fd, data, o->path); !st) {
+      o->error = st.error();
+      return -1;
+    }
+    if (o->hasher) o->hasher->feed(data);
+    return static_cast<la_ssize_t>(length);
+  }
+};
+
 std::unexpected<Error> archive_failure(struct archive* a, const fs::path& out) {
   const char* why = archive_error_string(a);
   return fail(ErrorKind::io, "cannot write '{}': {}", out.string(), why ? why : "unknown libarchive error");
 }
 
-Status write_tar_entry(struct archive* a, const ArchiveEntry& entry, const SourceInfo& info, const fs::path& out) {
+Status write_tar_entry(struct archive* a, const ArchiveEntry& entry, const SourceInfo& info, const fs::path& out,
+                       std::string& buffer) {
   std::unique_ptr<archive_entry, EntryDeleter> header(archive_entry_new());
   archive_entry_set_pathname(header.get(), entry.name.c_str());
   archive_entry_set_mtime(header.get(), static_cast<time_t>(info.mtime), 0);
@@ -64,7 +139,6 @@ Status write_tar_entry(struct archive* a, const ArchiveEntry& entry, const Sourc
     // The header promised a size; a file that shrinks or grows meanwhile would make a lie of it.
     auto expected = static_cast<uint64_t>(archive_entry_size(header.get()));
     uint64_t written = 0;
-    std::string buffer(256 * 1024, '\0');
     for (;;) {
       auto got = read_full(src.get(), buffer.data(), buffer.size(), entry.source);
       if (!got) return std::unexpected(got.error());
@@ -83,7 +157,7 @@ Status write_tar_entry(struct archive* a, const ArchiveEntry& entry, const Sourc
 }  // namespace
 
 Status write_tar(const std::vector<ArchiveEntry>& entries, const std::filesystem::path& out,
-                 TarCompression compression, TarDurability durability) {
+                 TarCompression compression, TarDurability durability, std::string* sha256) {
   // 1. Names and sources are checked before any output exists.
   if (auto st = check_entry_names(entries); !st) return st;
   std::vector<SourceInfo> infos;
@@ -102,12 +176,20 @@ Status write_tar(const std::vector<ArchiveEntry>& entries, const std::filesystem
   archive_write_set_format_pax_restricted(a.get());
   if (compression == TarCompression::gzip && archive_write_add_filter_gzip(a.get()) != ARCHIVE_OK)
     return archive_failure(a.get(), out);
-  if (archive_write_open_fd(a.get(), pending->fd()) != ARCHIVE_OK) return archive_failure(a.get(), out);
+  // Big blocks: fewer writes (and chunks for the hasher); the last block is not padded to one.
+  archive_write_set_bytes_per_block(a.get(), 1 << 20);
+  archive_write_set_bytes_in_last_block(a.get(), 1);
+  Output output{pending->fd(), out, sha256 ? std::make_unique<ConcurrentHasher>() : nullptr, {}};
+  if (archive_write_open2(a.get(), &output, nullptr, &Output::write, nullptr, nullptr) != ARCHIVE_OK)
+    return archive_failure(a.get(), out);
 
   // 3. Entries in the order given, then the trailer.
+  std::string buffer(256 * 1024, '\0');  // one for all entries: a fresh one each would be zeroed each time
   for (size_t i = 0; i < entries.size(); ++i)
-    if (auto st = write_tar_entry(a.get(), entries[i], infos[i], out); !st) return st;
-  if (archive_write_close(a.get()) != ARCHIVE_OK) return archive_failure(a.get(), out);
+    if (auto st = write_tar_entry(a.get(), entries[i], infos[i], out, buffer); !st) return st;
+  if (archive_write_close(a.get()) != ARCHIVE_OK)
+    return output.error ? std::unexpected(*output.error) : archive_failure(a.get(), out);
+  if (sha256) *sha256 = output.hasher->finish();
 
   // 4. Into place.
   return pending->commit(durability == TarDurability::sync);

@@ -131,6 +131,7 @@ Status unpack_own_bundle(const fs::path& bundle, const fs::path& dest) {
 
   // 2. Read in order: directories at once, files to the writers, symlinks kept for the end.
   std::vector<std::pair<fs::path, std::string>> symlinks;
+  fs::path made_dir;  // the directory the last file went into (exists)
   for (;;) {
     archive_entry* entry = nullptr;
     int rc = archive_read_next_header(reader.get(), &entry);
@@ -150,7 +151,11 @@ Status unpack_own_bundle(const fs::path& bundle, const fs::path& dest) {
       continue;
     }
     std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
+    if (path.parent_path() != made_dir) {  // entries come sorted: most share the last one's directory
+      fs::create_directories(path.parent_path(), ec);
+      if (ec) return finish(fail(ErrorKind::io, "cannot create '{}': {}", path.parent_path().string(), ec.message()));
+      made_dir = path.parent_path();
+    }
     if (type == AE_IFLNK) {
       const char* target = archive_entry_symlink(entry);
       symlinks.emplace_back(path, target ? target : "");

@@ -1,5 +1,6 @@
 #include "deploy/install.hpp"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -10,6 +11,8 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 #include <thread>
 
 #include "util/fs.hpp"
@@ -26,6 +29,7 @@ struct Copy {
   fs::path from;
   fs::path to;
   bool is_dir = false;
+  bool is_symlink = false;
 };
 
 fs::path under_root(const fs::path& root, const std::string& absolute) {
@@ -45,29 +49,83 @@ bool exists_no_follow(const fs::path& p) {
   return fs::symlink_status(p, ec).type() != fs::file_type::not_found && !ec;
 }
 
-// Places one file (see FileWrite): true when it became a hard link.
+// A copy of the file `from` at `to` (which must not exist), with its mode and modification time.
+// errno-style failures keep their errno in `err` (EEXIST: something is at `to`).
+Status copy_regular(const fs::path& from, const fs::path& to, int& err) {
+  err = 0;
+  UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!in) return fail_errno(fmt::format("cannot read '{}'", from.string()), err = errno);
+  struct stat st {};
+  if (::fstat(in.get(), &st) != 0) return fail_errno(fmt::format("cannot read '{}'", from.string()), err = errno);
+  UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!out) return fail_errno(fmt::format("cannot create '{}'", to.string()), err = errno);
+  auto failed = [&](int e) {
+    ::unlink(to.c_str());
+    return fail_errno(fmt::format("cannot copy '{}' to '{}'", from.string(), to.string()), err = e);
+  };
+  bool in_kernel = true;
+  for (off_t left = st.st_size; left > 0;) {
+    if (in_kernel) {
+      ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, static_cast<size_t>(left), 0);
+      if (n > 0) {
+        left -= n;
+        continue;
+      }
+      if (n == 0) break;  // it shrank meanwhile
+      if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL) return failed(errno);
+      in_kernel = false;  // not here: through a buffer
+    }
+    char buf[64 * 1024];
+    ssize_t got = ::read(in.get(), buf, sizeof buf);
+    if (got < 0) return failed(errno);
+    if (got == 0) break;
+    if (auto w = write_all(out.get(), std::string_view(buf, static_cast<size_t>(got)), to); !w) return failed(EIO);
+    left -= got;
+  }
+  if (::fchmod(out.get(), st.st_mode & 07777) != 0) return failed(errno);
+  timespec times[2] = {st.st_atim, st.st_mtim};
+  ::futimens(out.get(), times);
+  if (::close(out.release()) != 0) return failed(errno);
+  return {};
+}
+
+// Places one file (see FileWrite): true when it became a hard link. A file in the way is removed,
+// never written through: it may be a link to an earlier revision's archive.
 Result<bool> copy_one(const FileWrite& w) {
   const fs::path& from = w.from;
   const fs::path& to = w.to;
-  std::error_code ec;
-  auto st = fs::symlink_status(from, ec);
-  if (ec) return fail(ErrorKind::io, "cannot read '{}': {}", from.string(), ec.message());
-  if (exists_no_follow(to)) {
-    // Removed, never written through: it may be a link to an earlier revision's archive.
-    fs::remove(to, ec);
+  auto remove_existing = [&]() -> Status {
+    std::error_code ec;
+    if (exists_no_follow(to)) fs::remove(to, ec);
     if (ec) return fail(ErrorKind::io, "cannot replace '{}': {}", to.string(), ec.message());
+    return {};
+  };
+  if (w.replaces)
+    if (auto st = remove_existing(); !st) return std::unexpected(st.error());
+  // Each way of placing it fails with EEXIST when something appeared at `to` since the step
+  // looked: then that goes, and the place is tried once more.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (attempt == 1)
+      if (auto st = remove_existing(); !st) return std::unexpected(st.error());
+    if (w.is_symlink) {
+      std::error_code ec;
+      fs::copy_symlink(from, to, ec);
+      if (!ec) return false;
+      if (ec == std::errc::file_exists) continue;
+      return fail(ErrorKind::io, "cannot copy '{}' to '{}': {}", from.string(), to.string(), ec.message());
+    }
+    if (w.may_link) {
+      if (::link(from.c_str(), to.c_str()) == 0) return true;
+      if (errno == EEXIST) continue;
+      // Not linked (another file system, a link count at its limit, ...): a copy.
+    }
+    int err = 0;
+    auto copied = copy_regular(from, to, err);
+    if (copied) return false;
+    if (err == EEXIST) continue;
+    return std::unexpected(copied.error());
   }
-  if (fs::is_symlink(st)) {
-    fs::copy_symlink(from, to, ec);
-  } else {
-    if (w.may_link && ::link(from.c_str(), to.c_str()) == 0) return true;
-    // Not linked (another file system, a link count at its limit, ...): a copy.
-    fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-    if (!ec) fs::permissions(to, st.permissions(), fs::perm_options::replace, ec);
-    if (!ec) fs::last_write_time(to, fs::last_write_time(from, ec), ec);
-  }
-  if (ec) return fail(ErrorKind::io, "cannot copy '{}' to '{}': {}", from.string(), to.string(), ec.message());
-  return false;
+  return fail(ErrorKind::io, "cannot place '{}': something keeps appearing at '{}'", from.string(), to.string());
 }
 
 // Which installed paths a `permissions` entry names: under its object, matching its pattern and
@@ -106,6 +164,8 @@ class LocalInstallTarget final : public InstallTarget {
  public:
   explicit LocalInstallTarget(ProcessRunner& runner) : m_runner(runner) {}
 
+  bool answers_from_query() const override { return false; }
+
   Result<std::optional<size_t>> begin(const InstallQuery& query) override {
     auto previous = read_file(query.previous_cleanup);
     if (!previous) return std::optional<size_t>{};
@@ -128,6 +188,13 @@ class LocalInstallTarget final : public InstallTarget {
   }
 
   DestinationState state(const fs::path& path) override {
+    // Before any file is placed, nothing is inside a directory this step created.
+    if (!m_placing && !m_created.empty()) {
+      const std::string& p = path.native();
+      if (m_created.contains(p)) return DestinationState{true, false, true, true, true};
+      auto slash = p.rfind('/');
+      if (slash != std::string::npos && slash > 0 && m_created.contains(p.substr(0, slash))) return DestinationState{};
+    }
     DestinationState s;
     std::error_code ec;
     auto l = fs::symlink_status(path, ec);
@@ -142,14 +209,16 @@ class LocalInstallTarget final : public InstallTarget {
 
   Status create_directory(const fs::path& path) override {
     std::error_code ec;
-    fs::create_directory(path, ec);
+    bool created = fs::create_directory(path, ec);
     if (ec) return fail(ErrorKind::io, "cannot create directory '{}': {}", path.string(), ec.message());
+    if (created) m_created.insert(path.native());
     return {};
   }
 
   // On several threads: creating many small files is bound by the file system's per-file work,
   // which spreads over cores.
   Result<size_t> copy_files(const std::vector<FileWrite>& files) override {
+    m_placing = true;
     std::atomic<size_t> next{0}, linked{0};
     std::mutex error_mutex;
     std::optional<Error> first_error;
@@ -247,6 +316,8 @@ class LocalInstallTarget final : public InstallTarget {
 
   ProcessRunner& m_runner;
   std::string m_setfacl, m_chcon;
+  std::unordered_set<std::string> m_created;  // directories this step created
+  bool m_placing = false;        // files are being placed: states are looked up again
 };
 
 // The revision's files each `files` mapping installs, in order; a directory entry stands for the
@@ -254,7 +325,8 @@ class LocalInstallTarget final : public InstallTarget {
 Status plan_copies(const InstallRequest& request, std::vector<Copy>& copies) {
   const Appspec& spec = *request.spec;
   std::error_code ec;
-  std::map<fs::path, std::string> sources_of;  // target -> source, to catch two sources for one target
+  // target -> source, to catch two sources for one target (strings: cheaper than paths to compare)
+  std::unordered_map<std::string, fs::path> sources_of;
   for (auto& mapping : spec.files) {
     fs::path src = source_path(request.archive_dir, mapping.source);
     fs::path dest = under_root(request.root, mapping.destination);
@@ -262,29 +334,51 @@ Status plan_copies(const InstallRequest& request, std::vector<Copy>& copies) {
     if (ec || st.type() == fs::file_type::not_found)
       return fail(ErrorKind::failed, "files: source '{}' is not in the revision", mapping.source);
     auto add = [&](const fs::path& from, const fs::path& to, bool is_dir) -> Status {
-      auto [it, inserted] = sources_of.emplace(to, from.lexically_relative(request.archive_dir).string());
+      auto [it, inserted] = sources_of.emplace(to.native(), from);
       if (!inserted && !is_dir)
-        return fail(ErrorKind::failed, "files: '{}' and '{}' would both be installed at {}", it->second,
+        return fail(ErrorKind::failed, "files: '{}' and '{}' would both be installed at {}",
+                    it->second.lexically_relative(request.archive_dir).string(),
                     from.lexically_relative(request.archive_dir).string(), to.string());
       copies.push_back({from, to, is_dir});
       return {};
     };
     if (fs::is_directory(st)) {
       // A directory source copies its contents.
-      std::vector<fs::path> entries;
+      // (The types come with the directory listing: no stat per entry.)
+      struct Entry {
+        fs::path path;
+        bool is_dir, is_symlink;
+      };
+      std::vector<Entry> entries;
       for (auto it = fs::recursive_directory_iterator(src, ec); !ec && it != fs::recursive_directory_iterator();
-           it.increment(ec))
-        entries.push_back(it->path());
-      std::sort(entries.begin(), entries.end());
+           it.increment(ec)) {
+        bool link = it->is_symlink(ec);
+        entries.push_back({it->path(), !link && it->is_directory(ec), link});
+      }
+      if (ec) return fail(ErrorKind::io, "cannot read the revision's '{}': {}", mapping.source, ec.message());
+      // Sorted as strings: a directory still comes before what is in it (its name is their prefix).
+      std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.path.native() < b.path.native(); });
       if (auto s = add(src, dest, true); !s) return s;
+      const std::string& prefix = src.native();
       for (auto& e : entries) {
-        bool is_dir = fs::is_directory(fs::symlink_status(e, ec));
-        if (auto s = add(e, dest / e.lexically_relative(src), is_dir); !s) return s;
+        // The entry's path below `src`, by its spelling (the iterator builds it as src/...).
+        std::string_view p = e.path.native();
+        fs::path rel;
+        if (p.starts_with(prefix)) {
+          p.remove_prefix(prefix.size());
+          while (p.starts_with('/')) p.remove_prefix(1);
+          rel = fs::path(std::string(p));
+        } else {
+          rel = e.path.lexically_relative(src);
+        }
+        if (auto s = add(e.path, dest / rel, e.is_dir); !s) return s;
+        copies.back().is_symlink = e.is_symlink;
       }
     } else {
       // A file lands at destination/<basename>.
       if (auto s = add(dest, dest, true); !s) return s;
       if (auto s = add(src, dest / src.filename(), false); !s) return s;
+      copies.back().is_symlink = fs::is_symlink(st);
     }
   }
   return {};
@@ -292,14 +386,16 @@ Status plan_copies(const InstallRequest& request, std::vector<Copy>& copies) {
 
 // Everything the Install step will ask the target about: each destination and the directories
 // above it (the chain a directory's creation walks up).
-InstallQuery query_for(const InstallRequest& request, const std::vector<Copy>& copies) {
+InstallQuery query_for(const InstallRequest& request, const std::vector<Copy>& copies, bool target_wants_paths) {
   InstallQuery q;
   q.previous_cleanup = request.previous_cleanup;
-  std::set<fs::path> paths;
-  for (auto& c : copies)
-    for (fs::path d = c.to; !d.empty() && paths.insert(d).second && d != d.parent_path(); d = d.parent_path()) {
-    }
-  q.paths.assign(paths.begin(), paths.end());
+  if (target_wants_paths) {
+    std::set<fs::path> paths;
+    for (auto& c : copies)
+      for (fs::path d = c.to; !d.empty() && paths.insert(d).second && d != d.parent_path(); d = d.parent_path()) {
+      }
+    q.paths.assign(paths.begin(), paths.end());
+  }
   std::set<std::string> users, groups;
   for (auto& p : request.spec->permissions) {
     if (p.owner) users.insert(*p.owner);
@@ -374,7 +470,7 @@ Result<InstallOutcome> install_revision(const InstallRequest& request, InstallTa
   auto plan = plan_copies(request, copies);
 
   // 2. What the previous deployment installed goes first, files before their directories.
-  auto removed = target.begin(query_for(request, plan ? copies : std::vector<Copy>{}));
+  auto removed = target.begin(query_for(request, plan ? copies : std::vector<Copy>{}, target.answers_from_query()));
   if (!removed) return std::unexpected(removed.error());
   if (*removed) {
     out.removed = **removed;
@@ -395,7 +491,7 @@ Result<InstallOutcome> install_revision(const InstallRequest& request, InstallTa
   // 3. Directories first, in order, remembering which we created for the next cleanup.
   std::vector<fs::path> installed;  // what permissions apply to
   std::vector<fs::path> created;    // what the next deployment removes: not directories that were there
-  std::set<fs::path> seen_dirs;
+  std::unordered_set<std::string> seen_dirs;
   for (auto& c : copies) {
     if (!c.is_dir) continue;
     std::vector<fs::path> chain;
@@ -403,12 +499,12 @@ Result<InstallOutcome> install_revision(const InstallRequest& request, InstallTa
       chain.push_back(d);
     for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
       if (auto s = target.create_directory(*it); !s) return std::unexpected(s.error());
-      if (seen_dirs.insert(*it).second) {
+      if (seen_dirs.insert(it->native()).second) {
         installed.push_back(*it);
         created.push_back(*it);
       }
     }
-    if (chain.empty() && target.state(c.to).resolves_to_directory && seen_dirs.insert(c.to).second &&
+    if (chain.empty() && target.state(c.to).resolves_to_directory && seen_dirs.insert(c.to.native()).second &&
         c.to != request.root)
       installed.push_back(c.to);  // pre-existing: permissions may apply, cleanup must not remove it
   }
@@ -419,11 +515,11 @@ Result<InstallOutcome> install_revision(const InstallRequest& request, InstallTa
   std::vector<FileWrite> writes;
   // A hard link is safe for a file nothing here changes: not a hook script (the archive's copy
   // runs), not named by `permissions` (its owner, mode, ACLs would change the archive's copy).
-  std::set<fs::path> scripts;
+  std::unordered_set<std::string> scripts;
   std::vector<PermissionMatcher> matchers;
   if (request.hard_links) {
     for (auto& hook : spec.hooks)
-      for (auto& script : hook.scripts) scripts.insert(source_path(request.archive_dir, script.location));
+      for (auto& script : hook.scripts) scripts.insert(source_path(request.archive_dir, script.location).native());
     for (auto& p : spec.permissions) matchers.emplace_back(p, request.root);
   }
   std::vector<size_t> written;  // index in `copies` of each write
@@ -437,9 +533,9 @@ Result<InstallOutcome> install_revision(const InstallRequest& request, InstallTa
       continue;
     }
     planned += copies[i].to.string() + "\n";
-    bool may_link = request.hard_links && !scripts.contains(copies[i].from) &&
+    bool may_link = request.hard_links && !scripts.contains(copies[i].from.native()) &&
                     std::none_of(matchers.begin(), matchers.end(), [&](auto& m) { return m.names(copies[i].to, false); });
-    writes.push_back({copies[i].from, copies[i].to, may_link});
+    writes.push_back({copies[i].from, copies[i].to, may_link, copies[i].is_symlink, existed[i]});
     written.push_back(i);
   }
   if (auto st = target.write_cleanup(request.new_cleanup, planned); !st) return std::unexpected(st.error());

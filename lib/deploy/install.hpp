@@ -37,6 +37,8 @@ struct FileWrite {
   std::filesystem::path from;
   std::filesystem::path to;
   bool may_link = false;
+  bool is_symlink = false;  // `from` is a symlink (as the revision's listing said)
+  bool replaces = true;     // something was at `to` when the step looked (false: nothing to remove first)
 };
 
 struct InstallOutcome {
@@ -78,6 +80,9 @@ class InstallTarget {
   // Removes the previous deployment's files listed in `query.previous_cleanup` (files before
   // their directories, directories only when empty): how many; nullopt when there is no list.
   virtual Result<std::optional<size_t>> begin(const InstallQuery& query) = 0;
+  // Whether `state` answers from `query.paths` (a remote target); a local one looks itself, and
+  // is given no paths.
+  virtual bool answers_from_query() const { return true; }
   virtual DestinationState state(const std::filesystem::path& path) = 0;
   virtual Status create_directory(const std::filesystem::path& path) = 0;
   // Places each file (see FileWrite); how many were hard-linked. May work on several at once;

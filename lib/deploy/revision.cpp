@@ -113,9 +113,10 @@ Result<std::string> pack_bundle(const PreparedRevision& revision, const fs::path
   if (ec) return fail(ErrorKind::io, "cannot read revision '{}': {}", revision.location, ec.message());
   std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.name < b.name; });
   // The bundle is a working copy of a revision: atomic, but not worth a flush of every byte.
-  if (auto st = write_tar(entries, bundle, TarCompression::none, TarDurability::no_sync); !st)
+  std::string sha256;
+  if (auto st = write_tar(entries, bundle, TarCompression::none, TarDurability::no_sync, &sha256); !st)
     return std::unexpected(st.error());
-  return sha256_file(bundle);
+  return sha256;
 }
 
 Result<PreparedRevision> open_bundle(const fs::path& bundle, const std::string& location) {

@@ -237,4 +237,20 @@ fs::path self_executable() {
   return ec ? fs::path() : p;
 }
 
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) reset(other.release());
+  return *this;
+}
+
+void UniqueFd::reset(int fd) {
+  if (m_fd >= 0) ::close(m_fd);
+  m_fd = fd;
+}
+
+int UniqueFd::release() {
+  int fd = m_fd;
+  m_fd = -1;
+  return fd;
+}
+
 }  // namespace cicd

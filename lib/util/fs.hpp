@@ -85,4 +85,23 @@ bool is_safe_relative_path(std::string_view path);
 // Path of the running executable (/proc/self/exe).
 fs::path self_executable();
 
+// A file descriptor closed when the object goes away.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : m_fd(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : m_fd(other.m_fd) { other.m_fd = -1; }
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+  int get() const { return m_fd; }
+  explicit operator bool() const { return m_fd >= 0; }
+  void reset(int fd = -1);
+  int release();
+
+ private:
+  int m_fd = -1;
+};
+
 }  // namespace cicd
