@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Install throughput: a revision of 10,000 files / 200 MB deployed by cdeploy to one local
 # instance, against `cp -a` and `rsync -a` of the same tree into an empty directory, in the same
-# run. cdeploy's time is the whole create-deployment: packing the bundle into the store,
-# DownloadBundle, Install, the records.
+# run. Three figures for cdeploy:
+#   - the Install step (from the deployment's record): putting the unpacked revision into place,
+#     what `cp -a` does;
+#   - DownloadBundle + Install: getting the bundle onto the instance, unpacked, and into place;
+#   - the whole create-deployment: also checking the revision, packing and hashing the bundle
+#     kept in the store for rollbacks, the records.
 #
 #   bench/bench_install.sh            (RUNS=3: best of 3 for each)
 #
@@ -49,11 +53,26 @@ deploy() {
   "$cdeploy" -q create-deployment --application-name bench --deployment-group-name g --revision "$rev" \
     --file-exists-behavior OVERWRITE ${NO_LINKS:+--no-hard-links}
 }
+# "DOWNLOAD INSTALL": the two events' durations in seconds, from the latest deployment's record.
+event_times() {
+  local id
+  id=$("$cdeploy" list-deployments --application-name bench --deployment-group-name g | head -n 1 | cut -d' ' -f1)
+  "$cdeploy" get-deployment-instance --deployment-id "$id" --instance-id one --output json |
+    LC_ALL=C awk -F'"' '
+      function secs(t) { split(substr(t, 12, 12), p, ":"); return p[1] * 3600 + p[2] * 60 + p[3] }
+      $2 == "lifecycleEventName" { name = $4 }
+      $2 == "startTime" { start[name] = secs($4) }
+      $2 == "endTime" { took[name] = secs($4) - start[name] }
+      END { printf "%.3f %.3f\n", took["DownloadBundle"], took["Install"] }'
+}
 
-ours="" cp_time="" rsync_time=""
+ours="" cp_time="" rsync_time="" download="" install=""
 for ((i = 0; i < runs; ++i)); do  # interleaved, so that each sees the same disk
   aside "$work/host/srv"
   ours=$(min "$ours" "$(timed deploy)")
+  read -r d t < <(event_times)
+  download=$(min "$download" "$d")
+  install=$(min "$install" "$t")
   aside "$work/copy"
   cp_time=$(min "$cp_time" "$(timed cp -a "$rev/site" "$work/copy")")
   if command -v rsync >/dev/null; then
@@ -64,9 +83,15 @@ done
 cmp -s <(cd "$rev/site" && find . -type f -exec sha256sum {} + | sort) \
        <(cd "$work/host/srv/app" && find . -type f -exec sha256sum {} + | sort) ||
   { echo "bench_install.sh: the installed tree differs from the revision" >&2; exit 1; }
-LC_ALL=C awk -v a="$ours" -v c="$cp_time" -v r="$rsync_time" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
-  printf "cdeploy create-deployment (10,000 files, 200 MB, 1 local instance): %.2f s\n", a
-  printf "  cp -a: %.2f s (ratio %.2fx)", c, a / c
-  if (r != "") printf ", rsync -a: %.2f s (ratio %.2fx)", r, a / r
-  printf "; best of runs, load average %s\n", load
+LC_ALL=C awk -v a="$ours" -v d="$download" -v i="$install" -v c="$cp_time" -v r="$rsync_time" \
+  -v links="${NO_LINKS:+copies only (--no-hard-links)}" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+  if (links == "") links = "hard links where nothing changes the file"
+  printf "10,000 files, 200 MB, 1 local instance; Install: %s\n", links
+  printf "  cp -a: %.2f s", c
+  if (r != "") printf ", rsync -a: %.2f s", r
+  printf "\n"
+  printf "  cdeploy Install step: %.2f s (%.2fx cp -a)\n", i, i / c
+  printf "  cdeploy DownloadBundle + Install: %.2f s (%.2fx cp -a)\n", d + i, (d + i) / c
+  printf "  cdeploy create-deployment, all of it: %.2f s (%.2fx cp -a)\n", a, a / c
+  printf "  best of each over the runs; load average %s\n", load
 }'

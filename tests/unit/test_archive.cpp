@@ -12,6 +12,7 @@
 #include "support/test_support.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
+#include "util/hash.hpp"
 
 using namespace cicd;
 namespace fs = std::filesystem;
@@ -463,6 +464,24 @@ TEST_CASE("tar: round trip through extract_archive, plain and gzip", "[artifact]
     REQUIRE(extracted);
     CHECK(describe(snapshot(dest)) == describe(s.expected));
     CHECK(manifest_to_json((*extracted)) == manifest_to_json(zip_manifest));
+  }
+}
+
+TEST_CASE("tar: the SHA-256 computed while writing is the file's", "[artifact][tar]") {
+  test::Scratch dir;
+  Sample s = make_sample(dir);
+  // And with a file bigger than a block, so that chunks reach the hasher in several sizes.
+  std::string big(3u << 20, '\0');
+  std::mt19937 rng(7);
+  for (auto& c : big) c = static_cast<char>(rng());
+  dir.write("src/big.bin", big);
+  s.entries.push_back({"big.bin", dir / "src/big.bin"});
+  for (auto compression : {TarCompression::none, TarCompression::gzip}) {
+    auto tar = dir / (compression == TarCompression::gzip ? "h.tar.gz" : "h.tar");
+    std::string sha;
+    REQUIRE(write_tar(s.entries, tar, compression, TarDurability::no_sync, &sha));
+    CHECK(sha.size() == 64);
+    CHECK(sha == unwrap(sha256_file(tar)));
   }
 }
 
