@@ -56,7 +56,7 @@ deploy() {
 # "DOWNLOAD INSTALL": the two events' durations in seconds, from the latest deployment's record.
 event_times() {
   local id
-  id=$("$cdeploy" list-deployments --application-name bench --deployment-group-name g | head -n 1 | cut -d' ' -f1)
+  id=$("$cdeploy" list-deployments --application-name bench --deployment-group-name g | head -n 1 | cut -f1)
   "$cdeploy" get-deployment-instance --deployment-id "$id" --instance-id one --output json |
     LC_ALL=C awk -F'"' '
       function secs(t) { split(substr(t, 12, 12), p, ":"); return p[1] * 3600 + p[2] * 60 + p[3] }

@@ -35,7 +35,8 @@ Status copy_file(const ArchiveEntry& entry, const SourceInfo& info, int parent, 
   }
 
   Hasher sha;
-  std::string buffer(k_copy_buffer, '\0');
+  // One buffer per thread: a fresh one per file would be allocated and zeroed each time.
+  thread_local std::string buffer(k_copy_buffer, '\0');
   uint64_t copied = 0;
   for (;;) {
     auto got = read_full(src.get(), buffer.data(), buffer.size(), entry.source);
