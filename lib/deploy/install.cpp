@@ -222,19 +222,24 @@ class LocalInstallTarget final : public InstallTarget {
     std::atomic<size_t> next{0}, linked{0};
     std::mutex error_mutex;
     std::optional<Error> first_error;
+    // Runs of neighbours (the files come sorted, so mostly of one directory) per thread: two
+    // threads adding names to one directory wait for each other's hold on it.
+    constexpr size_t k_run = 64;
     auto worker = [&] {
-      for (size_t i = next++; i < files.size(); i = next++) {
+      for (size_t begin = next.fetch_add(k_run); begin < files.size(); begin = next.fetch_add(k_run)) {
         {
           std::lock_guard lock(error_mutex);
           if (first_error) return;
         }
-        auto placed = copy_one(files[i]);
-        if (!placed) {
-          std::lock_guard lock(error_mutex);
-          if (!first_error) first_error = placed.error();
-          return;
+        for (size_t i = begin; i < std::min(begin + k_run, files.size()); ++i) {
+          auto placed = copy_one(files[i]);
+          if (!placed) {
+            std::lock_guard lock(error_mutex);
+            if (!first_error) first_error = placed.error();
+            return;
+          }
+          if (*placed) ++linked;
         }
-        if (*placed) ++linked;
       }
     };
     unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
