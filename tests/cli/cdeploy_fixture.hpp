@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,27 @@
 #include "util/json.hpp"
 
 namespace cicd::test {
+
+// The appspec most deployment tests use: site/ to /srv/web, config/app.conf to /etc/web, and a
+// hook for ApplicationStop, BeforeInstall, ApplicationStart and ValidateService.
+inline constexpr const char* k_appspec = R"YML(version: 0.0
+os: linux
+files:
+  - source: site
+    destination: /srv/web
+  - source: config/app.conf
+    destination: /etc/web
+hooks:
+  ApplicationStop:
+    - location: hooks/stop.sh
+  BeforeInstall:
+    - location: hooks/env.sh
+  ApplicationStart:
+    - location: hooks/start.sh
+      timeout: 60
+  ValidateService:
+    - location: hooks/validate.sh
+)YML";
 
 struct CdeployFixture {
   Scratch scratch;
@@ -47,12 +69,24 @@ struct CdeployFixture {
   // An application "web", instances web1..webN tagged Env=Prod, group "prod".
   void fleet(int n, const std::string& config = "CodeDeployDefault.AllAtOnce",
              const std::string& rollback = "enabled=false") {
-    ok({"create-application", "--application-name", "web"});
     std::vector<std::string> names;
-    for (int i = 1; i <= n; ++i) {
-      std::string name = "web" + std::to_string(i);
-      ok({"register-on-premises-instance", "--instance-name", name, "--root", host(name).string()});
-      names.push_back(name);
+    for (int i = 1; i <= n; ++i) names.push_back("web" + std::to_string(i));
+    group(names, config, rollback);
+  }
+
+  // An application "web" and group "prod" of the named instances, each rooted at host(name) and
+  // tagged Env=Prod; `target(name)` adds to its registration (e.g. --ssh).
+  void group(const std::vector<std::string>& names, const std::string& config, const std::string& rollback,
+             const std::function<std::vector<std::string>(const std::string&)>& target = {}) {
+    ok({"create-application", "--application-name", "web"});
+    for (auto& name : names) {
+      std::vector<std::string> args = {"register-on-premises-instance", "--instance-name", name, "--root",
+                                       host(name).string()};
+      if (target) {
+        auto more = target(name);
+        args.insert(args.end(), more.begin(), more.end());
+      }
+      ok(args);
     }
     std::vector<std::string> tag = {"add-tags-to-on-premises-instances", "--instance-names"};
     tag.insert(tag.end(), names.begin(), names.end());

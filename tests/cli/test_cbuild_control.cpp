@@ -14,13 +14,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool alive(pid_t pid) {
-  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return false;
-  auto close = stat->rfind(')');
-  return close != std::string::npos && (*stat)[close + 2] != 'Z';
-}
-
 bool wait_gone(pid_t pid) {
   for (int i = 0; i < 100 && alive(pid); ++i) std::this_thread::sleep_for(50ms);
   return !alive(pid);

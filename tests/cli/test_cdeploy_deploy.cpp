@@ -18,25 +18,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr const char* k_appspec = R"YML(version: 0.0
-os: linux
-files:
-  - source: site
-    destination: /srv/web
-  - source: config/app.conf
-    destination: /etc/web
-hooks:
-  ApplicationStop:
-    - location: hooks/stop.sh
-  BeforeInstall:
-    - location: hooks/env.sh
-  ApplicationStart:
-    - location: hooks/start.sh
-      timeout: 60
-  ValidateService:
-    - location: hooks/validate.sh
-)YML";
-
 // Hooks that leave evidence in a log under the instance's root.
 std::vector<std::pair<std::string, std::string>> site(const std::string& version, const std::string& validate = "exit 0") {
   return {
@@ -48,13 +29,6 @@ std::vector<std::pair<std::string, std::string>> site(const std::string& version
       {"hooks/start.sh", "#!/bin/sh\necho \"start " + version + "\"\n"},
       {"hooks/validate.sh", "#!/bin/sh\necho \"validating " + version + "\"\n" + validate + "\n"},
   };
-}
-
-bool alive(pid_t pid) {
-  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return false;
-  auto close = stat->rfind(')');
-  return close != std::string::npos && (*stat)[close + 2] != 'Z';
 }
 
 std::string deployment_id_of(const RunOutput& r) {

@@ -138,41 +138,11 @@ struct SshFixture : CdeployFixture {
   SshFixture() { extra_env["CDEPLOY_SSH"] = sshd.ssh_command(); }
 
   void group(const std::vector<std::string>& names, const std::string& config = "CodeDeployDefault.AllAtOnce") {
-    ok({"create-application", "--application-name", "web"});
-    for (auto& name : names) {
-      std::vector<std::string> args = {"register-on-premises-instance", "--instance-name", name, "--root",
-                                       host(name).string()};
-      if (name.starts_with("ssh")) args.insert(args.end(), {"--ssh", sshd.target()});
-      ok(args);
-    }
-    std::vector<std::string> tag = {"add-tags-to-on-premises-instances", "--instance-names"};
-    tag.insert(tag.end(), names.begin(), names.end());
-    tag.insert(tag.end(), {"--tags", "Key=Env,Value=Prod"});
-    ok(tag);
-    ok({"create-deployment-group", "--application-name", "web", "--deployment-group-name", "prod",
-        "--on-premises-instance-tag-filters", "Key=Env,Value=Prod,Type=KEY_AND_VALUE", "--deployment-config-name",
-        config});
+    CdeployFixture::group(names, config, "enabled=false", [&](const std::string& name) {
+      return name.starts_with("ssh") ? std::vector<std::string>{"--ssh", sshd.target()} : std::vector<std::string>{};
+    });
   }
 };
-
-constexpr const char* k_appspec = R"YML(version: 0.0
-os: linux
-files:
-  - source: site
-    destination: /srv/web
-  - source: config/app.conf
-    destination: /etc/web
-hooks:
-  ApplicationStop:
-    - location: hooks/stop.sh
-  BeforeInstall:
-    - location: hooks/env.sh
-  ApplicationStart:
-    - location: hooks/start.sh
-      timeout: 60
-  ValidateService:
-    - location: hooks/validate.sh
-)YML";
 
 // The hooks leave evidence under the instance's root (seven levels above a hook's directory).
 constexpr const char* k_root_of_hook = "$(dirname \"$0\")/../../../../../../..";
@@ -190,13 +160,6 @@ std::vector<std::pair<std::string, std::string>> site(const std::string& version
       {"hooks/start.sh", "#!/bin/sh\necho \"start " + version + "\"\necho \"to stderr\" >&2\n"},
       {"hooks/validate.sh", "#!/bin/sh\necho \"validating " + version + "\"\n" + validate + "\n"},
   };
-}
-
-bool alive(pid_t pid) {
-  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return false;
-  auto close = stat->rfind(')');
-  return close != std::string::npos && (*stat)[close + 2] != 'Z';
 }
 
 std::string deployment_id_of(const RunOutput& r) {

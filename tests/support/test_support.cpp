@@ -81,6 +81,13 @@ RunOutput run_on_terminal(const std::vector<std::string>& argv, const std::files
 std::string fixture(const std::string& rel) { return std::string(CICD_FIXTURES_DIR) + "/" + rel; }
 std::string fixture_text(const std::string& rel) { return unwrap(read_file(fixture(rel))); }
 
+bool alive(pid_t pid) {
+  auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return false;
+  auto close = stat->rfind(')');
+  return close != std::string::npos && (*stat)[close + 2] != 'Z';
+}
+
 void skip(const std::string& why) {
   std::fprintf(stderr, "SKIPPED: %s\n", why.c_str());
   std::fflush(stderr);

@@ -46,6 +46,9 @@ inline bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
+// Whether the process exists and is not a zombie.
+bool alive(pid_t pid);
+
 // Exit code Catch2 and ctest treat as "skipped" (SKIP_RETURN_CODE).
 [[noreturn]] void skip(const std::string& why);
 
