@@ -132,6 +132,8 @@ class SshHost final : public InstanceHost {
 
  private:
   std::string destination() const;  // user@host
+  // Runs `script PATH` with `content` on its stdin; on failure "<what> 'PATH': <why>".
+  Status send_text(std::string_view script, const std::string& path, const std::string& content, std::string_view what);
   std::vector<std::string> ssh_argv(std::vector<std::string> options, const std::string& remote_command) const;
   Error ssh_error(std::string_view ssh_stderr) const;
 

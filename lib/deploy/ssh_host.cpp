@@ -775,22 +775,22 @@ Result<std::optional<std::string>> SshHost::read_text(const std::string& path) {
   return std::optional<std::string>{std::move(r->out)};
 }
 
-Status SshHost::write_text(const std::string& path, const std::string& content) {
+Status SshHost::send_text(std::string_view script, const std::string& path, const std::string& content,
+                          std::string_view what) {
   auto input = stage(content);
   if (!input) return std::unexpected(input.error());
-  auto r = run_script(k_write_script, {path}, *input);
+  auto r = run_script(script, {path}, *input);
   if (!r) return std::unexpected(r.error());
-  if (r->exit_code != 0) return std::unexpected(failure(fmt::format("cannot write '{}'", path), *r));
+  if (r->exit_code != 0) return std::unexpected(failure(fmt::format("{} '{}'", what, path), *r));
   return {};
 }
 
+Status SshHost::write_text(const std::string& path, const std::string& content) {
+  return send_text(k_write_script, path, content, "cannot write");
+}
+
 Status SshHost::append_text(const std::string& path, const std::string& content) {
-  auto input = stage(content);
-  if (!input) return std::unexpected(input.error());
-  auto r = run_script(k_append_script, {path}, *input);
-  if (!r) return std::unexpected(r.error());
-  if (r->exit_code != 0) return std::unexpected(failure(fmt::format("cannot open '{}'", path), *r));
-  return {};
+  return send_text(k_append_script, path, content, "cannot open");
 }
 
 Status SshHost::remove_tree(const std::string& path) {
