@@ -44,11 +44,6 @@ fs::path source_path(const fs::path& archive, const std::string& source) {
   return s.empty() ? archive : (archive / s).lexically_normal();
 }
 
-bool exists_no_follow(const fs::path& p) {
-  std::error_code ec;
-  return fs::symlink_status(p, ec).type() != fs::file_type::not_found && !ec;
-}
-
 // A copy of the file `from` at `to` (which must not exist), with its mode and modification time.
 // errno-style failures keep their errno in `err` (EEXIST: something is at `to`).
 Status copy_regular(const fs::path& from, const fs::path& to, int& err) {
@@ -96,7 +91,7 @@ Result<bool> copy_one(const FileWrite& w) {
   const fs::path& to = w.to;
   auto remove_existing = [&]() -> Status {
     std::error_code ec;
-    if (exists_no_follow(to)) fs::remove(to, ec);
+    fs::remove(to, ec);  // nothing there is no error
     if (ec) return fail(ErrorKind::io, "cannot replace '{}': {}", to.string(), ec.message());
     return {};
   };
