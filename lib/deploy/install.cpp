@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <map>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -74,7 +73,10 @@ Status copy_regular(const fs::path& from, const fs::path& to, int& err) {
     ssize_t got = ::read(in.get(), buf, sizeof buf);
     if (got < 0) return failed(errno);
     if (got == 0) break;
-    if (auto w = write_all(out.get(), std::string_view(buf, static_cast<size_t>(got)), to); !w) return failed(EIO);
+    if (auto w = write_all(out.get(), std::string_view(buf, static_cast<size_t>(got)), to); !w) {
+      ::unlink(to.c_str());
+      return w;
+    }
     left -= got;
   }
   if (::fchmod(out.get(), st.st_mode & 07777) != 0) return failed(errno);
@@ -86,7 +88,7 @@ Status copy_regular(const fs::path& from, const fs::path& to, int& err) {
 
 // Places one file (see FileWrite): true when it became a hard link. A file in the way is removed,
 // never written through: it may be a link to an earlier revision's archive.
-Result<bool> copy_one(const FileWrite& w) {
+Result<bool> copy_one(const FileWrite& w, bool links_allowed) {
   const fs::path& from = w.from;
   const fs::path& to = w.to;
   auto remove_existing = [&]() -> Status {
@@ -109,7 +111,7 @@ Result<bool> copy_one(const FileWrite& w) {
       if (ec == std::errc::file_exists) continue;
       return fail(ErrorKind::io, "cannot copy '{}' to '{}': {}", from.string(), to.string(), ec.message());
     }
-    if (w.may_link) {
+    if (w.may_link && links_allowed) {
       if (::link(from.c_str(), to.c_str()) == 0) return true;
       if (errno == EEXIST) continue;
       // Not linked (another file system, a link count at its limit, ...): a copy.
@@ -121,6 +123,11 @@ Result<bool> copy_one(const FileWrite& w) {
     return std::unexpected(copied.error());
   }
   return fail(ErrorKind::io, "cannot place '{}': something keeps appearing at '{}'", from.string(), to.string());
+}
+
+bool selinux_on() {
+  std::error_code ec;
+  return fs::exists("/sys/fs/selinux/enforce", ec);
 }
 
 // Which installed paths a `permissions` entry names: under its object, matching its pattern and
@@ -212,8 +219,11 @@ class LocalInstallTarget final : public InstallTarget {
 
   // On several threads: creating many small files is bound by the file system's per-file work,
   // which spreads over cores.
+  // Under SELinux a file's label belongs to its inode: a link would carry the archive's label into
+  // the destination, where a copy gets the destination's. There, copies only.
   Result<size_t> copy_files(const std::vector<FileWrite>& files) override {
     m_placing = true;
+    bool links = !selinux_on();
     std::atomic<size_t> next{0}, linked{0};
     std::mutex error_mutex;
     std::optional<Error> first_error;
@@ -227,7 +237,7 @@ class LocalInstallTarget final : public InstallTarget {
           if (first_error) return;
         }
         for (size_t i = begin; i < std::min(begin + k_run, files.size()); ++i) {
-          auto placed = copy_one(files[i]);
+          auto placed = copy_one(files[i], links);
           if (!placed) {
             std::lock_guard lock(error_mutex);
             if (!first_error) first_error = placed.error();
@@ -258,8 +268,7 @@ class LocalInstallTarget final : public InstallTarget {
   }
   bool selinux_enabled() override {
     if (m_chcon.empty()) m_chcon = find_program("chcon");
-    std::error_code ec;
-    return !m_chcon.empty() && fs::exists("/sys/fs/selinux/enforce", ec);
+    return !m_chcon.empty() && selinux_on();
   }
 
   Status change_owner(const fs::path& path, const std::optional<std::string>& owner,

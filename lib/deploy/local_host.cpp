@@ -73,10 +73,7 @@ Result<InstallOutcome> LocalHost::install(const Appspec& spec, const std::string
   request.previous_cleanup = cleanup_file;
   request.new_cleanup = cleanup_file;
   request.file_exists_behavior = behavior;
-  // Under SELinux a file's label belongs to its inode: a link would carry the archive's label into
-  // the destination, where a copy gets the destination's. There, copies only.
-  std::error_code ec;
-  request.hard_links = hard_links && !fs::exists("/sys/fs/selinux/enforce", ec);
+  request.hard_links = hard_links;
   return install_revision(request, m_runner);
 }
 
