@@ -110,4 +110,10 @@ struct AppspecParse {
 
 AppspecParse parse_appspec(std::string_view text);
 
+// Reads and checks an appspec file (`cdeploy validate`).
+struct AppspecFileCheck : SpecFileCheck {
+  AppspecKind kind = AppspecKind::server;
+};
+AppspecFileCheck check_appspec_file(const std::string& file);
+
 }  // namespace cicd

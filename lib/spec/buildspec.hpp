@@ -186,4 +186,10 @@ struct BuildspecParse {
 // unknown keys with a did-you-mean.
 BuildspecParse parse_buildspec(std::string_view text);
 
+// Reads and checks a buildspec file (`cbuild validate`).
+struct BuildspecFileCheck : SpecFileCheck {
+  std::string version;  // when valid
+};
+BuildspecFileCheck check_buildspec_file(const std::string& file);
+
 }  // namespace cicd

@@ -117,4 +117,12 @@ struct FormattedDiagnostics {
 };
 FormattedDiagnostics format_diagnostics(std::string_view file, const Diagnostics& diagnostics);
 
+// The verdict on one spec file, for `validate`: whether it could be read, and its diagnostics.
+struct SpecFileCheck {
+  std::string file;
+  std::string unreadable;  // why the file could not be read, if it could not
+  FormattedDiagnostics diagnostics;
+  bool valid() const { return unreadable.empty() && diagnostics.errors.empty(); }
+};
+
 }  // namespace cicd

@@ -1,7 +1,6 @@
 // cbuild validate FILE...: check buildspecs; every error of every file, positioned.
 #include "cbuild/cbuild.hpp"
 #include "spec/buildspec.hpp"
-#include "util/fs.hpp"
 
 namespace cicd::cbuild {
 
@@ -14,16 +13,9 @@ struct ValidateOptions {
 int run_validate(const ValidateOptions& o, Context& ctx) {
   std::vector<cli::SpecFileResult> results;
   for (auto& file : o.files) {
-    cli::SpecFileResult r;
-    r.file = file;
-    if (auto text = read_file(file); !text) {
-      r.unreadable = text.error().message;
-    } else {
-      auto parsed = parse_buildspec(*text);
-      r.diagnostics = format_diagnostics(file, parsed.diagnostics);
-      if (parsed.spec) r.detail = "version " + parsed.spec->version;
-    }
-    results.push_back(std::move(r));
+    auto check = check_buildspec_file(file);
+    std::string detail = check.version.empty() ? "" : "version " + check.version;
+    results.push_back({std::move(check), std::move(detail), Json::object()});
   }
   return cli::report_spec_files(results, ctx.globals, "cbuild");
 }

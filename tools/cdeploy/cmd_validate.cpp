@@ -1,7 +1,6 @@
 // cdeploy validate FILE...: check appspecs; every error of every file, positioned.
 #include "cdeploy/cdeploy.hpp"
 #include "spec/appspec.hpp"
-#include "util/fs.hpp"
 
 namespace cicd::cdeploy {
 
@@ -14,15 +13,9 @@ struct ValidateOptions {
 int run_validate(const ValidateOptions& o, Context& ctx) {
   std::vector<cli::SpecFileResult> results;
   for (auto& file : o.files) {
-    cli::SpecFileResult r;
-    r.file = file;
-    if (auto text = read_file(file); !text) {
-      r.unreadable = text.error().message;
-    } else {
-      auto parsed = parse_appspec(*text);
-      r.diagnostics = format_diagnostics(file, parsed.diagnostics);
-      if (parsed.kind != AppspecKind::server) r.extra["kind"] = parsed.kind == AppspecKind::lambda ? "Lambda" : "ECS";
-    }
+    auto check = check_appspec_file(file);
+    cli::SpecFileResult r{check, "", Json::object()};
+    if (check.kind != AppspecKind::server) r.extra["kind"] = check.kind == AppspecKind::lambda ? "Lambda" : "ECS";
     results.push_back(std::move(r));
   }
   return cli::report_spec_files(results, ctx.globals, "cdeploy");

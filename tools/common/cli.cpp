@@ -103,7 +103,8 @@ std::vector<std::string> insert_default_verb(int argc, char** argv, const std::v
 int report_spec_files(const std::vector<SpecFileResult>& results, const GlobalOptions& globals, const char* tool) {
   Json out = Json::array();
   bool all_valid = true;
-  for (auto& r : results) {
+  for (auto& result : results) {
+    const SpecFileCheck& r = result.check;
     if (!r.unreadable.empty()) std::cerr << tool << ": error: " << r.unreadable << "\n";
     for (auto& w : r.diagnostics.warnings) std::cerr << w << "\n";
     for (auto& e : r.diagnostics.errors) std::cerr << e << "\n";
@@ -114,7 +115,7 @@ int report_spec_files(const std::vector<SpecFileResult>& results, const GlobalOp
     if (!r.unreadable.empty()) errors.push_back(r.unreadable);
     j["errors"] = errors;
     j["warnings"] = r.diagnostics.warnings;
-    for (auto& [k, v] : r.extra.items()) j[k] = v;
+    for (auto& [k, v] : result.extra.items()) j[k] = v;
     out.push_back(j);
     if (globals.format() != OutputFormat::text || (valid && globals.quiet)) continue;
     if (!valid) {
@@ -122,7 +123,7 @@ int report_spec_files(const std::vector<SpecFileResult>& results, const GlobalOp
       continue;
     }
     std::vector<std::string> notes;
-    if (!r.detail.empty()) notes.push_back(r.detail);
+    if (!result.detail.empty()) notes.push_back(result.detail);
     if (auto n = r.diagnostics.warnings.size()) notes.push_back(fmt::format("{} warning{}", n, n == 1 ? "" : "s"));
     fmt::print("{}: valid{}\n", r.file, notes.empty() ? "" : " (" + fmt::format("{}", fmt::join(notes, ", ")) + ")");
   }

@@ -58,12 +58,9 @@ std::optional<int> parse_command_line(CLI::App& app, std::vector<std::string> ar
 
 // The verdict on one spec file for a `validate` verb.
 struct SpecFileResult {
-  std::string file;
-  std::string unreadable;  // why the file could not be read, if it could not
-  FormattedDiagnostics diagnostics;
-  std::string detail;       // shown after "valid" ("version 0.2")
+  SpecFileCheck check;
+  std::string detail;           // shown after "valid" ("version 0.2")
   Json extra = Json::object();  // more fields for --output json
-  bool valid() const { return unreadable.empty() && diagnostics.errors.empty(); }
 };
 
 // Prints diagnostics on stderr and the verdicts on stdout (text or {"results": [...]});
