@@ -34,6 +34,33 @@ hooks:
     - location: hooks/validate.sh
 )YML";
 
+// The hooks leave evidence under the instance's root (seven levels above a hook's directory).
+inline constexpr const char* k_root_of_hook = "$(dirname \"$0\")/../../../../../../..";
+
+// A revision for k_appspec whose hooks leave evidence under the instance's root: stop.sh appends
+// to hooks.log, env.sh writes env.<EVENT> and pwd.<EVENT>; `validate` ends validate.sh.
+inline std::vector<std::pair<std::string, std::string>> site(const std::string& version, const std::string& validate = "exit 0") {
+  return {
+      {"site/index.html", "<h1>" + version + "</h1>"},
+      {"site/css/style.css", "body{}"},
+      {"config/app.conf", "version=" + version},
+      {"hooks/stop.sh", "#!/bin/sh\necho \"stop " + version + "\" >> \"" + k_root_of_hook + "/hooks.log\"\n"},
+      {"hooks/env.sh",
+       "#!/bin/sh\nenv > \"" + std::string(k_root_of_hook) + "/env.$LIFECYCLE_EVENT\"\npwd > \"" + k_root_of_hook +
+           "/pwd.$LIFECYCLE_EVENT\"\n"
+           "echo \"$LIFECYCLE_EVENT $DEPLOYMENT_ID $APPLICATION_NAME $DEPLOYMENT_GROUP_NAME $DEPLOYMENT_GROUP_ID\"\n"},
+      {"hooks/start.sh", "#!/bin/sh\necho \"start " + version + "\"\necho \"to stderr\" >&2\n"},
+      {"hooks/validate.sh", "#!/bin/sh\necho \"validating " + version + "\"\n" + validate + "\n"},
+  };
+}
+
+// The deployment id in create-deployment's output.
+inline std::string deployment_id_of(const RunOutput& r) {
+  auto pos = r.out.find("d-");
+  REQUIRE(pos != std::string::npos);
+  return r.out.substr(pos, 11);
+}
+
 struct CdeployFixture {
   Scratch scratch;
   std::filesystem::path home = scratch / "home";

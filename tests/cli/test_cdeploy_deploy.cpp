@@ -16,29 +16,6 @@ using namespace cicd;
 using namespace cicd::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-// Hooks that leave evidence in a log under the instance's root.
-std::vector<std::pair<std::string, std::string>> site(const std::string& version, const std::string& validate = "exit 0") {
-  return {
-      {"site/index.html", "<h1>" + version + "</h1>"},
-      {"site/css/style.css", "body{}"},
-      {"config/app.conf", "version=" + version},
-      {"hooks/stop.sh", "#!/bin/sh\necho \"stop " + version + "\" >> \"$(dirname \"$0\")/../../../../../../../hooks.log\"\n"},
-      {"hooks/env.sh", "#!/bin/sh\necho \"$LIFECYCLE_EVENT $DEPLOYMENT_ID $APPLICATION_NAME $DEPLOYMENT_GROUP_NAME $DEPLOYMENT_GROUP_ID\"\n"},
-      {"hooks/start.sh", "#!/bin/sh\necho \"start " + version + "\"\n"},
-      {"hooks/validate.sh", "#!/bin/sh\necho \"validating " + version + "\"\n" + validate + "\n"},
-  };
-}
-
-std::string deployment_id_of(const RunOutput& r) {
-  auto pos = r.out.find("d-");
-  REQUIRE(pos != std::string::npos);
-  return r.out.substr(pos, 11);
-}
-
-}  // namespace
-
 TEST_CASE("cdeploy: a revision goes onto every instance, hooks run with the documented environment", "[cdeploy][deploy]") {
   CdeployFixture f;
   f.fleet(3);

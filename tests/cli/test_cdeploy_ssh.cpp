@@ -144,30 +144,6 @@ struct SshFixture : CdeployFixture {
   }
 };
 
-// The hooks leave evidence under the instance's root (seven levels above a hook's directory).
-constexpr const char* k_root_of_hook = "$(dirname \"$0\")/../../../../../../..";
-
-std::vector<std::pair<std::string, std::string>> site(const std::string& version, const std::string& validate = "exit 0") {
-  return {
-      {"site/index.html", "<h1>" + version + "</h1>"},
-      {"site/css/style.css", "body{}"},
-      {"config/app.conf", "version=" + version},
-      {"hooks/stop.sh", "#!/bin/sh\necho \"stop " + version + "\" >> \"" + k_root_of_hook + "/hooks.log\"\n"},
-      {"hooks/env.sh",
-       "#!/bin/sh\nenv > \"" + std::string(k_root_of_hook) + "/env.$LIFECYCLE_EVENT\"\npwd > \"" + k_root_of_hook +
-           "/pwd.$LIFECYCLE_EVENT\"\n"
-           "echo \"$LIFECYCLE_EVENT $DEPLOYMENT_ID $APPLICATION_NAME $DEPLOYMENT_GROUP_NAME $DEPLOYMENT_GROUP_ID\"\n"},
-      {"hooks/start.sh", "#!/bin/sh\necho \"start " + version + "\"\necho \"to stderr\" >&2\n"},
-      {"hooks/validate.sh", "#!/bin/sh\necho \"validating " + version + "\"\n" + validate + "\n"},
-  };
-}
-
-std::string deployment_id_of(const RunOutput& r) {
-  auto pos = r.out.find("d-");
-  REQUIRE(pos != std::string::npos);
-  return r.out.substr(pos, 11);
-}
-
 std::map<std::string, std::string> env_file(const fs::path& path) {
   std::map<std::string, std::string> out;
   for (auto& line : split_lines(unwrap(read_file(path)))) {
