@@ -1,7 +1,5 @@
 #include "spec/appspec.hpp"
 
-#include "util/fs.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -962,20 +960,6 @@ class AppspecParser {
 };
 
 }  // namespace
-
-AppspecFileCheck check_appspec_file(const std::string& file) {
-  AppspecFileCheck check;
-  check.file = file;
-  auto text = read_file(file);
-  if (!text) {
-    check.unreadable = text.error().message;
-    return check;
-  }
-  auto parsed = parse_appspec(*text);
-  check.diagnostics = format_diagnostics(file, parsed.diagnostics);
-  check.kind = parsed.kind;
-  return check;
-}
 
 AppspecParse parse_appspec(std::string_view text) {
   AppspecParse result;

@@ -8,7 +8,6 @@
 
 #include "spec/regex_check.hpp"
 #include "spec/yaml_util.hpp"
-#include "util/fs.hpp"
 #include "util/strings.hpp"
 
 namespace cicd {
@@ -943,20 +942,6 @@ class BuildspecParser {
 };
 
 }  // namespace
-
-BuildspecFileCheck check_buildspec_file(const std::string& file) {
-  BuildspecFileCheck check;
-  check.file = file;
-  auto text = read_file(file);
-  if (!text) {
-    check.unreadable = text.error().message;
-    return check;
-  }
-  auto parsed = parse_buildspec(*text);
-  check.diagnostics = format_diagnostics(file, parsed.diagnostics);
-  if (parsed.spec) check.version = parsed.spec->version;
-  return check;
-}
 
 BuildspecParse parse_buildspec(std::string_view text) {
   BuildspecParse result;
