@@ -12,7 +12,7 @@
 
 #include "deploy/install.hpp"
 #include "deploy/resources.hpp"
-#include "spec/appspec.hpp"
+#include "formats/appspec.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"

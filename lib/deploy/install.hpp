@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "spec/appspec.hpp"
+#include "formats/appspec.hpp"
 #include "util/error.hpp"
 #include "util/process.hpp"
 

@@ -133,9 +133,19 @@ class InstanceRun {
     m_record.last_updated_at = format_iso8601(m_d.clock->now());
     if (m_d.on_update) m_d.on_update(m_record);
   }
+  // A script log that cannot be written is said once on the progress; the text is kept for the
+  // next attempt rather than lost.
   void flush_log() {
-    auto text = m_output->take_log();
-    if (!text.empty()) m_host.append_text(m_paths.script_log, text);
+    auto text = m_unwritten + m_output->take_log();
+    m_unwritten.clear();
+    if (text.empty()) return;
+    auto st = m_host.append_text(m_paths.script_log, text);
+    if (st) return;
+    m_unwritten = std::move(text);
+    if (!m_log_failure_told && m_d.progress)
+      m_d.progress({ProgressLine::Kind::failed, fmt::format("{}: cannot write the script log {}: {}", m_record.instance_name,
+                                                            m_paths.script_log, st.error().message)});
+    m_log_failure_told = true;
   }
   void begin(LifecycleEvent e) {
     auto& ev = event(e);
@@ -175,6 +185,8 @@ class InstanceRun {
   InstanceRecord m_record;
   DeploymentRootPaths m_paths;
   std::shared_ptr<ScriptOutput> m_output;
+  std::string m_unwritten;  // script log text a failed append left over
+  bool m_log_failure_told = false;
 };
 
 bool InstanceRun::run_scripts(LifecycleEvent e, const Appspec& spec, const std::string& archive, bool ignore_failures) {
@@ -273,8 +285,9 @@ bool InstanceRun::step_application_stop() {
 
 bool InstanceRun::step_download_bundle() {
   begin(LifecycleEvent::download_bundle);
-  m_host.write_text(m_paths.most_recent, m_paths.archive + "\n");
-  auto st = m_host.unpack_bundle(m_d.bundle, m_paths.archive);
+  // The pointer first: a killed deployment's Install is cleaned up from it next time.
+  auto st = m_host.write_text(m_paths.most_recent, m_paths.archive + "\n");
+  if (st) st = m_host.unpack_bundle(m_d.bundle, m_paths.archive);
   if (!st) {
     end(LifecycleEvent::download_bundle, TargetStatus::failed, {"UnknownError", "", st.error().message, ""});
     return false;
@@ -308,7 +321,7 @@ void InstanceRun::retire_old_revisions() {
     if (excess <= 0) break;
     if (!keep.empty() && keep.starts_with(dir + "/")) continue;
     if (dir == m_paths.deployment_dir) continue;
-    m_host.remove_tree(dir);
+    if (auto st = m_host.remove_tree(dir); !st) m_output->note(fmt::format("Cannot remove an old revision: {}", st.error().message));
     --excess;
   }
 }
@@ -347,7 +360,18 @@ InstanceRecord InstanceRun::run() {
   }
   // 2. Success moves the last-successful pointer; old revisions go.
   if (ok && !stopped) {
-    m_host.write_text(m_paths.last_successful, m_paths.archive + "\n");
+    // Without the pointer the next ApplicationStop would run an older revision's scripts: the
+    // instance did not complete the deployment.
+    if (auto st = m_host.write_text(m_paths.last_successful, m_paths.archive + "\n"); !st) {
+      ok = false;
+      auto& last = event(LifecycleEvent::validate_service);
+      last.status = TargetStatus::failed;
+      last.diagnostics = LifecycleDiagnostics{
+          "UnknownError", "", fmt::format("cannot record the last successful revision: {}", st.error().message), ""};
+      m_output->note(last.diagnostics->message);
+    }
+  }
+  if (ok && !stopped) {
     retire_old_revisions();
     m_record.status = TargetStatus::succeeded;
   } else {

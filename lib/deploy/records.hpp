@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "spec/appspec.hpp"
+#include "formats/appspec.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
 

@@ -21,7 +21,7 @@
 #include <map>
 #include <span>
 
-#include "spec/yaml_util.hpp"
+#include "formats/yaml_util.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "spec/appspec.hpp"
+#include "formats/appspec.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 

@@ -34,8 +34,16 @@ struct Error {
   std::vector<std::string> details;
 };
 
+// A value or an Error. [[nodiscard]]: a dropped result is a dropped error, so the compiler
+// refuses it (-Werror); a call whose failure truly does not matter says so with `(void)`.
 template <class T>
-using Result = std::expected<T, Error>;
+class [[nodiscard]] Result : public std::expected<T, Error> {
+ public:
+  using Base = std::expected<T, Error>;
+  using Base::Base;
+  Result(const Base& other) : Base(other) {}
+  Result(Base&& other) : Base(std::move(other)) {}
+};
 
 using Status = Result<void>;
 

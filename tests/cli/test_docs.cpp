@@ -603,7 +603,7 @@ TEST_CASE("docs: cdeploy(1) documents every status and errorInformation code", "
 
 TEST_CASE("docs: buildspec(5) mentions every key the parser knows", "[docs]") {
   auto page = plain_roff(source_file("man/buildspec.5"));
-  auto parser = source_file("lib/spec/buildspec.cpp");
+  auto parser = source_file("lib/formats/buildspec.cpp");
   Names keys = key_tables(parser);
   // {ReportFormat::junit_xml, "JUNITXML"}, ...
   auto formats = captures(parser, R"re(\{ReportFormat::\w+, "([A-Z0-9]+)"\})re");
@@ -622,7 +622,7 @@ TEST_CASE("docs: buildspec(5) mentions every key the parser knows", "[docs]") {
 
 TEST_CASE("docs: appspec(5) mentions every key the parser knows", "[docs]") {
   auto page = plain_roff(source_file("man/appspec.5"));
-  auto parser = source_file("lib/spec/appspec.cpp");
+  auto parser = source_file("lib/formats/appspec.cpp");
   Names keys = key_tables(parser);
   REQUIRE(keys.count("file_exists_behavior") == 1);
   REQUIRE(keys.count("runas") == 1);

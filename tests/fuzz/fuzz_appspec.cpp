@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "spec/appspec.hpp"
+#include "formats/appspec.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto result = cicd::parse_appspec(std::string_view(reinterpret_cast<const char*>(data), size));

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "spec/buildspec.hpp"
+#include "formats/buildspec.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto result = cicd::parse_buildspec(std::string_view(reinterpret_cast<const char*>(data), size));

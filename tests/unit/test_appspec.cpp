@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "spec/appspec.hpp"
+#include "formats/appspec.hpp"
 
 using namespace cicd;
 

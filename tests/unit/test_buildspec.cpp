@@ -2,7 +2,7 @@
 #include <string>
 #include <vector>
 
-#include "spec/buildspec.hpp"
+#include "formats/buildspec.hpp"
 
 using namespace cicd;
 

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-#include "spec/appspec.hpp"
+#include "formats/appspec.hpp"
 #include "util/strings.hpp"
 
 using namespace cicd;

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string>
 
-#include "spec/buildspec.hpp"
+#include "formats/buildspec.hpp"
 #include "util/strings.hpp"
 
 using namespace cicd;

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "build/report_parse.hpp"
+#include "builder/report_parse.hpp"
 #include "support/test_support.hpp"
 
 using namespace cicd;

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "build/runtimes.hpp"
+#include "builder/runtimes.hpp"
 
 using namespace cicd;
 

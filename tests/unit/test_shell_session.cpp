@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "build/shell_session.hpp"
+#include "builder/shell_session.hpp"
 #include "support/test_support.hpp"
 
 using namespace cicd;

@@ -1,7 +1,7 @@
 // cbuild list-builds / batch-get-builds / logs / stop-build: recorded builds.
 #include <cstdio>
 
-#include "build/engine.hpp"
+#include "builder/engine.hpp"
 #include "cbuild/cbuild.hpp"
 #include "util/signals.hpp"
 

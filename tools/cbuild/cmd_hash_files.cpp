@@ -1,7 +1,7 @@
 // cbuild hash-files GLOB...: the value of codebuild-hash-files, for cache keys.
 #include <filesystem>
 
-#include "build/outputs.hpp"
+#include "builder/outputs.hpp"
 #include "cbuild/cbuild.hpp"
 
 namespace cicd::cbuild {

@@ -1,5 +1,5 @@
 // cbuild list-reports / describe-test-cases / describe-code-coverages: test and coverage reports.
-#include "build/outputs.hpp"
+#include "builder/outputs.hpp"
 #include "cbuild/cbuild.hpp"
 
 namespace cicd::cbuild {

@@ -3,7 +3,7 @@
 #include <iostream>
 #include <map>
 
-#include "build/engine.hpp"
+#include "builder/engine.hpp"
 #include "cbuild/cbuild.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"

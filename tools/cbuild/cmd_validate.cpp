@@ -1,6 +1,6 @@
 // cbuild validate FILE...: check buildspecs; every error of every file, positioned.
 #include "cbuild/cbuild.hpp"
-#include "spec/buildspec.hpp"
+#include "formats/buildspec.hpp"
 
 namespace cicd::cbuild {
 

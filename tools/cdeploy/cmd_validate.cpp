@@ -1,6 +1,6 @@
 // cdeploy validate FILE...: check appspecs; every error of every file, positioned.
 #include "cdeploy/cdeploy.hpp"
-#include "spec/appspec.hpp"
+#include "formats/appspec.hpp"
 
 namespace cicd::cdeploy {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "spec/buildspec.hpp"  // SpecString
+#include "formats/buildspec.hpp"  // SpecString
 #include "util/error.hpp"
 
 namespace cicd {

@@ -1,8 +1,8 @@
 // Reading and checking spec files for `validate`. Apart from the parsers: it reads files
 // (util/fs, std::expected), which the fuzz targets, built with clang from the parsers' sources,
 // leave out.
-#include "spec/appspec.hpp"
-#include "spec/buildspec.hpp"
+#include "formats/appspec.hpp"
+#include "formats/buildspec.hpp"
 #include "util/fs.hpp"
 
 namespace cicd {

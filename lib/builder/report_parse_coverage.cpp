@@ -6,7 +6,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "build/report_parse_internal.hpp"
+#include "builder/report_parse_internal.hpp"
 #include "util/strings.hpp"
 
 namespace cicd::report_detail {

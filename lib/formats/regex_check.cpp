@@ -6,7 +6,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
-#include "spec/regex_check.hpp"
+#include "formats/regex_check.hpp"
 
 #include <cctype>
 #include <regex>

@@ -1,7 +1,7 @@
 #include <map>
 
 #include "artifact/archive.hpp"
-#include "build/outputs.hpp"
+#include "builder/outputs.hpp"
 #include "util/fs.hpp"
 #include "util/glob.hpp"
 #include "util/strings.hpp"

@@ -1,4 +1,4 @@
-#include "spec/appspec.hpp"
+#include "formats/appspec.hpp"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include <map>
 #include <utility>
 
-#include "spec/yaml_util.hpp"
+#include "formats/yaml_util.hpp"
 #include "util/strings.hpp"
 
 namespace cicd {

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "build/build_log.hpp"
-#include "build/record.hpp"
-#include "spec/buildspec.hpp"
+#include "builder/build_log.hpp"
+#include "builder/record.hpp"
+#include "formats/buildspec.hpp"
 #include "store/store.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"

@@ -1,4 +1,4 @@
-#include "spec/buildspec.hpp"
+#include "formats/buildspec.hpp"
 
 #include <fmt/format.h>
 
@@ -6,8 +6,8 @@
 #include <climits>
 #include <map>
 
-#include "spec/regex_check.hpp"
-#include "spec/yaml_util.hpp"
+#include "formats/regex_check.hpp"
+#include "formats/yaml_util.hpp"
 #include "util/strings.hpp"
 
 namespace cicd {

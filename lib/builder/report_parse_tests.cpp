@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <map>
 
-#include "build/report_parse_internal.hpp"
+#include "builder/report_parse_internal.hpp"
 #include "util/strings.hpp"
 
 namespace cicd::report_detail {

@@ -1,4 +1,4 @@
-// Shared helpers of the report parsers (lib/build/report_parse*.cpp); not part of the public API.
+// Shared helpers of the report parsers (lib/builder/report_parse*.cpp); not part of the public API.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "build/report_parse.hpp"
+#include "builder/report_parse.hpp"
 
 namespace cicd::report_detail {
 

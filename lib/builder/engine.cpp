@@ -1,4 +1,4 @@
-#include "build/engine.hpp"
+#include "builder/engine.hpp"
 
 #include <pwd.h>
 #include <signal.h>
@@ -10,8 +10,8 @@
 #include <regex>
 #include <thread>
 
-#include "build/runtimes.hpp"
-#include "build/shell_session.hpp"
+#include "builder/runtimes.hpp"
+#include "builder/shell_session.hpp"
 #include "git/git.hpp"
 #include "store/parameters.hpp"
 #include "util/fs.hpp"
@@ -348,14 +348,22 @@ PhaseOutcome BuildRun::provision() {
     m_env[name] = value;
   }
   auto helpers = m_scratch->path() / "bin";
-  make_dirs(helpers);
-  // codebuild-hash-files, as CodeBuild's images provide it.
+  // codebuild-hash-files, as CodeBuild's images provide it: a build that calls it must not find
+  // it silently missing.
   auto self = self_executable();
+  std::error_code ec;
   auto cbuild = self.filename() == "cbuild" ? self : self.parent_path() / "cbuild";
-  if (!std::filesystem::exists(cbuild)) cbuild = find_program("cbuild");
-  if (!cbuild.empty()) {
+  if (!std::filesystem::exists(cbuild, ec)) cbuild = find_program("cbuild");
+  if (cbuild.empty()) {
+    m_log.warning(fmt::format("codebuild-hash-files is not available: no cbuild next to '{}' nor on PATH",
+                              self.string()));
+  } else {
     std::string script = "#!/bin/sh\nexec " + shell_quote(cbuild.string()) + " hash-files \"$@\"\n";
-    write_file_atomic(helpers / "codebuild-hash-files", script, {.mode = 0755, .sync = false});
+    Status installed = make_dirs(helpers);
+    if (installed)
+      installed = write_file_atomic(helpers / "codebuild-hash-files", script, {.mode = 0755, .sync = false});
+    if (!installed)
+      problems.push_back({"CLIENT_ERROR", fmt::format("cannot install codebuild-hash-files: {}", installed.error().message)});
   }
   m_env["PATH"] = helpers.string() + ":" + (m_env.count("PATH") ? m_env["PATH"] : "/usr/local/bin:/usr/bin:/bin");
   m_env["CODEBUILD_BUILD_ID"] = m_record.id;
@@ -560,7 +568,7 @@ PhaseOutcome BuildRun::upload_artifacts(bool build_succeeded) {
   auto staging = m_build_dir / (".staging-" + make_uuid().substr(0, 8));
   std::error_code ec;
   std::filesystem::remove_all(staging, ec);
-  make_dirs(staging);
+  if (auto st = make_dirs(staging); !st) problems.push_back({"UPLOAD_ERROR", st.error().message});
   auto how = command_run(std::nullopt);
 
   // 1. Reports.

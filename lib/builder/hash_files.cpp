@@ -1,4 +1,4 @@
-#include "build/outputs.hpp"
+#include "builder/outputs.hpp"
 #include "util/glob.hpp"
 #include "util/hash.hpp"
 

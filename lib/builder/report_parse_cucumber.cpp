@@ -17,7 +17,7 @@
 #include <cmath>
 #include <limits>
 
-#include "build/report_parse_internal.hpp"
+#include "builder/report_parse_internal.hpp"
 #include "util/strings.hpp"
 
 namespace cicd::report_detail {

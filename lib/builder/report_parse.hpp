@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "spec/buildspec.hpp"
+#include "formats/buildspec.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
 

@@ -1,7 +1,7 @@
 // The report parsers' entry point, summaries and shared helpers. The formats themselves live in
 // report_parse_tests.cpp (JUnit, TestNG, NUnit 2/3, TRX), report_parse_cucumber.cpp and
 // report_parse_coverage.cpp (Cobertura, JaCoCo, Clover, SimpleCov).
-#include "build/report_parse.hpp"
+#include "builder/report_parse.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -9,7 +9,7 @@
 #include <limits>
 #include <vector>
 
-#include "build/report_parse_internal.hpp"
+#include "builder/report_parse_internal.hpp"
 #include "util/strings.hpp"
 
 namespace cicd {

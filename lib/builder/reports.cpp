@@ -1,7 +1,7 @@
 #include <map>
 
-#include "build/outputs.hpp"
-#include "build/report_parse.hpp"
+#include "builder/outputs.hpp"
+#include "builder/report_parse.hpp"
 #include "util/fs.hpp"
 #include "util/glob.hpp"
 #include "util/strings.hpp"

@@ -2,7 +2,7 @@
 #include <cctype>
 
 #include "artifact/archive.hpp"
-#include "build/outputs.hpp"
+#include "builder/outputs.hpp"
 #include "util/fs.hpp"
 #include "util/glob.hpp"
 #include "util/strings.hpp"

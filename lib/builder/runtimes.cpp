@@ -1,4 +1,4 @@
-#include "build/runtimes.hpp"
+#include "builder/runtimes.hpp"
 
 #include <cctype>
 #include <map>

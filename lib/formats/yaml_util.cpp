@@ -1,4 +1,4 @@
-#include "spec/yaml_util.hpp"
+#include "formats/yaml_util.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/depthguard.h>

@@ -1,4 +1,4 @@
-#include "build/record.hpp"
+#include "builder/record.hpp"
 
 #include <unistd.h>
 

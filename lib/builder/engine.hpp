@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "build/build_log.hpp"
-#include "build/outputs.hpp"
-#include "build/record.hpp"
-#include "spec/buildspec.hpp"
+#include "builder/build_log.hpp"
+#include "builder/outputs.hpp"
+#include "builder/record.hpp"
+#include "formats/buildspec.hpp"
 #include "store/store.hpp"
 #include "util/envfile.hpp"
 #include "util/error.hpp"

@@ -1,4 +1,4 @@
-#include "build/shell_session.hpp"
+#include "builder/shell_session.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
