@@ -16,7 +16,7 @@
 #include "store/parameters.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
-#include "util/signals.hpp"
+#include "store/stop_request.hpp"
 #include "util/strings.hpp"
 
 namespace cicd {
@@ -48,11 +48,17 @@ Result<LoadedBuildspec> load_buildspec(const std::filesystem::path& path, std::s
   return out;
 }
 
-std::string build_record_key(const std::string& id) {
+namespace {
+// builds/<project>/<uuid>/<file>, or "" for an id that is not <project>:<uuid>.
+std::string build_key(const std::string& id, std::string_view file) {
   auto colon = id.find(':');
   if (colon == std::string::npos) return {};
-  return "builds/" + id.substr(0, colon) + "/" + id.substr(colon + 1) + "/build.json";
+  return "builds/" + id.substr(0, colon) + "/" + id.substr(colon + 1) + "/" + std::string(file);
 }
+}  // namespace
+
+std::string build_record_key(const std::string& id) { return build_key(id, "build.json"); }
+std::string build_stop_request_key(const std::string& id) { return build_key(id, "stop-request.json"); }
 
 namespace {
 
@@ -191,7 +197,6 @@ class BuildRun {
   // the build starts and when it ends (each replacement of a file costs a flush on ext4).
   enum class RecordCopies { store, store_and_build_dir };
   void save_record(RecordCopies copies = RecordCopies::store, Durability durability = Durability::atomic);
-  bool prepare_source(Inputs& inputs, TempDir& workspace);
   PhaseOutcome provision();
   PhaseOutcome download_source();
   PhaseOutcome run_command_phase(PhaseType type);
@@ -217,6 +222,10 @@ class BuildRun {
   std::filesystem::path m_build_dir;   // record, log, artifacts
   std::filesystem::path m_src;         // CODEBUILD_SRC_DIR
   std::optional<TempDir> m_scratch;    // state and helper programs
+  // The build's processes and its cancellation (a stop request, the front end's Ctrl-C). After
+  // the record (its callback saves it) and before the shell (which it outlives).
+  Run m_run{m_options.cancel};
+  std::optional<StopRequestWatcher> m_stop_watch;
   std::optional<ShellSession> m_session;
   Environment m_env;
   std::vector<std::string> m_secret_values;
@@ -409,6 +418,7 @@ PhaseOutcome BuildRun::provision() {
   so.shell = shell->first;
   so.shell_path = shell->second;
   so.carry_state = !m_spec->fresh_shell_per_command();
+  so.run = &m_run;
   m_session.emplace(m_runner, so);
   if (m_spec->fresh_shell_per_command())
     m_log.system("buildspec version 0.1: each command runs in a fresh shell from the source directory");
@@ -472,8 +482,8 @@ bool BuildRun::check_runtimes(const Phase& phase, PhaseContext& context) {
 PhaseOutcome BuildRun::run_commands(const std::vector<SpecString>& commands, const std::optional<std::string>& run_as,
                                     PhaseContext& context) {
   for (auto& command : commands) {
-    if (stop_requested()) {
-      context = {"BUILD_STOPPED", "the build was stopped"};
+    if (m_run.token().cancelled()) {
+      context = {"BUILD_STOPPED", fmt::format("the build was {}", m_run.token().message())};
       return PhaseOutcome::stopped;
     }
     if (remaining() <= milliseconds(0)) {
@@ -493,7 +503,8 @@ PhaseOutcome BuildRun::run_commands(const std::vector<SpecString>& commands, con
       return PhaseOutcome::timed_out;
     }
     if (result->stopped) {
-      context = {"BUILD_STOPPED", fmt::format("the build was stopped while running: {}", command.value)};
+      context = {"BUILD_STOPPED",
+                 fmt::format("the build was {} while running: {}", m_run.token().message(), command.value)};
       return PhaseOutcome::stopped;
     }
     if (m_options.verbose)
@@ -661,12 +672,11 @@ void BuildRun::finalize() {
     m_log.warning(st.error().message);
   // 2. Nothing the build started outlives it.
   if (m_session) m_session->close();
-  m_runner.kill_leftovers();
+  m_run.end();
   end_phase(BuildStatus::succeeded);
 }
 
 Result<BuildOutcome> BuildRun::execute() {
-  install_stop_handlers();
   // 1. Inputs: with --source-version, the buildspec comes from the exported commit.
   std::optional<TempDir> workspace;
   std::string resolved;
@@ -713,6 +723,13 @@ Result<BuildOutcome> BuildRun::execute() {
   m_record.pid = static_cast<int>(::getpid());
   m_record.pid_start_time = process_start_time(m_record.pid);
   m_record.host = host_name();
+  // The groups the build runs go into the record as they change: if this process dies, the next
+  // look at the record kills what is left of them (the guard of util/run.hpp does it first).
+  m_run.on_groups_changed([this](const std::vector<ProcessGroupRef>& groups) {
+    m_record.process_groups = groups;
+    save_record();
+  });
+  m_stop_watch.emplace(m_store, build_stop_request_key(m_record.id), m_run);
   if (!m_options.artifacts_dir.empty()) {
     std::error_code ec;
     m_build_dir = std::filesystem::absolute(m_options.artifacts_dir, ec);
@@ -751,17 +768,16 @@ Result<BuildOutcome> BuildRun::execute() {
       if (lock.error().kind != ErrorKind::conflict) break;  // cannot lock at all: go on unguarded
       if (!told) m_log.system(fmt::format("Waiting for another build in {} to finish", m_src.string()));
       told = true;
-      if (stop_requested()) {
+      if (m_run.token().wait_for(milliseconds(100))) {
         outcome = PhaseOutcome::stopped;
         break;
       }
-      std::this_thread::sleep_for(milliseconds(100));
     }
   }
   // The timeout counts from when the build could start.
   m_deadline = std::chrono::steady_clock::now() + minutes;
   end_phase(status_of(outcome), outcome == PhaseOutcome::stopped
-                                    ? std::vector<PhaseContext>{{"BUILD_STOPPED", "stopped while queued"}}
+                                    ? std::vector<PhaseContext>{{"BUILD_STOPPED", m_run.token().message() + " while queued"}}
                                     : std::vector<PhaseContext>{});
 
   // 4. PROVISIONING, DOWNLOAD_SOURCE.
@@ -953,8 +969,10 @@ Result<std::vector<BuildRecord>> get_builds(Store& store, const std::vector<std:
     }
     auto record = build_record_from_json(**json);
     if (!record) return std::unexpected(record.error());
-    // A build whose process is gone without finishing: say so, once, in the record.
+    // A build whose process is gone without finishing: what it left running goes (only processes
+    // provably its own), and the record says so, once.
     if (record->status == BuildStatus::in_progress && !build_process_alive(*record)) {
+      kill_recorded_groups(record->process_groups);
       auto repaired = store.update_json(key, [&](std::optional<Json> cur) -> Result<Json> {
         if (!cur) return fail(ErrorKind::not_found, "build '{}' vanished", id);
         auto r = build_record_from_json(*cur);
@@ -971,6 +989,7 @@ Result<std::vector<BuildRecord>> get_builds(Store& store, const std::vector<std:
         r->status = BuildStatus::fault;
         r->end_time = now;
         r->build_complete = true;
+        r->process_groups.clear();
         return build_record_to_json(*r);
       });
       if (repaired) {
@@ -987,19 +1006,20 @@ Result<BuildRecord> stop_build(Store& store, const std::string& id, milliseconds
   auto records = get_builds(store, {id}, &missing);
   if (!records) return std::unexpected(records.error());
   if (records->empty()) return fail(ErrorKind::not_found, "build '{}' not found", id);
-  auto record = records->front();
-  if (record.status != BuildStatus::in_progress) return record;
-  if (!record.host.empty() && record.host != host_name())
-    return fail(ErrorKind::conflict, "build '{}' runs on host '{}'; stop it there", id, record.host);
-  if (::kill(record.pid, SIGTERM) != 0)
-    return fail_errno(fmt::format("cannot signal the process running build '{}' (pid {})", id, record.pid), errno);
+  if (records->front().status != BuildStatus::in_progress) return records->front();
+  // 1. The request, which the build watches wherever it runs.
+  if (auto st = request_stop(store, build_stop_request_key(id), {current_user_name(), format_iso8601(std::chrono::system_clock::now()), "stop-build"}); !st)
+    return std::unexpected(st.error());
+  // 2. Its record says when it has stopped (or the build's process died, and the look repairs it).
   auto deadline = std::chrono::steady_clock::now() + wait;
   while (std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(milliseconds(50));
     auto again = get_builds(store, {id});
-    if (again && !again->empty() && again->front().status != BuildStatus::in_progress) return again->front();
+    if (!again) return std::unexpected(again.error());
+    if (!again->empty() && again->front().status != BuildStatus::in_progress) return again->front();
   }
-  return fail(ErrorKind::timed_out, "build '{}' did not stop within {} s", id, wait.count() / 1000);
+  return fail(ErrorKind::timed_out, "build '{}' did not stop within {} s (the request stays: it stops when it next looks)",
+              id, wait.count() / 1000);
 }
 
 }  // namespace cicd
@@ -1007,7 +1027,7 @@ Result<BuildRecord> stop_build(Store& store, const std::string& id, milliseconds
 namespace cicd {
 
 Status stream_build_log(Store& store, const std::string& id, bool follow,
-                        const std::function<void(std::string_view)>& out) {
+                        const std::function<void(std::string_view)>& out, const CancelToken& cancel) {
   auto records = get_builds(store, {id});
   if (!records) return std::unexpected(records.error());
   if (records->empty()) return fail(ErrorKind::not_found, "build '{}' not found", id);
@@ -1040,8 +1060,7 @@ Status stream_build_log(Store& store, const std::string& id, bool follow,
     bool done = !again || again->empty() || again->front().status != BuildStatus::in_progress;
     if (!in) in.open(path, std::ios::binary);
     pump();
-    if (done || stop_requested()) break;
-    std::this_thread::sleep_for(milliseconds(200));
+    if (done || cancel.wait_for(milliseconds(200))) break;
   }
   if (!pending.empty()) out(pending);
   return {};

@@ -16,6 +16,7 @@
 #include "util/error.hpp"
 #include "util/json.hpp"
 #include "util/process.hpp"
+#include "util/run.hpp"
 #include "util/time.hpp"
 
 namespace cicd {
@@ -36,6 +37,9 @@ struct BuildOptions {
   bool verbose = false;               // log each command's exit status and duration too
   // Each log line as it is written (progress on stderr).
   BuildLog::Echo echo;
+  // The build is a run of its own under this token (the front end's, cancelled by Ctrl-C; or a
+  // pipeline action's): cancelling it stops the build, STOPPED. A fresh token by default.
+  CancelToken cancel;
 };
 
 struct BuildOutcome {
@@ -88,17 +92,19 @@ Result<std::vector<std::string>> list_builds(Store& store, const std::string& pr
 // Records by id; a record whose process died mid-build is marked FAULT on the way (and saved).
 Result<std::vector<BuildRecord>> get_builds(Store& store, const std::vector<std::string>& ids,
                                             std::vector<std::string>* not_found = nullptr);
-// Asks the process running a build to stop, waits for the record to say so.
+// Asks the build to stop (a stop request in the store, which the build watches wherever it runs)
+// and waits up to `wait` for its record to say so.
 Result<BuildRecord> stop_build(Store& store, const std::string& id, std::chrono::milliseconds wait);
 std::string build_record_key(const std::string& id);
+std::string build_stop_request_key(const std::string& id);
 
 }  // namespace cicd
 
 namespace cicd {
 
 // Writes a build's log to `out` line by line; with `follow`, keeps reading while the build is
-// in progress (as `tail -f`), until it completes.
+// in progress (as `tail -f`), until it completes or `cancel` is cancelled.
 Status stream_build_log(Store& store, const std::string& id, bool follow,
-                        const std::function<void(std::string_view)>& out);
+                        const std::function<void(std::string_view)>& out, const CancelToken& cancel = CancelToken());
 
 }  // namespace cicd

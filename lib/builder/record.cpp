@@ -144,7 +144,10 @@ Json build_record_to_json(const BuildRecord& r) {
   j["exportedEnvironmentVariables"] = exported;
   j["reportArns"] = r.report_arns;
   j["artifactsDirectory"] = r.artifacts_dir;
-  j["process"] = Json{{"pid", r.pid}, {"startTime", r.pid_start_time}, {"host", r.host}};
+  j["process"] = Json{{"pid", r.pid},
+                      {"startTime", r.pid_start_time},
+                      {"host", r.host},
+                      {"processGroups", process_groups_to_json(r.process_groups)}};
   return j;
 }
 
@@ -195,6 +198,7 @@ Result<BuildRecord> build_record_from_json(const Json& j) {
       r.pid = j["process"].value("pid", 0);
       r.pid_start_time = j["process"].value("startTime", uint64_t{0});
       r.host = j["process"].value("host", "");
+      if (auto g = j["process"].find("processGroups"); g != j["process"].end()) r.process_groups = process_groups_from_json(*g);
     }
     return r;
   } catch (const nlohmann::json::exception& e) {

@@ -10,6 +10,7 @@
 #include "util/error.hpp"
 #include "util/json.hpp"
 #include "util/process.hpp"
+#include "util/run.hpp"
 #include "util/time.hpp"
 
 namespace cicd {
@@ -97,6 +98,8 @@ struct BuildRecord {
   int pid = 0;
   uint64_t pid_start_time = 0;  // /proc/<pid>/stat starttime, guards against pid reuse
   std::string host;
+  // The process groups the build runs now: what a repair kills if the process died.
+  std::vector<ProcessGroupRef> process_groups;
 };
 
 Json build_record_to_json(const BuildRecord& record);

@@ -11,7 +11,6 @@
 
 #include "util/envfile.hpp"
 #include "util/fs.hpp"
-#include "util/signals.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 
@@ -158,6 +157,7 @@ Status ShellSession::start_shell(const std::optional<std::string>& user) {
   spec.cwd = std::filesystem::is_directory(m_cwd, ec) ? m_cwd.string() : m_options.initial_cwd.string();
   spec.merge_stderr = true;
   spec.run_as_user = user;
+  spec.run = m_options.run;
   auto spawned = spawn_process(spec, {{control[0], k_control_fd}});
   ::close(control[0]);
   if (!spawned) {
@@ -179,17 +179,17 @@ void ShellSession::kill_shell(milliseconds grace) {
   ::kill(-pid, SIGTERM);
   ::kill(-pid, SIGCONT);
   auto deadline = Steady::now() + grace;
-  int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
+  while (!peek_exit(pid)) {
     if (Steady::now() >= deadline) {
       ::kill(-pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
+      (void)peek_exit(pid, true);  // only waiting for it: the status of a killed shell tells nothing
       break;
     }
     pollfd p{m_live->pidfd, POLLIN, 0};
     ::poll(&p, m_live->pidfd >= 0 ? 1 : 0, 20);
   }
-  ::kill(-pid, SIGKILL);  // what the shell started goes with it
+  // What the shell started goes with it, before the shell is reaped (its id stays ours till then).
+  finish_process(pid, m_options.run, Leftovers::kill);
   m_live.reset();
 }
 
@@ -260,10 +260,13 @@ Result<ProcessResult> ShellSession::run_in_shell(const std::string& script, cons
       return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);  // false at EOF
     }
   };
+  std::vector<int> cancel_fds;
+  if (m_options.run) cancel_fds = m_options.run->token().poll_fds();
+  auto cancelled = [&] { return m_options.run && m_options.run->token().cancelled(); };
   while (!done && !exited) {
     std::vector<pollfd> fds = {{m_live->output, POLLIN, 0}};
     if (m_live->pidfd >= 0) fds.push_back({m_live->pidfd, POLLIN, 0});
-    if (stop_fd() >= 0) fds.push_back({stop_fd(), POLLIN, 0});
+    for (int fd : cancel_fds) fds.push_back({fd, POLLIN, 0});
     int timeout_ms = -1;
     if (deadline)
       timeout_ms = static_cast<int>(std::max<long long>(
@@ -272,8 +275,8 @@ Result<ProcessResult> ShellSession::run_in_shell(const std::string& script, cons
     ::poll(fds.data(), fds.size(), timeout_ms);
     bool open = read_available();
     if (done) break;
-    int status = 0;
-    if (!open || ::waitpid(m_live->pid, &status, WNOHANG) == m_live->pid) {
+    auto status = peek_exit(m_live->pid);
+    if (!open || status) {
       // The shell ended: the command ran `exit` (its EXIT trap saved the state) or died.
       if (open) {
         auto drain_until = Steady::now() + milliseconds(200);
@@ -283,15 +286,17 @@ Result<ProcessResult> ShellSession::run_in_shell(const std::string& script, cons
           if (done) break;
         }
       } else {
-        ::waitpid(m_live->pid, &status, 0);
+        status = peek_exit(m_live->pid, true);
       }
       if (!m_live->pending.empty() && sink) sink->on_line(OutputStream::out, m_live->pending);
-      if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-      if (WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);
+      if (status) {
+        result.exit_code = status->exit_code;
+        result.term_signal = status->term_signal;
+      }
       exited = true;
       break;
     }
-    if (stop_requested()) {
+    if (cancelled()) {
       result.stopped = true;
       break;
     }
@@ -308,9 +313,9 @@ Result<ProcessResult> ShellSession::run_in_shell(const std::string& script, cons
     return result;
   }
   if (exited) {
-    // 4. The next command starts a new shell from what this one saved.
-    int pid = m_live->pid;
-    ::kill(-pid, SIGKILL);
+    // 4. The next command starts a new shell from what this one saved. What the old one left
+    // running in the background lives on until the build ends, as with CodeBuild.
+    finish_process(m_live->pid, m_options.run, Leftovers::until_run_ends);
     m_live.reset();
     auto saved = m_options.state_dir / ("saved." + seq);
     if (std::filesystem::exists(saved.string() + ".env", ec)) {
@@ -351,6 +356,8 @@ Result<ProcessResult> ShellSession::run_fresh(const std::string& script, const C
   spec.sink = how.sink;
   spec.merge_stderr = true;
   spec.run_as_user = how.run_as_user;
+  spec.run = m_options.run;
+  spec.leftovers = Leftovers::until_run_ends;
   return m_runner.run(spec);
 }
 
@@ -415,8 +422,7 @@ void ShellSession::close() {
   // Let the loop end on its own, read what is left, then nothing it started survives.
   close_fd(m_live->control);
   auto until = Steady::now() + milliseconds(500);
-  int status = 0;
-  while (Steady::now() < until && ::waitpid(m_live->pid, &status, WNOHANG) == 0) {
+  while (Steady::now() < until && !peek_exit(m_live->pid)) {
     pollfd p{m_live->pidfd, POLLIN, 0};
     ::poll(&p, m_live->pidfd >= 0 ? 1 : 0, 20);
   }

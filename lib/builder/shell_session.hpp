@@ -33,6 +33,9 @@ struct ShellSessionOptions {
   std::string shell_path = "/bin/bash";
   // Version 0.1: every command starts afresh from the initial environment and directory.
   bool carry_state = true;
+  // The build's run: its cancellation stops the command; the shells and what they leave running
+  // in the background are its process groups, ended with the run.
+  Run* run = nullptr;
 };
 
 struct CommandRun {

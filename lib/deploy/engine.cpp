@@ -13,7 +13,7 @@
 #include "deploy/revision.hpp"
 #include "util/fs.hpp"
 #include "util/hash.hpp"
-#include "util/signals.hpp"
+#include "store/stop_request.hpp"
 #include "util/strings.hpp"
 
 namespace cicd {
@@ -27,6 +27,7 @@ std::string instance_key(const std::string& id, const std::string& instance) {
   return "deployments/" + id + "/instances/" + instance + ".json";
 }
 std::string appspec_key(const std::string& id) { return "deployments/" + id + "/appspec.yml"; }
+std::string stop_request_key(const std::string& id) { return "deployments/" + id + "/stop-request.json"; }
 // By the group's id, not its name: a renamed group keeps its history, and a new group that
 // takes a deleted one's name starts afresh.
 std::string group_state_key(const std::string& group_id) { return "deployment-groups/" + group_id + "/state.json"; }
@@ -156,7 +157,10 @@ Status DeployEngine::repair_group_id(const std::string& group_id) {
   if (*j)
     if (auto r = deployment_from_json(**j)) record = std::move(*r);
   if (record && deployment_alive(*record)) return {};
-  // 1. The record says why it ended; instances caught mid-way are Failed, the rest Skipped.
+  // 1. What the dead process left running goes first (only processes provably its own): the
+  // next deployment must not meet an old hook still at work on the instance.
+  if (record) kill_recorded_groups(record->process_groups);
+  // 2. The record says why it ended; instances caught mid-way are Failed, the rest Skipped.
   if (record && !is_final(record->status)) {
     std::string reason = record->pid
                              ? fmt::format("the cdeploy process running this deployment (pid {} on {}) ended before it "
@@ -181,7 +185,7 @@ Status DeployEngine::repair_group_id(const std::string& group_id) {
           }
         }
         ir->last_updated_at = format_iso8601(m_clock.now());
-        save_instance(*ir);
+        if (auto st = save_instance(*ir); !st) return st;
       }
       instances.push_back(*ir);
     }
@@ -189,9 +193,10 @@ Status DeployEngine::repair_group_id(const std::string& group_id) {
     record->error = ErrorInformation{"INTERNAL_ERROR", reason};
     record->complete_time = format_iso8601(m_clock.now());
     record->overview = overview_of(instances);
+    record->process_groups.clear();
     if (auto st = save(*record); !st) return st;
   }
-  // 2. The group is free again; failed instances go first next time.
+  // 3. The group is free again; failed instances go first next time.
   auto updated = update_group_state(m_store, group_id, [&](GroupState& s) -> Status {
     if (record)
       for (auto& name : record->instances)
@@ -291,8 +296,10 @@ Result<DeploymentOutcome> DeployEngine::create_internal(const CreateDeploymentOp
     return {};
   });
   if (!claimed) {
-    m_store.remove_prefix("deployments/" + record.id);
-    return std::unexpected(claimed.error());
+    Error e = claimed.error();
+    if (auto removed = m_store.remove_prefix("deployments/" + record.id); !removed)
+      e.message += fmt::format(" (and the unused bundle of {} could not be removed: {})", record.id, removed.error().message);
+    return std::unexpected(e);
   }
   if (auto st = save(record); !st) return std::unexpected(st.error());
   DeploymentOutcome out;
@@ -301,14 +308,13 @@ Result<DeploymentOutcome> DeployEngine::create_internal(const CreateDeploymentOp
   return out;
 }
 
-Result<DeploymentOutcome> DeployEngine::run(const std::string& id, const Progress& progress, bool echo_output) {
-  install_stop_handlers();
+Result<DeploymentOutcome> DeployEngine::run(const std::string& id, const RunDeploymentOptions& options) {
   auto record = get(id);
   if (!record) return std::unexpected(record.error());
   if (record->status != DeploymentStatus::created)
     return fail(ErrorKind::conflict, "deployment {} is already {}", id, deployment_status_name(record->status));
   DeploymentOutcome out;
-  auto done = execute(*record, progress, echo_output);
+  auto done = execute(*record, options);
   if (!done) return std::unexpected(done.error());
   out.deployment = *done;
 
@@ -321,19 +327,22 @@ Result<DeploymentOutcome> DeployEngine::run(const std::string& id, const Progres
                  (stopped && std::find(done->auto_rollback_events.begin(), done->auto_rollback_events.end(),
                                        "DEPLOYMENT_STOP_ON_REQUEST") != done->auto_rollback_events.end()));
   if (!wanted) return out;
-  if (done->previous_revision_deployment_id.empty()) {
-    out.deployment.status_messages.push_back("No rollback: the deployment group has no earlier successful revision");
-    save(out.deployment);
+  auto no_rollback = [&](std::string why) -> Result<DeploymentOutcome> {
+    out.deployment.status_messages.push_back(std::move(why));
+    if (auto st = save(out.deployment); !st) return std::unexpected(st.error());
     return out;
-  }
+  };
+  // An interruption of the caller (Ctrl-C, a stopped pipeline) means "stop now", not "roll back".
+  if (options.cancel.cancelled())
+    return no_rollback(fmt::format("No rollback: {}; roll back with: cdeploy rollback --application-name {} "
+                                   "--deployment-group-name {}",
+                                   options.cancel.message(), done->application, done->deployment_group));
+  if (done->previous_revision_deployment_id.empty())
+    return no_rollback("No rollback: the deployment group has no earlier successful revision");
   auto good = get(done->previous_revision_deployment_id);
-  if (!good) {
-    out.deployment.status_messages.push_back(fmt::format("No rollback: the last good deployment {} cannot be read: {}",
-                                                         done->previous_revision_deployment_id, good.error().message));
-    save(out.deployment);
-    return out;
-  }
-  reset_stop();  // a stop request stopped the failed deployment, not its rollback
+  if (!good)
+    return no_rollback(fmt::format("No rollback: the last good deployment {} cannot be read: {}",
+                                   done->previous_revision_deployment_id, good.error().message));
   CreateDeploymentOptions ro;
   ro.application = done->application;
   ro.deployment_group = done->deployment_group;
@@ -341,39 +350,57 @@ Result<DeploymentOutcome> DeployEngine::run(const std::string& id, const Progres
   ro.description = fmt::format("Automatic rollback of {} to the revision of {}", done->id, good->id);
   ro.ignore_application_stop_failures = true;
   ro.hard_links = done->hard_links;
-  if (progress)
-    progress({ProgressLine::Kind::info, fmt::format("{}: {}; rolling back to the revision of {}", done->id,
-                                                    deployment_status_name(done->status), good->id)});
+  if (options.progress)
+    options.progress({ProgressLine::Kind::info, fmt::format("{}: {}; rolling back to the revision of {}", done->id,
+                                                            deployment_status_name(done->status), good->id)});
   auto created = create_internal(ro, done->id, &*good);
-  if (!created) {
-    out.deployment.status_messages.push_back("Rollback could not start: " + created.error().message);
-    save(out.deployment);
-    return out;
-  }
+  if (!created) return no_rollback("Rollback could not start: " + created.error().message);
   out.deployment.rollback = RollbackInfo{created->deployment.id, "", fmt::format("Rolled back by {}", created->deployment.id)};
-  save(out.deployment);
-  auto rolled = execute(created->deployment, progress, echo_output);
-  if (rolled) out.rollback = *rolled;
+  if (auto st = save(out.deployment); !st) return std::unexpected(st.error());
+  // The rollback is a run of its own: the stop request that ended the deployment is not its.
+  auto rolled = execute(created->deployment, options);
+  if (!rolled) return std::unexpected(rolled.error());
+  out.rollback = *rolled;
   return out;
 }
 
-Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Progress& progress, bool echo_output) {
-  // 1. In progress, held by this process.
+Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const RunDeploymentOptions& options) {
+  const auto& progress = options.progress;
+  // 1. In progress, held by this process: a run of its own, whose process groups (the hooks) the
+  // record keeps, and which a stop request in the store cancels.
   record.status = DeploymentStatus::in_progress;
   record.start_time = format_iso8601(m_clock.now());
   record.pid = static_cast<int>(::getpid());
   record.pid_start_time = process_start_time(record.pid);
   record.host = host_name();
   if (auto st = save(record); !st) return std::unexpected(st.error());
+  std::mutex mutex;  // the record, the instance records, progress output
+  // Saves made while the deployment goes on: a failure is kept (the first) and reported at the end.
+  std::optional<Error> save_error;
+  auto keep = [&](const Status& st) {
+    if (!st && !save_error) save_error = st.error();
+  };
+  Run run(options.cancel);
+  run.on_groups_changed([&](const std::vector<ProcessGroupRef>& groups) {
+    std::lock_guard lock(mutex);
+    record.process_groups = groups;
+    keep(save(record));
+  });
+  StopRequestWatcher stop_watch(m_store, stop_request_key(record.id), run);
   auto say = [&](const std::string& line, ProgressLine::Kind kind = ProgressLine::Kind::info) {
     if (progress) progress({kind, line});
   };
   auto finish = [&](DeploymentStatus status, std::optional<ErrorInformation> error,
                     const std::vector<InstanceRecord>& instances) -> Result<DeploymentRecord> {
+    run.end();
     record.status = status;
     record.error = std::move(error);
     record.complete_time = format_iso8601(m_clock.now());
     record.overview = overview_of(instances);
+    record.process_groups.clear();
+    if (save_error)
+      record.status_messages.push_back(
+          fmt::format("Some progress of this deployment could not be recorded as it happened: {}", save_error->message));
     if (auto st = save(record); !st) return std::unexpected(st.error());
     auto state = update_group_state(m_store, record.deployment_group_id, [&](GroupState& s) -> Status {
       if (s.active == record.id) s.active.clear();
@@ -400,6 +427,7 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
   auto config = m_resources.get_deployment_config(record.deployment_config);
   if (!config) return finish(DeploymentStatus::failed, ErrorInformation{"DEPLOYMENT_CONFIG_MISSING", config.error().message}, {});
   auto state = load_group_state(m_store, record.deployment_group_id);
+  if (!state) return finish(DeploymentStatus::failed, ErrorInformation{"INTERNAL_ERROR", state.error().message}, {});
   std::vector<FleetInstance> fleet;
   std::map<std::string, Instance> definitions;
   std::map<std::string, InstanceRecord> records;
@@ -407,7 +435,7 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
     auto inst = m_resources.get_instance(name);
     if (!inst) return finish(DeploymentStatus::failed, ErrorInformation{"INSTANCE_MISSING", inst.error().message}, {});
     definitions[name] = *inst;
-    bool healthy = state && state->instance_health.count(name) && state->instance_health.at(name) == "Succeeded";
+    bool healthy = state->instance_health.count(name) && state->instance_health.at(name) == "Succeeded";
     fleet.push_back({name, healthy ? PriorHealth::healthy : PriorHealth::failed_or_unknown});
     InstanceRecord ir;
     ir.deployment_id = record.id;
@@ -431,13 +459,16 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
     for (auto& [n, r] : records) {
       r.status = TargetStatus::skipped;
       for (auto& e : r.lifecycle_events) e.status = TargetStatus::skipped;
-      save_instance(r);
+      keep(save_instance(r));
     }
     return finish(DeploymentStatus::failed, ErrorInformation{"HEALTH_CONSTRAINTS_INVALID", plan.error().message},
                   all_records());
   }
-  record.instances = plan->order();
-  save(record);
+  {
+    std::lock_guard lock(mutex);
+    record.instances = plan->order();
+    keep(save(record));
+  }
   auto appspec_object = m_store.get(appspec_key(record.id));
   std::optional<Appspec> spec;
   if (appspec_object && *appspec_object) spec = parse_appspec((*appspec_object)->data).spec;
@@ -450,7 +481,6 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
     behavior = parse_file_exists_behavior(record.file_exists_behavior).value_or(behavior);
 
   // 3. Pace the fleet: start what the plan allows, wait for any to finish, repeat.
-  std::mutex mutex;
   std::condition_variable cv;
   std::deque<std::pair<std::string, bool>> finished;
   std::map<std::string, std::chrono::steady_clock::time_point> last_saved;
@@ -458,11 +488,10 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
   std::vector<std::thread> threads;
   int in_flight = 0;
   bool stopping = false;
-  auto stop_check = [&] { return stop_requested(); };
   for (;;) {
-    if (!stopping && stop_requested()) {
+    if (!stopping && run.token().cancelled()) {
       stopping = true;
-      say(fmt::format("{}: stop requested; ending the instances in progress", record.id));
+      say(fmt::format("{}: {}; ending the instances in progress", record.id, run.token().message()));
     }
     if (!stopping)
       for (auto& name : plan->next()) {
@@ -470,14 +499,15 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
         say(fmt::format("{}: deploying to {}", record.id, name));
         threads.emplace_back([&, name] {
           InstanceRecord result;
-          auto host = open_host(definitions[name], m_runner);
+          auto host = open_host(definitions[name], m_runner, &run);
           if (!host) {
+            std::lock_guard lock(mutex);
             result = records[name];
             result.status = TargetStatus::failed;
             result.lifecycle_events[0].status = TargetStatus::failed;
             result.lifecycle_events[0].diagnostics = LifecycleDiagnostics{"UnknownError", "", host.error().message, ""};
             for (size_t k = 1; k < result.lifecycle_events.size(); ++k) result.lifecycle_events[k].status = TargetStatus::skipped;
-            save_instance(result);
+            keep(save_instance(result));
           } else {
             InstanceDeployment d;
             d.deployment_id = record.id;
@@ -499,7 +529,7 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
               auto& last = last_saved[r.instance_name];
               bool decided = r.status != TargetStatus::in_progress && r.status != TargetStatus::pending;
               if (decided || last == std::chrono::steady_clock::time_point{} || now - last >= milliseconds(500)) {
-                save_instance(r);
+                keep(save_instance(r));
                 last = now;
               }
             };
@@ -507,8 +537,8 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
               std::lock_guard lock(mutex);
               if (progress) progress(line);
             };
-            d.echo_output = echo_output;
-            d.stop_requested = stop_check;
+            d.echo_output = options.echo_output;
+            d.run = &run;
             result = deploy_instance(**host, definitions[name], d);
           }
           std::lock_guard lock(mutex);
@@ -528,12 +558,12 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
     }
     record.overview = overview_of(all_records());
     if (auto now = std::chrono::steady_clock::now(); now - last_record_save >= milliseconds(500)) {
-      save(record);
+      keep(save(record));
       last_record_save = now;
     }
     lock.unlock();
-    // A stop request ends in-progress hooks too; what ended them decides the verdict.
-    if (stop_requested()) stopping = true;
+    // A stop ends in-progress hooks too (they belong to the run); what ended them decides the verdict.
+    if (run.token().cancelled()) stopping = true;
     if (!stopping && plan->done() && in_flight == 0) break;
   }
   for (auto& t : threads) t.join();
@@ -545,10 +575,10 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Pr
     r.status = TargetStatus::skipped;
     for (auto& e : r.lifecycle_events) e.status = TargetStatus::skipped;
     r.last_updated_at = format_iso8601(m_clock.now());
-    save_instance(r);
+    keep(save_instance(r));
   }
   if (stopping)
-    return finish(DeploymentStatus::stopped, ErrorInformation{"MANUAL_STOP", "the deployment was stopped on request"},
+    return finish(DeploymentStatus::stopped, ErrorInformation{"MANUAL_STOP", fmt::format("the deployment was {}", run.token().message())},
                   all_records());
   if (plan->succeeded()) return finish(DeploymentStatus::succeeded, std::nullopt, all_records());
   return finish(DeploymentStatus::failed, ErrorInformation{"HEALTH_CONSTRAINTS", plan->failure_reason()}, all_records());
@@ -583,7 +613,7 @@ Result<DeploymentOutcome> DeployEngine::rollback(const std::string& application,
   auto created = create_internal(ro, std::nullopt, &*good);
   if (!created) return std::unexpected(created.error());
   created->deployment.rollback = RollbackInfo{"", state->last_attempted, fmt::format("Rollback to the revision of {}", good->id)};
-  save(created->deployment);
+  if (auto st = save(created->deployment); !st) return std::unexpected(st.error());
   return created;
 }
 
@@ -649,18 +679,21 @@ Result<DeploymentRecord> DeployEngine::stop(const std::string& id, milliseconds 
   auto record = get(id);
   if (!record) return std::unexpected(record.error());
   if (is_final(record->status)) return *record;
-  if (!record->host.empty() && record->host != host_name())
-    return fail(ErrorKind::conflict, "deployment {} runs on host '{}'; stop it there", id, record->host);
-  if (record->pid == 0) return fail(ErrorKind::conflict, "deployment {} has not started yet; try again in a moment", id);
-  if (::kill(record->pid, SIGTERM) != 0)
-    return fail_errno(fmt::format("cannot signal the process running deployment {} (pid {})", id, record->pid), errno);
+  // 1. The request, which the deployment watches wherever it runs (a created one sees it as it starts).
+  if (auto st = request_stop(m_store, stop_request_key(id),
+                             {current_user_name(), format_iso8601(m_clock.now()), "stop-deployment"});
+      !st)
+    return std::unexpected(st.error());
+  // 2. Its record says when it ended (or its process died, and the look repairs it).
   auto deadline = std::chrono::steady_clock::now() + wait;
   while (std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(milliseconds(50));
     auto again = get(id);
-    if (again && is_final(again->status)) return *again;
+    if (!again) return std::unexpected(again.error());
+    if (is_final(again->status)) return *again;
   }
-  return fail(ErrorKind::timed_out, "deployment {} did not stop within {} s", id, wait.count() / 1000);
+  return fail(ErrorKind::timed_out, "deployment {} did not stop within {} s (the request stays: it stops when it next looks)",
+              id, wait.count() / 1000);
 }
 
 }  // namespace cicd

@@ -30,6 +30,16 @@ struct CreateDeploymentOptions {
   std::string description;
 };
 
+// How run() runs a created deployment.
+struct RunDeploymentOptions {
+  ProgressCallback progress;
+  // Hook output and script-log notes go to `progress` too, as they are written.
+  bool echo_output = false;
+  // The deployment is a run of its own under this token (the front end's, cancelled by Ctrl-C; or
+  // a pipeline action's): cancelling it stops the deployment. A fresh token by default.
+  CancelToken cancel;
+};
+
 struct DeploymentOutcome {
   DeploymentRecord deployment;
   std::optional<DeploymentRecord> rollback;  // the automatic rollback it triggered, if any
@@ -45,10 +55,9 @@ class DeployEngine {
   // is an Error and changes nothing; a second deployment while one is in progress in the group
   // is Error{conflict}.
   Result<DeploymentOutcome> create(const CreateDeploymentOptions& options);
-  // Runs a created deployment to its end (and its automatic rollback, when configured).
-  // `echo_output`: hook output and script-log notes go to `progress` too, as they are written.
-  Result<DeploymentOutcome> run(const std::string& deployment_id, const Progress& progress = {},
-                                bool echo_output = false);
+  // Runs a created deployment to its end (and its automatic rollback, when configured; not after
+  // an interruption of `options.cancel` itself, which means "stop now").
+  Result<DeploymentOutcome> run(const std::string& deployment_id, const RunDeploymentOptions& options = {});
   // Redeploys the group's last known good revision (the one before its latest deployment).
   Result<DeploymentOutcome> rollback(const std::string& application, const std::string& deployment_group);
 
@@ -58,7 +67,8 @@ class DeployEngine {
                                         const std::vector<DeploymentStatus>& statuses = {});
   Result<std::vector<InstanceRecord>> instances(const std::string& deployment_id);
   Result<InstanceRecord> instance(const std::string& deployment_id, const std::string& instance_name);
-  // Asks the process running it to stop; waits until the record says Stopped.
+  // Asks the deployment to stop (a stop request in the store, which it watches wherever it runs);
+  // waits up to `wait` until its record says it ended.
   Result<DeploymentRecord> stop(const std::string& deployment_id, std::chrono::milliseconds wait);
   // Marks a deployment whose process died as Failed (with the reason) and frees its group.
   Status repair_group(const std::string& application, const std::string& deployment_group);
@@ -68,7 +78,7 @@ class DeployEngine {
   Result<DeploymentOutcome> create_internal(const CreateDeploymentOptions& options,
                                             const std::optional<std::string>& rollback_of,
                                             const DeploymentRecord* reuse = nullptr);
-  Result<DeploymentRecord> execute(DeploymentRecord record, const Progress& progress, bool echo_output);
+  Result<DeploymentRecord> execute(DeploymentRecord record, const RunDeploymentOptions& options);
   Status repair_group_id(const std::string& group_id);
   Status save(const DeploymentRecord& record);
   Status save_instance(const InstanceRecord& record);

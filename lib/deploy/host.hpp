@@ -27,6 +27,8 @@ struct HookRun {
   std::optional<std::string> runas;
   bool sudo = false;  // the agent's `sudo: true`: through sudo when we are not root already
   std::shared_ptr<OutputSink> sink;
+  // The deployment's run: its cancellation stops the hook (TERM, then KILL of its group).
+  Run* run = nullptr;
 };
 
 enum class ScriptState { ok, missing, not_executable };
@@ -88,12 +90,18 @@ class LocalHost final : public InstanceHost {
 // stdin (the bundle as a tar stream, the Install step's changes as a list). The instance needs a
 // POSIX login shell, tar, coreutils (GNU tail), util-linux (setsid; setpriv for `runas` as
 // root, sudo otherwise) and, for `permissions`, setfacl/chcon where used.
+// How long one of SshHost's scripts may take, and whether a stop of the deployment ends it.
+struct ScriptLimits {
+  std::chrono::seconds timeout{600};
+  bool stoppable = true;  // false: runs to its end even when the deployment is being stopped
+};
+
 class SshHost final : public InstanceHost {
  public:
   // `ssh_command`: the ssh program and any options of the user's (CDEPLOY_SSH), which come before
   // ours on the command line and so win over them.
   SshHost(std::string name, InstanceTarget target, std::filesystem::path root, std::vector<std::string> ssh_command,
-          ProcessRunner& runner);
+          ProcessRunner& runner, Run* run = nullptr);
   ~SshHost() override;
   SshHost(const SshHost&) = delete;
   SshHost& operator=(const SshHost&) = delete;
@@ -122,9 +130,10 @@ class SshHost final : public InstanceHost {
     std::string err;
   };
   // Runs one of our fixed scripts on the instance (`sh -c SCRIPT sh ARGS...`, each word quoted
-  // for the remote shell), stdin from the local file `input` (or /dev/null).
+  // for the remote shell), stdin from the local file `input` (or /dev/null). A script that
+  // outlives its timeout, or a stop of the deployment, is ended: Error{timed_out} / {stopped}.
   Result<Output> run_script(std::string_view script, const std::vector<std::string>& args,
-                            const std::filesystem::path& input = {});
+                            const std::filesystem::path& input = {}, ScriptLimits limits = {});
   // A private local file holding `content`, to send as a script's stdin.
   Result<std::filesystem::path> stage(std::string_view content);
   // The error for a script that failed: ssh's own failure (exit 255), else "<what>: <stderr>".
@@ -142,6 +151,7 @@ class SshHost final : public InstanceHost {
   std::filesystem::path m_root;
   std::vector<std::string> m_ssh;
   ProcessRunner& m_runner;
+  Run* m_run = nullptr;
   std::optional<TempDir> m_private;  // the control socket and staged stdin files
   bool m_master = false;
   // The bundle last unpacked, also unpacked here: the Install step plans from it.
@@ -155,7 +165,8 @@ class SshHost final : public InstanceHost {
 Result<std::vector<std::string>> split_ssh_command(std::string_view text);
 
 // The host for a registered instance: local, or ssh (connected, so a host that cannot be reached
-// fails here). The ssh command is CDEPLOY_SSH from the environment when set, else "ssh".
-Result<std::unique_ptr<InstanceHost>> open_host(const Instance& instance, ProcessRunner& runner);
+// fails here). The ssh command is CDEPLOY_SSH from the environment when set, else "ssh". The
+// processes a host starts (ssh clients, setfacl...) belong to `run` when given.
+Result<std::unique_ptr<InstanceHost>> open_host(const Instance& instance, ProcessRunner& runner, Run* run = nullptr);
 
 }  // namespace cicd

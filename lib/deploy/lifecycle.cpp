@@ -222,6 +222,7 @@ bool InstanceRun::run_scripts(LifecycleEvent e, const Appspec& spec, const std::
       run.runas = script.runas;
       run.sudo = script.sudo;
       run.sink = m_output;
+      run.run = m_d.run;
       auto result = m_host.run_hook(run);
       if (!result) {
         diag.error_code = "UnknownError";
@@ -232,8 +233,8 @@ bool InstanceRun::run_scripts(LifecycleEvent e, const Appspec& spec, const std::
                                    script.location, script.timeout_seconds);
       } else if (result->stopped) {
         diag.error_code = "UnknownError";
-        diag.message = fmt::format("Script at specified location: {} was stopped (the deployment was stopped)",
-                                   script.location);
+        diag.message = fmt::format("Script at specified location: {} was stopped (the deployment was {})",
+                                   script.location, m_d.run ? m_d.run->token().message() : "stopped");
       } else if (!result->succeeded()) {
         diag.error_code = "ScriptFailed";
         diag.message = fmt::format("Script at specified location: {} run as user {} failed with {}", script.location,
@@ -351,7 +352,7 @@ InstanceRecord InstanceRun::run() {
       event(e).status = TargetStatus::skipped;
       continue;
     }
-    if (m_d.stop_requested && m_d.stop_requested()) {
+    if (m_d.run && m_d.run->token().cancelled()) {
       stopped = true;
       event(e).status = TargetStatus::skipped;
       continue;

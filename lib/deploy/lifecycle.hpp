@@ -46,8 +46,9 @@ struct InstanceDeployment {
   ProgressCallback progress;
   // Also each line of the script log as it is written ("web1 AfterInstall| ..."), to `progress`.
   bool echo_output = false;
-  // Checked between steps: a stop request ends the lifecycle, what is left is Skipped.
-  std::function<bool()> stop_requested;
+  // The deployment's run: its cancellation stops the hook running, and the lifecycle between
+  // steps (what is left is Skipped).
+  Run* run = nullptr;
   int revisions_to_keep = 5;
 };
 

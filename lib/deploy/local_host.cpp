@@ -100,14 +100,17 @@ Result<ProcessResult> LocalHost::run_hook(const HookRun& run) {
   spec.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(run.timeout);
   spec.sink = run.sink;
   spec.run_as_user = run.runas;
-  // A daemon the script starts may keep our pipe open: do not wait for it.
+  // A daemon the script starts lives on (ApplicationStart starts the application); it may keep
+  // our pipe open: do not wait for it.
+  spec.run = run.run;
+  spec.leftovers = Leftovers::keep;
   spec.drain_after_exit = std::chrono::milliseconds(300);
   return m_runner.run(spec);
 }
 
 std::string LocalHost::hook_user() { return current_user_name(); }
 
-Result<std::unique_ptr<InstanceHost>> open_host(const Instance& instance, ProcessRunner& runner) {
+Result<std::unique_ptr<InstanceHost>> open_host(const Instance& instance, ProcessRunner& runner, Run* run) {
   if (instance.target.kind == TargetKind::local)
     return std::unique_ptr<InstanceHost>(std::make_unique<LocalHost>(instance.name, instance.root, runner));
   // CDEPLOY_SSH: the ssh command to use, with extra options ("ssh -F /etc/cdeploy/ssh_config"),
@@ -118,7 +121,7 @@ Result<std::unique_ptr<InstanceHost>> open_host(const Instance& instance, Proces
     if (!words) return std::unexpected(words.error());
     if (!words->empty()) ssh = std::move(*words);
   }
-  auto host = std::make_unique<SshHost>(instance.name, instance.target, instance.root, std::move(ssh), runner);
+  auto host = std::make_unique<SshHost>(instance.name, instance.target, instance.root, std::move(ssh), runner, run);
   if (auto st = host->connect(); !st) return std::unexpected(st.error());
   return std::unique_ptr<InstanceHost>(std::move(host));
 }

@@ -98,7 +98,11 @@ Json deployment_to_json(const DeploymentRecord& d) {
   j["deploymentStatusMessages"] = d.status_messages;
   j["computePlatform"] = "Server";
   j["targetInstances"] = d.instances;
-  j["process"] = Json{{"user", d.user}, {"pid", d.pid}, {"startTime", d.pid_start_time}, {"host", d.host}};
+  j["process"] = Json{{"user", d.user},
+                      {"pid", d.pid},
+                      {"startTime", d.pid_start_time},
+                      {"host", d.host},
+                      {"processGroups", process_groups_to_json(d.process_groups)}};
   return j;
 }
 
@@ -150,6 +154,7 @@ Result<DeploymentRecord> deployment_from_json(const Json& j) {
       d.pid = j["process"].value("pid", 0);
       d.pid_start_time = j["process"].value("startTime", uint64_t{0});
       d.host = j["process"].value("host", "");
+      if (auto g = j["process"].find("processGroups"); g != j["process"].end()) d.process_groups = process_groups_from_json(*g);
     }
     return d;
   } catch (const nlohmann::json::exception& e) {

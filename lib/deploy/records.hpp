@@ -10,6 +10,7 @@
 #include "formats/appspec.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
+#include "util/run.hpp"
 
 namespace cicd {
 
@@ -94,6 +95,8 @@ struct DeploymentRecord {
   int pid = 0;
   uint64_t pid_start_time = 0;
   std::string host;
+  // The process groups (hooks) it runs now: what a repair kills if the process died.
+  std::vector<ProcessGroupRef> process_groups;
 };
 
 Json deployment_to_json(const DeploymentRecord& d);  // deploymentInfo

@@ -15,6 +15,7 @@
 //   holding stdout cannot keep the ssh session (and so the deployment) open.
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -201,6 +202,7 @@ echo ok
 // `sudo -n` (never prompts: a password it would need is an error). The agent's `sudo: true`: through
 // `sudo -n` when not root. Under sudo the hook variables are passed with env(1), sudo would drop them.
 constexpr std::string_view k_hook_script = R"SH(
+exec 3<&0 0</dev/null
 m=$1 t=$2 g=$3 cwd=$4 runas=$5 viasudo=$6 script=$7
 shift 7
 say() { printf '%s %s\n' "$m" "$*" >&2; }
@@ -232,14 +234,20 @@ d=$(mktemp -d "${TMPDIR:-/tmp}/cdeploy-hook.XXXXXX") || { say error "cannot crea
 trap 'rm -rf -- "$d"' EXIT
 : >"$d/out"; : >"$d/err"
 case $how in
-plain) setsid "$script" </dev/null >"$d/out" 2>"$d/err" & ;;
+plain) setsid "$script" </dev/null >"$d/out" 2>"$d/err" 3<&- & ;;
 setpriv) HOME=$home USER=$runas LOGNAME=$runas \
-  setsid setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$script" </dev/null >"$d/out" 2>"$d/err" & ;;
-sudo) setsid sudo -n -u "$runas" -- env "$@" sh -c 'exec "$0"' "$script" </dev/null >"$d/out" 2>"$d/err" & ;;
-sudoroot) setsid sudo -n -- env "$@" sh -c 'exec "$0"' "$script" </dev/null >"$d/out" 2>"$d/err" & ;;
+  setsid setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$script" </dev/null >"$d/out" 2>"$d/err" 3<&- & ;;
+sudo) setsid sudo -n -u "$runas" -- env "$@" sh -c 'exec "$0"' "$script" </dev/null >"$d/out" 2>"$d/err" 3<&- & ;;
+sudoroot) setsid sudo -n -- env "$@" sh -c 'exec "$0"' "$script" </dev/null >"$d/out" 2>"$d/err" 3<&- & ;;
 esac
 pid=$!
 say pid "$pid"
+# cdeploy keeps our stdin (now 3) open while it waits: EOF there means it is gone (killed, stopped,
+# or the connection dropped), and the hook goes too, TERM then KILL, as on a timeout.
+setsid sh -c 'cat >/dev/null; kill -s TERM -- "-$1"; kill -s CONT -- "-$1"; sleep "$2"; kill -s KILL -- "-$1"' \
+  sh "$pid" "$g" <&3 >/dev/null 2>&1 &
+l=$!
+exec 3<&-
 tail -c +1 -s 0.1 -f --pid="$pid" "$d/out" &
 o=$!
 tail -c +1 -s 0.1 -f --pid="$pid" "$d/err" >&2 &
@@ -250,9 +258,9 @@ w=$!
 # (The shell reports jobs killed by a signal on stderr while waiting: not the hook's output.)
 wait "$pid" 2>/dev/null
 rc=$?
-# The watchdog's pid first: it may not have made its session yet (and has no children then).
-kill -s KILL -- "$w" 2>/dev/null
-kill -s KILL -- "-$w" 2>/dev/null
+# The watchdogs' pids first: they may not have made their sessions yet (no children then).
+kill -s KILL -- "$w" "$l" 2>/dev/null
+kill -s KILL -- "-$w" "-$l" 2>/dev/null
 timed=0
 if [ -e "$d/timedout" ]; then
   timed=1
@@ -580,12 +588,13 @@ class RemoteInstallTarget final : public InstallTarget {
 // ---- SshHost ----
 
 SshHost::SshHost(std::string name, InstanceTarget target, fs::path root, std::vector<std::string> ssh_command,
-                 ProcessRunner& runner)
+                 ProcessRunner& runner, Run* run)
     : m_name(std::move(name)),
       m_target(std::move(target)),
       m_root(std::move(root)),
       m_ssh(std::move(ssh_command)),
-      m_runner(runner) {
+      m_runner(runner),
+      m_run(run) {
   if (m_ssh.empty()) m_ssh = {"ssh"};
 }
 
@@ -596,7 +605,7 @@ SshHost::~SshHost() {
   spec.argv = ssh_argv({"-O", "exit"}, "");
   spec.output_mode = OutputMode::null;
   spec.timeout = std::chrono::seconds(10);
-  spec.stop_on_request = false;
+  // Best effort: ControlPersist ends the master anyway; there is no one left to tell.
   (void)m_runner.run(spec);
 }
 
@@ -673,8 +682,12 @@ Status SshHost::connect() {
   auto capture = std::make_shared<CaptureSink>();
   spec.sink = capture;
   spec.timeout = std::chrono::seconds(60);
+  spec.run = m_run;  // the master itself leaves the group (-f) and lives on until closed
   auto r = m_runner.run(spec);
   if (!r) return std::unexpected(r.error());
+  if (r->stopped)
+    return fail(ErrorKind::stopped, "instance '{}' (ssh {}:{}): connecting was stopped", m_name, destination(),
+                m_target.port);
   if (r->timed_out)
     return fail(ErrorKind::io, "instance '{}' (ssh {}:{}): ssh failed: no connection after 60 seconds", m_name,
                 destination(), m_target.port);
@@ -691,12 +704,14 @@ Result<fs::path> SshHost::stage(std::string_view content) {
 }
 
 Result<SshHost::Output> SshHost::run_script(std::string_view script, const std::vector<std::string>& args,
-                                             const fs::path& input) {
+                                             const fs::path& input, ScriptLimits limits) {
   // 1. `sh -c SCRIPT sh ARGS...`, each word quoted: the remote side hands it to a shell.
   std::string command = "sh -c " + shell_quote(script) + " sh";
   for (auto& a : args) command += " " + shell_quote(a);
   ProcessSpec spec;
   spec.argv = ssh_argv({"-o", "ControlMaster=no"}, command);
+  Run* run = limits.stoppable ? m_run : nullptr;
+  spec.run = run;
   std::vector<std::pair<int, int>> fds;
   int in = -1;
   if (!input.empty()) {
@@ -709,19 +724,32 @@ Result<SshHost::Output> SshHost::run_script(std::string_view script, const std::
   if (in >= 0) ::close(in);
   if (!child) return std::unexpected(child.error());
 
-  // 2. Both streams to their end, byte for byte, then the exit status.
+  // 2. Both streams to their end, byte for byte, then the exit status; unless the deadline or a
+  // stop comes first: then the ssh client's group goes (the connection with it).
   Output out;
   int fd_out = child->stdout_fd, fd_err = child->stderr_fd;
+  auto deadline = std::chrono::steady_clock::now() + limits.timeout;
+  std::vector<int> cancel_fds;
+  if (run) cancel_fds = run->token().poll_fds();
+  std::optional<ErrorKind> ended;
   while (fd_out >= 0 || fd_err >= 0) {
+    if (run && run->token().cancelled()) ended = ErrorKind::stopped;
+    else if (std::chrono::steady_clock::now() >= deadline) ended = ErrorKind::timed_out;
+    if (ended) {
+      ::kill(-child->pid, SIGKILL);
+      break;
+    }
     std::vector<pollfd> polls;
     if (fd_out >= 0) polls.push_back({fd_out, POLLIN, 0});
     if (fd_err >= 0) polls.push_back({fd_err, POLLIN, 0});
-    if (::poll(polls.data(), polls.size(), -1) < 0) {
+    for (int fd : cancel_fds) polls.push_back({fd, POLLIN, 0});
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (::poll(polls.data(), polls.size(), static_cast<int>(std::max<long long>(0, left.count()) + 1)) < 0) {
       if (errno == EINTR) continue;
       break;
     }
     for (auto& p : polls) {
-      if (!p.revents) continue;
+      if (!p.revents || (p.fd != fd_out && p.fd != fd_err)) continue;
       int& fd = p.fd == fd_out ? fd_out : fd_err;
       std::string& text = p.fd == fd_out ? out.out : out.err;
       char buf[65536];
@@ -740,11 +768,15 @@ Result<SshHost::Output> SshHost::run_script(std::string_view script, const std::
   }
   for (int fd : {fd_out, fd_err})
     if (fd >= 0) ::close(fd);
-  int status = 0;
-  while (::waitpid(child->pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  auto status = peek_exit(child->pid, true);
+  finish_process(child->pid, run, ended ? Leftovers::kill : Leftovers::keep);
   if (child->pidfd >= 0) ::close(child->pidfd);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (ended == ErrorKind::stopped)
+    return fail(ErrorKind::stopped, "instance '{}': the deployment was {}", m_name, run->token().message());
+  if (ended == ErrorKind::timed_out)
+    return fail(ErrorKind::timed_out, "instance '{}' (ssh {}:{}): no answer within {} s", m_name, destination(),
+                m_target.port, limits.timeout.count());
+  out.exit_code = !status ? 255 : status->term_signal ? 128 + status->term_signal : status->exit_code;
   return out;
 }
 
@@ -759,7 +791,8 @@ Status SshHost::unpack_bundle(const fs::path& bundle, const std::string& dir) {
       !extracted)
     return std::unexpected(extracted.error());
   // 2. Then there, as a tar stream.
-  auto r = run_script(k_unpack_script, {dir}, bundle);
+  // A large bundle over a slow link takes its time: an hour at most.
+  auto r = run_script(k_unpack_script, {dir}, bundle, {.timeout = std::chrono::seconds(3600)});
   if (!r) return std::unexpected(r.error());
   if (r->exit_code != 0) return std::unexpected(failure(fmt::format("cannot unpack the bundle into '{}'", dir), *r));
   m_mirror = std::move(*mirror);
@@ -875,6 +908,10 @@ Result<ProcessResult> SshHost::run_hook(const HookRun& run) {
   spec.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(run.timeout + std::chrono::seconds(k_kill_grace_seconds) +
                                                                        k_hook_slack);
   spec.drain_after_exit = std::chrono::milliseconds(300);
+  // Our end of its stdin stays open while we wait: the wrapper takes EOF there for our death
+  // (or a stop) and ends the hook.
+  spec.stdin_mode = StdinMode::hold;
+  spec.run = run.run ? run.run : m_run;
   auto r = m_runner.run(spec);
   if (!r) return std::unexpected(r.error());
   auto status = output->result();
@@ -898,7 +935,10 @@ Result<ProcessResult> SshHost::run_hook(const HookRun& run) {
   if (r->timed_out || r->stopped) {
     // Our ssh client was ended (stop request, or the wrapper never answered): end the hook's
     // group over there too, since losing the session does not.
-    if (status.pid) (void)run_script(k_kill_script, {std::to_string(*status.pid), std::to_string(k_kill_grace_seconds)});
+    // Best effort, beside the wrapper's own watch of its stdin: the outcome is decided already.
+    if (status.pid)
+      (void)run_script(k_kill_script, {std::to_string(*status.pid), std::to_string(k_kill_grace_seconds)}, {},
+                       {.timeout = std::chrono::seconds(30), .stoppable = false});
     return result;
   }
   if (r->exit_code == 255) return std::unexpected(ssh_error(status.last_err));

@@ -19,7 +19,6 @@
 #include <thread>
 
 #include "util/fs.hpp"
-#include "util/signals.hpp"
 
 extern char** environ;
 
@@ -223,21 +222,37 @@ class OrphanDrainer {
 
 struct PosixProcessRunner::Impl {
   OrphanDrainer drainer;
-  std::mutex mutex;
-  std::set<pid_t> groups;  // process groups started, for kill_leftovers
 };
 
 PosixProcessRunner::PosixProcessRunner() : m_impl(std::make_unique<Impl>()) {}
 PosixProcessRunner::~PosixProcessRunner() { m_impl->drainer.stop(); }
 
-void PosixProcessRunner::kill_leftovers() {
-  std::set<pid_t> groups;
-  {
-    std::lock_guard lock(m_impl->mutex);
-    groups.swap(m_impl->groups);
+std::optional<ExitStatus> peek_exit(int pid, bool block) {
+  siginfo_t info{};
+  for (;;) {
+    info.si_pid = 0;
+    int rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT | (block ? 0 : WNOHANG));
+    if (rc == 0) break;
+    if (errno == EINTR) continue;
+    return ExitStatus{-1, 0};  // not our child (any more): nothing to wait for
   }
-  for (pid_t pg : groups) ::kill(-pg, SIGKILL);
-  m_impl->drainer.stop();
+  if (info.si_pid == 0) return std::nullopt;
+  ExitStatus st;
+  if (info.si_code == CLD_EXITED) st.exit_code = info.si_status;
+  else st.term_signal = info.si_status;
+  return st;
+}
+
+void finish_process(int pid, Run* run, Leftovers leftovers) {
+  if (run) {
+    run->leader_exited(pid, leftovers);
+    return;
+  }
+  // Before reaping, while the group id cannot be reused.
+  if (leftovers != Leftovers::keep) ::kill(-pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
 }
 
 namespace {
@@ -325,7 +340,7 @@ Result<SpawnedProcess> spawn_process(const ProcessSpec& spec, const std::vector<
 
   if (spec.stdin_mode == StdinMode::null) {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  } else if (spec.stdin_mode == StdinMode::data) {
+  } else if (spec.stdin_mode == StdinMode::data || spec.stdin_mode == StdinMode::hold) {
     if (!in_pipe.open()) return fail_errno("cannot create a pipe", errno);
     posix_spawn_file_actions_adddup2(&actions, in_pipe.fds[0], 0);
   }
@@ -388,6 +403,7 @@ Result<SpawnedProcess> spawn_process(const ProcessSpec& spec, const std::vector<
   for (int fd : {child.stdout_fd, child.stderr_fd, child.stdin_fd})
     if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   child.pidfd = pidfd_open(pid);
+  if (spec.run) spec.run->track(pid);
   return child;
 }
 
@@ -396,10 +412,6 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
   auto spawned = spawn_process(spec);
   if (!spawned) return std::unexpected(spawned.error());
   pid_t pid = spawned->pid;
-  {
-    std::lock_guard lock(m_impl->mutex);
-    m_impl->groups.insert(pid);
-  }
   ProcessResult result;
   result.pid = pid;
 
@@ -407,7 +419,7 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
   Channel err_ch{spawned->stderr_fd, {OutputStream::err, {}}};
   int in_fd = spawned->stdin_fd;
   size_t stdin_written = 0;
-  if (in_fd >= 0 && spec.stdin_data.empty()) {
+  if (in_fd >= 0 && spec.stdin_data.empty() && spec.stdin_mode != StdinMode::hold) {
     ::close(in_fd);
     in_fd = -1;
   }
@@ -421,12 +433,18 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
   std::optional<Clock::time_point> kill_at;  // when SIGKILL follows the SIGTERM
   std::optional<Clock::time_point> drain_until;
   bool exited = false;
-  int wait_status = 0;
+  ExitStatus exit_status;
+  std::vector<int> cancel_fds;
+  if (spec.run) cancel_fds = spec.run->token().poll_fds();
 
   auto begin_termination = [&](bool timed_out) {
     if (kill_at) return;
     if (timed_out) result.timed_out = true;
     else result.stopped = true;
+    if (in_fd >= 0 && spec.stdin_mode == StdinMode::hold) {
+      ::close(in_fd);
+      in_fd = -1;
+    }
     kill_group(pid, SIGTERM);
     kill_group(pid, SIGCONT);
     kill_at = Clock::now() + spec.kill_grace;
@@ -437,10 +455,10 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
     std::vector<pollfd> fds;
     if (out_ch.fd >= 0) fds.push_back({out_ch.fd, POLLIN, 0});
     if (err_ch.fd >= 0) fds.push_back({err_ch.fd, POLLIN, 0});
-    if (in_fd >= 0) fds.push_back({in_fd, POLLOUT, 0});
+    if (in_fd >= 0 && spec.stdin_mode == StdinMode::data) fds.push_back({in_fd, POLLOUT, 0});
     if (!exited && pidfd >= 0) fds.push_back({pidfd, POLLIN, 0});
-    if (spec.stop_on_request && stop_fd() >= 0 && !kill_at && !exited)
-      fds.push_back({stop_fd(), POLLIN, 0});
+    if (!kill_at && !exited)
+      for (int fd : cancel_fds) fds.push_back({fd, POLLIN, 0});
 
     auto now = Clock::now();
     std::optional<Clock::time_point> wake;
@@ -478,8 +496,8 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
         }
       }
     }
-    // Stop requests (ours) and deadlines.
-    if (!exited && !kill_at && spec.stop_on_request && stop_requested()) begin_termination(false);
+    // The run's cancellation, and the deadline.
+    if (!exited && !kill_at && spec.run && spec.run->token().cancelled()) begin_termination(false);
     now = Clock::now();
     if (!exited && !kill_at && deadline && now >= *deadline) begin_termination(true);
     if (!exited && kill_at && now >= *kill_at) {
@@ -487,11 +505,11 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
       kill_at = now + std::chrono::hours(24);
     }
     if (!exited) {
-      pid_t w = ::waitpid(pid, &wait_status, WNOHANG);
-      if (w == pid) {
+      if (auto st = peek_exit(pid)) {
         exited = true;
-        // After a timeout or stop, nothing of the group may survive.
-        if (result.timed_out || result.stopped) kill_group(pid, SIGKILL);
+        exit_status = *st;
+        // After a timeout or stop, nothing of the group may survive; otherwise as asked.
+        finish_process(pid, spec.run, result.timed_out || result.stopped ? Leftovers::kill : spec.leftovers);
         drain_until = Clock::now() + spec.drain_after_exit;
         if (in_fd >= 0) {
           ::close(in_fd);
@@ -515,7 +533,8 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
   if (!exited) {
     // poll failed: make sure the child is gone and reaped.
     kill_group(pid, SIGKILL);
-    ::waitpid(pid, &wait_status, 0);
+    if (auto st = peek_exit(pid, true)) exit_status = *st;
+    finish_process(pid, spec.run, Leftovers::kill);
   }
   if (pidfd >= 0) ::close(pidfd);
   if (in_fd >= 0) ::close(in_fd);
@@ -523,8 +542,8 @@ Result<ProcessResult> PosixProcessRunner::run(const ProcessSpec& spec) {
     if (ch->fd >= 0) ::close(ch->fd);
 
   result.duration = std::chrono::duration_cast<milliseconds>(Clock::now() - started);
-  if (WIFEXITED(wait_status)) result.exit_code = WEXITSTATUS(wait_status);
-  if (WIFSIGNALED(wait_status)) result.term_signal = WTERMSIG(wait_status);
+  result.exit_code = exit_status.exit_code;
+  result.term_signal = exit_status.term_signal;
   return result;
 }
 

@@ -1,6 +1,6 @@
 // Running child processes: argv-based posix_spawn, each child in its own process group, output
 // streamed line by line to a sink, a timeout that kills the whole group (TERM, then KILL), and
-// stop requests (SIGINT/SIGTERM to us) honoured the same way.
+// the cancellation of the run the process belongs to honoured the same way (util/run.hpp).
 #pragma once
 
 #include <chrono>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "util/error.hpp"
+#include "util/run.hpp"
 
 namespace cicd {
 
@@ -53,7 +54,9 @@ using Environment = std::map<std::string, std::string>;
 // The environment of this process as a map.
 Environment current_environment();
 
-enum class StdinMode { null, inherit, data };
+// hold: a pipe we keep open and write nothing to, until the child exits or is stopped: the child
+// reads EOF only then (the far side of an ssh command learns so that we are gone).
+enum class StdinMode { null, inherit, data, hold };
 enum class OutputMode { sink, inherit, null };
 
 struct ProcessSpec {
@@ -75,8 +78,12 @@ struct ProcessSpec {
   std::shared_ptr<OutputSink> sink;
   // Run as this user (needs root): setpriv sets uid, gid and groups; HOME/USER/LOGNAME follow.
   std::optional<std::string> run_as_user;
-  // Honour stop requests (SIGINT/SIGTERM to this process) by stopping the child.
-  bool stop_on_request = true;
+  // The run the process belongs to: its group is the run's (killed if our process dies), and the
+  // run's cancellation stops it (TERM, then KILL of the group after kill_grace). Without one the
+  // process is stopped only by its timeout.
+  Run* run = nullptr;
+  // What happens to processes the child leaves in its group when it exits.
+  Leftovers leftovers = Leftovers::keep;
 };
 
 struct ProcessResult {
@@ -84,7 +91,7 @@ struct ProcessResult {
   int exit_code = -1;   // valid when term_signal == 0
   int term_signal = 0;  // the signal that ended the child, if any
   bool timed_out = false;
-  bool stopped = false;  // a stop request ended it
+  bool stopped = false;  // its run was cancelled
   std::chrono::milliseconds duration{0};
 
   bool succeeded() const { return term_signal == 0 && exit_code == 0 && !timed_out && !stopped; }
@@ -92,12 +99,12 @@ struct ProcessResult {
   std::string describe() const;
 };
 
+// Stateless but for the background reading of output that outlives a child: one runner can serve
+// many runs at once, from several threads.
 class ProcessRunner {
  public:
   virtual ~ProcessRunner() = default;
   virtual Result<ProcessResult> run(const ProcessSpec& spec) = 0;
-  // Kill every process group this runner started that may still be alive (end of a build).
-  virtual void kill_leftovers() {}
 };
 
 class PosixProcessRunner final : public ProcessRunner {
@@ -105,7 +112,6 @@ class PosixProcessRunner final : public ProcessRunner {
   PosixProcessRunner();
   ~PosixProcessRunner() override;
   Result<ProcessResult> run(const ProcessSpec& spec) override;
-  void kill_leftovers() override;
 
  private:
   struct Impl;
@@ -122,10 +128,22 @@ struct SpawnedProcess {
 };
 
 // The spawning half of ProcessRunner::run, for callers that talk to a long-lived child:
-// same argv resolution, run-as, process group and signal reset. `extra_fds` are
-// (parent descriptor, child descriptor) pairs handed to the child.
+// same argv resolution, run-as, process group, signal reset, and the group tracked by spec.run.
+// `extra_fds` are (parent descriptor, child descriptor) pairs handed to the child. The caller
+// reaps it with finish_process.
 Result<SpawnedProcess> spawn_process(const ProcessSpec& spec,
                                      const std::vector<std::pair<int, int>>& extra_fds = {});
+
+// The child's exit as waitid(WNOWAIT) saw it, without reaping: exit code or signal.
+struct ExitStatus {
+  int exit_code = -1;
+  int term_signal = 0;
+};
+// Whether the child has exited (not reaped); with `block`, waits for it.
+std::optional<ExitStatus> peek_exit(int pid, bool block = false);
+// Reaps a child that has exited (see peek_exit), after dealing with what it left in its group as
+// `leftovers` says; through `run` when it belongs to one.
+void finish_process(int pid, Run* run, Leftovers leftovers);
 
 // One-shot convenience with a private runner.
 Result<ProcessResult> run_process(const ProcessSpec& spec);

@@ -1,19 +1,15 @@
-// Stop requests: SIGINT, SIGTERM and SIGHUP are turned into a flag and a readable descriptor
-// that the process runner polls, so a Ctrl-C or `kill` stops the children and lets the caller
-// write its record before exiting.
+// Signals are the front end's business (DESIGN.md section 4): a tool's `main` turns SIGINT,
+// SIGTERM and SIGHUP into a cancel of its root token, which the runs it starts descend from, so
+// that a Ctrl-C or `kill` stops the children and lets each run write its record before exiting.
+// Engines never install handlers.
 #pragma once
+
+#include "util/run.hpp"
 
 namespace cicd {
 
-void install_stop_handlers();
-bool stop_requested();
-// The signal that asked to stop (0 if none).
-int stop_signal();
-// Readable once a stop is requested; -1 before install_stop_handlers().
-int stop_fd();
-// Request a stop from inside the process (tests, internal aborts).
-void request_stop(int signal_number);
-// Forget a previous request (tests).
-void reset_stop();
+// SIGINT, SIGTERM and SIGHUP cancel `token` (reason interrupted); SIGPIPE is ignored, so a
+// reader of our output going away is an error from write(), not a silent death. Once per process.
+void cancel_on_signals(const CancelToken& token);
 
 }  // namespace cicd

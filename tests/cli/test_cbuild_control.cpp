@@ -7,12 +7,30 @@
 
 #include "cli/cbuild_fixture.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 
 using namespace cicd;
 using namespace cicd::test;
 using namespace std::chrono_literals;
 
 namespace {
+
+// Children of `parent` whose command name (comm) is `name`.
+std::vector<pid_t> children_named(pid_t parent, const std::string& name) {
+  std::vector<pid_t> out;
+  for (auto& e : std::filesystem::directory_iterator("/proc")) {
+    auto pid_text = e.path().filename().string();
+    if (pid_text.empty() || !std::isdigit(static_cast<unsigned char>(pid_text[0]))) continue;
+    auto stat = read_file(e.path() / "stat");
+    if (!stat) continue;
+    auto open = stat->find('('), close = stat->rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::string comm = stat->substr(open + 1, close - open - 1);
+    auto fields = split(stat->substr(close + 2), ' ');
+    if (fields.size() > 1 && comm == name && std::stoi(fields[1]) == parent) out.push_back(std::stoi(pid_text));
+  }
+  return out;
+}
 
 bool wait_gone(pid_t pid) {
   for (int i = 0; i < 100 && alive(pid); ++i) std::this_thread::sleep_for(50ms);
@@ -100,9 +118,13 @@ TEST_CASE("cbuild: a build whose process was killed is marked FAULT on the next 
   wait_for_file(f.src / "started");
   auto rec = f.record();
   std::string id = rec["id"];
+  // The record knows the build's process group (the shell's), for a later repair.
+  REQUIRE(rec["process"]["processGroups"].size() == 1);
   ::kill(rec["process"]["pid"].get<int>(), SIGKILL);
   CHECK(pending.get().exit_code == 128 + SIGKILL);
-  ::kill(std::stoi(f.scratch.read("src/bg.pid")), SIGKILL);  // orphaned by the kill -9
+  // Nothing of the build survives its tool: the run's guard ends it, with no command needed.
+  auto bg = std::stoi(f.scratch.read("src/bg.pid"));
+  CHECK(wait_gone(bg));
   auto got = f.cbuild({"batch-get-builds", id, "--output", "json"});
   REQUIRE(got.exit_code == 0);
   auto j = unwrap(parse_json(got.out, "batch-get-builds"));
@@ -111,9 +133,32 @@ TEST_CASE("cbuild: a build whose process was killed is marked FAULT on the next 
   CHECK(last["phaseType"] == "BUILD");
   CHECK(last["phaseStatus"] == "FAULT");
   CHECK(contains(last["contexts"][0]["message"], "ended without finishing this build"));
+  CHECK(j["builds"][0]["process"]["processGroups"].empty());
   // The next build in the same directory runs normally.
   f.buildspec("version: 0.2\nphases:\n  build:\n    commands:\n      - echo again\n");
   CHECK(f.build().exit_code == 0);
+}
+
+TEST_CASE("cbuild: when the tool and its guard are both killed, the next look kills what is left", "[cbuild][control]") {
+  CbuildFixture f;
+  f.buildspec(k_long_build);
+  auto pending = std::async(std::launch::async, [&] { return f.build(); });
+  wait_for_file(f.src / "started");
+  auto rec = f.record();
+  std::string id = rec["id"];
+  int tool = rec["process"]["pid"].get<int>();
+  auto guards = children_named(tool, "cicd-run-guard");
+  REQUIRE(guards.size() == 1);
+  // The guard first, so that it cannot act.
+  ::kill(guards[0], SIGKILL);
+  ::kill(tool, SIGKILL);
+  CHECK(pending.get().exit_code == 128 + SIGKILL);
+  auto bg = std::stoi(f.scratch.read("src/bg.pid"));
+  CHECK(alive(bg));
+  auto got = f.cbuild({"batch-get-builds", id, "--output", "json"});
+  REQUIRE(got.exit_code == 0);
+  CHECK(unwrap(parse_json(got.out, "batch-get-builds"))["builds"][0]["buildStatus"] == "FAULT");
+  CHECK(wait_gone(bg));
 }
 
 TEST_CASE("cbuild: processes a command leaves behind are gone when the build ends", "[cbuild][control]") {

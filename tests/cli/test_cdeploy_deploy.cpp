@@ -267,7 +267,9 @@ TEST_CASE("cdeploy: one deployment at a time per group, and kill -9 is repaired 
   REQUIRE(f.deploy(f.revision("v1", k_appspec, site("v1"))).exit_code == 0);
   std::string appspec = std::string(k_appspec) + "  AfterInstall:\n    - location: hooks/slow.sh\n";
   auto files = site("v2");
-  files.push_back({"hooks/slow.sh", "#!/bin/sh\ntouch \"$(dirname \"$0\")/../../../../../../../slow.started\"\nsleep 30\n"});
+  auto hook_pid = f.scratch / "hook.pid";
+  files.push_back({"hooks/slow.sh", "#!/bin/sh\necho $$ > " + hook_pid.string() +
+                                        "\ntouch \"$(dirname \"$0\")/../../../../../../../slow.started\"\nsleep 30\n"});
   auto slow = f.revision("slow", appspec, files);
   auto pending = std::async(std::launch::async, [&] { return f.deploy(slow); });
   auto marker = f.host("web1") / "slow.started";
@@ -281,8 +283,13 @@ TEST_CASE("cdeploy: one deployment at a time per group, and kill -9 is repaired 
 
   auto d = f.deployment(running);
   CHECK(d["status"] == "InProgress");
+  CHECK(d["process"]["processGroups"].size() == 1);
   ::kill(d["process"]["pid"].get<int>(), SIGKILL);
   pending.get();
+  // The hook does not outlive cdeploy: the run's guard ends it, with no command needed.
+  pid_t hook = std::stoi(unwrap(read_file(hook_pid)));
+  for (int i = 0; i < 200 && alive(hook); ++i) std::this_thread::sleep_for(25ms);
+  CHECK_FALSE(alive(hook));
   // The next command that touches the group says what happened.
   auto listed = f.json({"list-deployments", "--application-name", "web", "--deployment-group-name", "prod"});
   CHECK(listed["deployments"][0] == running);

@@ -529,6 +529,28 @@ TEST_CASE("cdeploy over ssh: stop-deployment ends the hook running on the instan
   CHECK_FALSE(alive(child));
 }
 
+TEST_CASE("cdeploy over ssh: a killed cdeploy leaves no hook running on the instance", "[cdeploy][ssh]") {
+  SshFixture f;
+  f.group({"ssh1"});
+  std::string appspec = "version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - location: hooks/slow.sh\n";
+  auto pidfile = f.scratch / "slow.pid";
+  auto rev = f.revision("slow", appspec,
+                        {{"hooks/slow.sh", "#!/bin/sh\nsleep 60 &\necho $! > " + pidfile.string() + ".tmp\nmv " +
+                                               pidfile.string() + ".tmp " + pidfile.string() + "\nwait\n"}});
+  auto pending = std::async(std::launch::async, [&] { return f.deploy(rev); });
+  for (int i = 0; i < 400 && !fs::exists(pidfile); ++i) std::this_thread::sleep_for(50ms);
+  REQUIRE(fs::exists(pidfile));
+  pid_t child = std::stoi(unwrap(read_file(pidfile)));
+  CHECK(alive(child));
+  auto id = f.latest_id();
+  ::kill(f.deployment(id)["process"]["pid"].get<int>(), SIGKILL);
+  CHECK(pending.get().exit_code == 128 + SIGKILL);
+  // The wrapper on the instance sees its stdin close and ends the hook.
+  for (int i = 0; i < 200 && alive(child); ++i) std::this_thread::sleep_for(50ms);
+  CHECK_FALSE(alive(child));
+  CHECK(f.deployment(id)["status"] == "Failed");
+}
+
 TEST_CASE("cdeploy over ssh: acls and SELinux contexts come out as on a local instance", "[cdeploy][ssh]") {
   SshFixture f;
   f.group({"local1", "ssh1"});

@@ -28,7 +28,6 @@ RunOutput run(const std::vector<std::string>& argv, const std::filesystem::path&
   spec.environment = current_environment();
   for (auto& [k, v] : extra_env) spec.environment[k] = v;
   spec.cwd = cwd.string();
-  spec.stop_on_request = false;
   spec.timeout = std::chrono::minutes(5);
   if (!stdin_data.empty()) {
     spec.stdin_mode = StdinMode::data;

@@ -7,7 +7,8 @@
 #include "support/test_support.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
-#include "util/signals.hpp"
+#include "util/run.hpp"
+#include <sys/wait.h>
 
 using namespace cicd;
 using namespace std::chrono_literals;
@@ -16,7 +17,6 @@ namespace {
 ProcessSpec sh(std::string script) {
   ProcessSpec spec;
   spec.argv = {"/bin/sh", "-c", std::move(script)};
-  spec.stop_on_request = false;
   return spec;
 }
 // Alive and not a zombie (a killed orphan may wait for a reaper that never comes here).
@@ -98,36 +98,142 @@ TEST_CASE("process: a background child holding stdout does not hang the caller",
   spec.drain_after_exit = 100ms;
   auto sink = std::make_shared<CaptureSink>();
   spec.sink = sink;
-  auto start = std::chrono::steady_clock::now();
+  Run run;
+  spec.run = &run;
+  spec.leftovers = Leftovers::until_run_ends;
   PosixProcessRunner runner;
   auto r = runner.run(spec);
   REQUIRE(r);
   CHECK(r->succeeded());
-  CHECK(std::chrono::steady_clock::now() - start < 2s);
   CHECK(sink->out() == "started\n");
   pid_t bg = std::stoi(dir.read("bg.pid"));
+  // Its group lives on with the run (a build's background process), and ends with it.
   CHECK(alive(bg));
-  runner.kill_leftovers();
-  for (int i = 0; i < 50 && alive(bg); ++i) std::this_thread::sleep_for(20ms);
+  REQUIRE(run.groups().size() == 1);
+  CHECK(run.groups()[0].pgid == r->pid);
+  run.end(200ms);
+  // SIGKILL sent: wait for it to land.
+  for (int i = 0; i < 200 && alive(bg); ++i) std::this_thread::sleep_for(10ms);
   CHECK_FALSE(alive(bg));
+  CHECK(run.groups().empty());
 }
 
-TEST_CASE("process: a stop request stops the child", "[process]") {
-  install_stop_handlers();
-  reset_stop();
-  auto spec = sh("sleep 30");
-  spec.stop_on_request = true;
-  spec.kill_grace = 200ms;
-  std::thread t([] {
-    std::this_thread::sleep_for(150ms);
-    request_stop(SIGINT);
+TEST_CASE("process: leftovers kept, or killed when the child exits", "[process]") {
+  test::Scratch dir;
+  for (auto leftovers : {Leftovers::keep, Leftovers::kill}) {
+    auto spec = sh("sleep 30 & echo $! > " + (dir / "bg.pid").string() + "; exit 0");
+    spec.drain_after_exit = 50ms;
+    spec.output_mode = OutputMode::null;
+    Run run;
+    spec.run = &run;
+    spec.leftovers = leftovers;
+    PosixProcessRunner runner;
+    auto r = runner.run(spec);
+    REQUIRE(r);
+    pid_t bg = std::stoi(dir.read("bg.pid"));
+    // The group is forgotten once its leader is reaped: the run's end does not touch it.
+    CHECK(run.groups().empty());
+    run.end(100ms);
+    for (int i = 0; i < 200 && alive(bg) && leftovers == Leftovers::kill; ++i) std::this_thread::sleep_for(10ms);
+    CHECK(alive(bg) == (leftovers == Leftovers::keep));
+    ::kill(bg, SIGKILL);
+  }
+}
+
+TEST_CASE("process: cancelling the run stops the child, and only that run's", "[process]") {
+  auto stopped_spec = sh("sleep 30");
+  stopped_spec.kill_grace = 200ms;
+  auto other_spec = sh("sleep 1; echo done");
+  auto other_sink = std::make_shared<CaptureSink>();
+  other_spec.sink = other_sink;
+  CancelToken root;
+  Run stopped(root), other(root);
+  stopped_spec.run = &stopped;
+  other_spec.run = &other;
+  PosixProcessRunner runner;
+  Result<ProcessResult> other_result = fail(ErrorKind::internal, "not run");
+  std::thread t([&] { other_result = runner.run(other_spec); });
+  std::thread stopper([&] {
+    // Once the child runs.
+    while (stopped.groups().empty()) std::this_thread::sleep_for(5ms);
+    stopped.cancel(CancelReason::stopped, "stopped by a test");
   });
-  auto r = run_process(spec);
+  auto r = runner.run(stopped_spec);
+  stopper.join();
   t.join();
-  reset_stop();
   REQUIRE(r);
   CHECK(r->stopped);
   CHECK_FALSE(r->succeeded());
+  CHECK(stopped.token().reason() == CancelReason::stopped);
+  CHECK(stopped.token().message() == "stopped by a test");
+  REQUIRE(other_result);
+  CHECK(other_result->succeeded());
+  CHECK(other_sink->out() == "done\n");
+  CHECK_FALSE(other.token().cancelled());
+  CHECK_FALSE(root.cancelled());
+}
+
+TEST_CASE("process: a cancelled parent token cancels every run under it", "[process]") {
+  CancelToken root;
+  Run a(root), b(root);
+  root.cancel(CancelReason::interrupted, "interrupted by SIGINT");
+  CHECK(a.token().cancelled());
+  CHECK(b.token().cancelled());
+  CHECK(a.token().reason() == CancelReason::parent_cancelled);
+  CHECK(a.token().message() == "interrupted by SIGINT");
+  auto spec = sh("sleep 30");
+  spec.run = &a;
+  spec.kill_grace = 100ms;
+  auto r = run_process(spec);
+  REQUIRE(r);
+  CHECK(r->stopped);
+}
+
+TEST_CASE("process: a killed process's guard ends the run's groups", "[process][guard]") {
+  test::Scratch dir;
+  auto pidfile = dir / "sleep.pid";
+  // A process of our own with a run, killed with SIGKILL while its child sleeps.
+  pid_t tool = ::fork();
+  REQUIRE(tool >= 0);
+  if (tool == 0) {
+    Run run;
+    auto spec = sh("echo $$ > " + pidfile.string() + "; exec sleep 60");
+    spec.run = &run;
+    spec.output_mode = OutputMode::null;
+    (void)run_process(spec);  // never returns: killed below
+    ::_exit(0);
+  }
+  pid_t sleeper = 0;
+  for (int i = 0; i < 500 && !sleeper; ++i) {
+    if (auto text = read_file(pidfile); text && !text->empty() && text->back() == '\n') sleeper = std::stoi(*text);
+    else std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(sleeper > 0);
+  REQUIRE(alive(sleeper));
+  ::kill(tool, SIGKILL);
+  ::waitpid(tool, nullptr, 0);
+  // The guard sends TERM at once and KILL half a second later; allow a generous margin.
+  for (int i = 0; i < 500 && alive(sleeper); ++i) std::this_thread::sleep_for(10ms);
+  CHECK_FALSE(alive(sleeper));
+}
+
+TEST_CASE("process: recorded groups are killed only when they are provably the run's", "[process]") {
+  auto spec = sh("exec sleep 30");
+  spec.output_mode = OutputMode::null;
+  auto child = spawn_process(spec);
+  REQUIRE(child);
+  uint64_t start = process_start_time(child->pid);
+  REQUIRE(start > 0);
+  // Another start time: the id belongs to someone else now; nothing is touched.
+  CHECK(kill_recorded_groups({{child->pid, start + 1}}) == 0);
+  CHECK(alive(child->pid));
+  CHECK(recorded_groups_alive({{child->pid, start}}));
+  CHECK(kill_recorded_groups({{child->pid, start}}) == 1);
+  finish_process(child->pid, nullptr, Leftovers::kill);
+  CHECK_FALSE(alive(child->pid));
+  CHECK_FALSE(recorded_groups_alive({{child->pid, start}}));
+  if (child->stdout_fd >= 0) ::close(child->stdout_fd);
+  if (child->pidfd >= 0) ::close(child->pidfd);
 }
 
 TEST_CASE("process: killed by a signal is reported", "[process]") {

@@ -3,7 +3,6 @@
 
 #include "builder/engine.hpp"
 #include "cbuild/cbuild.hpp"
-#include "util/signals.hpp"
 
 namespace cicd::cbuild {
 
@@ -50,13 +49,15 @@ int run_batch_get(const BuildsOptions& o, Context& ctx) {
 }
 
 int run_logs(const BuildsOptions& o, Context& ctx) {
-  install_stop_handlers();
   auto store = ctx.globals.open_store();
-  unwrap(stream_build_log(*store, o.ids.at(0), o.follow, [](std::string_view line) {
-    std::fwrite(line.data(), 1, line.size(), stdout);
-    std::fputc('\n', stdout);
-    std::fflush(stdout);
-  }));
+  unwrap(stream_build_log(
+      *store, o.ids.at(0), o.follow,
+      [](std::string_view line) {
+        std::fwrite(line.data(), 1, line.size(), stdout);
+        std::fputc('\n', stdout);
+        std::fflush(stdout);
+      },
+      o.follow ? cli::interrupt_token() : CancelToken()));
   return 0;
 }
 

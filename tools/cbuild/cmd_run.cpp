@@ -124,6 +124,7 @@ int run_run(const RunOptions& o, Context& ctx) {
     else print_plan(plan);
     return 0;
   }
+  options.cancel = cli::interrupt_token();
   auto outcome = engine.run(options);
   if (!outcome) {
     // A spec's warnings come with its errors; anything else is one message.

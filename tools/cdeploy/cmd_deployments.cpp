@@ -5,7 +5,6 @@
 #include "cdeploy/cdeploy.hpp"
 #include "deploy/engine.hpp"
 #include "util/fs.hpp"
-#include "util/signals.hpp"
 
 namespace cicd::cdeploy {
 
@@ -88,7 +87,11 @@ DeploymentOutcome run_with_progress(Session& s, const std::string& id, const Con
       }
     fmt::print(stderr, "{}{}{}\n", on, line.text, *on ? "\033[0m" : "");
   };
-  return unwrap(s.engine.run(id, progress, ctx.globals.verbose && !ctx.globals.quiet));
+  RunDeploymentOptions options;
+  options.progress = progress;
+  options.echo_output = ctx.globals.verbose && !ctx.globals.quiet;
+  options.cancel = cli::interrupt_token();
+  return unwrap(s.engine.run(id, options));
 }
 
 int run_create(const DeploymentOptions& o, Context& ctx) {
@@ -133,7 +136,9 @@ int run_create(const DeploymentOptions& o, Context& ctx) {
 
 int run_background(const DeploymentOptions& o, Context& ctx) {
   Session s(ctx);
-  auto outcome = unwrap(s.engine.run(o.id));
+  RunDeploymentOptions options;
+  options.cancel = cli::interrupt_token();
+  auto outcome = unwrap(s.engine.run(o.id, options));
   return exit_code_of(outcome.deployment);
 }
 

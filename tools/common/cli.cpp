@@ -1,5 +1,7 @@
 #include "common/cli.hpp"
 
+#include "util/signals.hpp"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,6 +11,16 @@
 #include <iostream>
 
 namespace cicd::cli {
+
+const CancelToken& interrupt_token() {
+  static const CancelToken token = [] {
+    CancelToken t;
+    cancel_on_signals(t);
+    return t;
+  }();
+  return token;
+}
+
 
 std::unique_ptr<Store> GlobalOptions::open_store() const {
   auto opened = cicd::open_store(paths().store);

@@ -12,6 +12,7 @@
 #include "store/store.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
+#include "util/run.hpp"
 
 namespace cicd::cli {
 
@@ -31,6 +32,10 @@ struct GlobalOptions {
   std::unique_ptr<Store> open_store() const;
   bool color() const;
 };
+
+// The front end's root cancellation token: SIGINT, SIGTERM and SIGHUP cancel it (handlers are
+// installed on the first call). Every run the tool starts descends from it.
+const CancelToken& interrupt_token();
 
 // Adds --home, --store, --output, -q, -v, --no-color (and --version on the app itself).
 void add_global_options(CLI::App& app, GlobalOptions& options);
