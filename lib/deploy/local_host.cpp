@@ -84,15 +84,22 @@ ScriptState LocalHost::check_script(const std::string& path) {
   return ScriptState::ok;
 }
 
+std::vector<std::string> local_hook_argv(const HookRun& run, HookVia via) {
+  if (via == HookVia::direct) return {run.script};
+  // sudo resets the environment: the hook's variables go through env(1) on its far side. env takes
+  // every word with a '=' for an assignment until the command, so the script (whose path may hold
+  // one) is never that command: sh is, and runs the script it gets as $0, as the ssh wrapper does.
+  std::vector<std::string> argv = {"sudo", "-n", "--", "env"};
+  for (auto& [k, v] : run.env) argv.push_back(k + "=" + v);
+  // A path without a '/' would make exec search PATH for it.
+  std::string script = run.script.find('/') == std::string::npos ? "./" + run.script : run.script;
+  argv.insert(argv.end(), {"/bin/sh", "-c", "exec \"$0\"", std::move(script)});
+  return argv;
+}
+
 Result<ProcessResult> LocalHost::run_hook(const HookRun& run) {
   ProcessSpec spec;
-  spec.argv = {run.script};
-  if (run.sudo && ::geteuid() != 0) {
-    // sudo resets the environment: the hook's variables go through env(1) on its far side.
-    spec.argv = {"sudo", "-n", "--", "env"};
-    for (auto& [k, v] : run.env) spec.argv.push_back(k + "=" + v);
-    spec.argv.push_back(run.script);
-  }
+  spec.argv = local_hook_argv(run, run.sudo && ::geteuid() != 0 ? HookVia::sudo : HookVia::direct);
   spec.environment = current_environment();
   for (auto& [k, v] : run.env) spec.environment[k] = v;
   spec.inherit_environment = false;
