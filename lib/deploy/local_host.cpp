@@ -26,6 +26,7 @@ std::string LocalHost::deployment_root() const {
 Status LocalHost::unpack_bundle(const fs::path& bundle, const std::string& dir) {
   std::error_code ec;
   fs::remove_all(dir, ec);
+  if (ec) return fail(ErrorKind::io, "cannot remove '{}': {}", dir, ec.message());
   // The bundle is one cdeploy wrote: unpacked on several threads, symlinks last.
   return unpack_own_bundle(bundle, dir);
 }
@@ -54,11 +55,19 @@ Status LocalHost::remove_tree(const std::string& path) {
 
 Result<std::vector<std::string>> LocalHost::list_directories(const std::string& path) {
   std::vector<std::pair<fs::file_time_type, std::string>> dirs;
-  std::error_code ec;
-  for (auto it = fs::directory_iterator(path, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
-    if (it->is_directory(ec)) dirs.emplace_back(it->last_write_time(ec), it->path().string());
-  std::sort(dirs.begin(), dirs.end());
   std::vector<std::string> out;
+  std::error_code ec;
+  fs::directory_iterator it(path, ec);
+  if (ec == std::errc::no_such_file_or_directory) return out;  // as the ssh host: nothing there yet
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    // An entry that vanished or dangles is no directory; it does not end the listing.
+    std::error_code entry_ec;
+    if (!it->is_directory(entry_ec)) continue;
+    auto time = it->last_write_time(entry_ec);
+    if (!entry_ec) dirs.emplace_back(time, it->path().string());
+  }
+  if (ec) return fail(ErrorKind::io, "cannot list '{}': {}", path, ec.message());
+  std::sort(dirs.begin(), dirs.end());
   for (auto& d : dirs) out.push_back(d.second);
   return out;
 }

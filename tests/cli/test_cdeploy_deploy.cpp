@@ -448,6 +448,17 @@ TEST_CASE("cdeploy: a destination with '..' is normalized and stays under the in
                             escaped.string() + "' (never above an instance's root)"));
 }
 
+TEST_CASE("cdeploy: a dangling symlink in a revision is packed as a link", "[cdeploy][revision]") {
+  CdeployFixture f;
+  f.fleet(1);
+  auto rev = f.revision("v1", k_appspec, site("v1"));
+  std::filesystem::create_symlink("not-yet-built.html", rev / "site/latest.html");
+  auto r = f.deploy(rev);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(std::filesystem::read_symlink(f.host("web1") / "srv/web/latest.html") == "not-yet-built.html");
+}
+
 TEST_CASE("cdeploy: a renamed group keeps its history for rollbacks", "[cdeploy][rollback]") {
   CdeployFixture f;
   f.fleet(1);
