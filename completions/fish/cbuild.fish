@@ -136,6 +136,7 @@ complete -c cbuild -n '__cbuild_using_verb put-parameter' -l overwrite -d 'Repla
 # verb: get-parameter
 complete -c cbuild -n '__cbuild_using_verb get-parameter' -s h -l help -d 'Print help and exit'
 complete -c cbuild -n '__cbuild_using_verb get-parameter' -l name -x -a '(__cbuild_parameter_names)' -d 'Parameter name'
+complete -c cbuild -n '__cbuild_using_verb get-parameter' -l with-decryption -d 'Print a SecureString value instead of ***'
 # verb: delete-parameter
 complete -c cbuild -n '__cbuild_using_verb delete-parameter' -s h -l help -d 'Print help and exit'
 complete -c cbuild -n '__cbuild_using_verb delete-parameter' -l name -x -a '(__cbuild_parameter_names)' -d 'Parameter name'

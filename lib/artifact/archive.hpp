@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/error.hpp"
@@ -74,6 +75,15 @@ enum class TarDurability { sync, no_sync };
 Status write_tar(const std::vector<ArchiveEntry>& entries, const std::filesystem::path& out,
                  TarCompression compression = TarCompression::none, TarDurability durability = TarDurability::sync,
                  std::string* sha256 = nullptr);
+
+// The rule every unpacker holds symlinks to (extract_archive, the deployment bundle unpacker, the
+// build cache's restore): a symlink at `link`, a relative path in the tree being written, may
+// point at `target` only when the target is relative, its ".." components all come first and
+// climb no higher than the link's own directory, and the rest only descends ("../lib/x" from
+// "bin/tool" is fine; "/etc", "../../x" from "bin/tool", "a/../../x" are not). As long as every
+// directory written through is a real directory, such a link resolves inside the tree, and so
+// does anything reached through it.
+bool symlink_target_stays_inside(std::string_view link, std::string_view target);
 
 struct ExtractOptions {
   bool keep_permissions = true;

@@ -50,7 +50,10 @@ Status copy_file(const ArchiveEntry& entry, const SourceInfo& info, int parent, 
   if (::fchmod(dst.get(), info.mode) != 0) return fail_errno(fmt::format("cannot set the mode of '{}'", entry.name), errno);
   // Same times as the source, so tools that compare timestamps see the file as unchanged.
   struct timespec times[2] = {st.st_atim, st.st_mtim};
-  ::futimens(dst.get(), times);
+  if (::futimens(dst.get(), times) != 0)
+    return fail_errno(fmt::format("cannot set the modification time of '{}'", entry.name), errno);
+  // A write the kernel could not complete may only show at close.
+  if (::close(dst.release()) != 0) return fail_errno(fmt::format("cannot write '{}'", entry.name), errno);
   manifest = {entry.name, copied, sha.hex(), info.mode & 0777, false};
   return {};
 }
@@ -75,7 +78,8 @@ Status copy_directory(const ArchiveEntry& entry, const SourceInfo& info, int par
     return fail_errno(fmt::format("cannot create directory '{}'", entry.name), errno);
   UniqueFd dir(::openat(parent, leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dir) return fail(ErrorKind::invalid, "cannot create directory '{}': something else is in the way", entry.name);
-  ::fchmod(dir.get(), info.mode);
+  if (::fchmod(dir.get(), info.mode) != 0)
+    return fail_errno(fmt::format("cannot set the mode of directory '{}'", entry.name), errno);
   return {};
 }
 

@@ -60,23 +60,6 @@ Result<std::string> clean_entry_path(const fs::path& archive, std::string_view n
   return out;
 }
 
-// See the rule at the top of this file.
-bool symlink_stays_inside(std::string_view rel, std::string_view target) {
-  if (target.empty() || target.front() == '/') return false;
-  size_t depth = split_path(rel).size() - 1;
-  size_t ups = 0;
-  bool descended = false;
-  for (auto part : split_path(target)) {
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      if (descended || ++ups > depth) return false;
-    } else {
-      descended = true;
-    }
-  }
-  return true;
-}
-
 // The first existing symlink on the way to `rel` (the last component included), if any.
 std::optional<std::string> symlink_on_path(const fs::path& root, std::string_view rel) {
   fs::path walked = root;
@@ -178,7 +161,7 @@ class Extractor {
       const char* text = archive_entry_symlink(entry);
       if (!text) text = archive_entry_symlink_utf8(entry);
       target = text ? text : "";
-      if (!symlink_stays_inside(*rel, target))
+      if (!symlink_target_stays_inside(*rel, target))
         return unsafe(name, fmt::format("is a symlink pointing outside the destination ('{}')", target));
     }
 
@@ -280,6 +263,30 @@ class Extractor {
 };
 
 }  // namespace
+
+// See the rule at the top of this file.
+bool symlink_target_stays_inside(std::string_view link, std::string_view target) {
+  if (target.empty() || target.front() == '/' || target.find('\0') != std::string_view::npos) return false;
+  // The link's depth counts real components only: "a/./b" and "a//b" are as deep as "a/b".
+  size_t components = 0;
+  for (auto part : split_path(link)) {
+    if (part == "..") return false;
+    if (!part.empty() && part != ".") ++components;
+  }
+  if (components == 0) return false;
+  size_t depth = components - 1;
+  size_t ups = 0;
+  bool descended = false;
+  for (auto part : split_path(target)) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (descended || ++ups > depth) return false;
+    } else {
+      descended = true;
+    }
+  }
+  return true;
+}
 
 Result<Manifest> extract_archive(const std::filesystem::path& archive, const std::filesystem::path& dest,
                                  ExtractOptions options) {

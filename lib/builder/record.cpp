@@ -43,18 +43,27 @@ Json artifact_to_json(const ArtifactRecord& a) {
   return j;
 }
 
-ArtifactRecord artifact_from_json(const Json& j) {
+ArtifactRecord artifact_from_json(JsonReader j) {
   ArtifactRecord a;
-  a.identifier = j.value("artifactIdentifier", "");
-  a.location = j.value("location", "");
-  a.name = j.value("name", "");
-  a.packaging = j.value("packaging", "ZIP");
-  a.sha256sum = j.value("sha256sum", "");
-  a.md5sum = j.value("md5sum", "");
-  a.manifest = j.value("manifest", "");
-  a.files = j.value("files", uint64_t{0});
-  a.size = j.value("size", uint64_t{0});
+  a.identifier = j.string("artifactIdentifier");
+  a.location = j.string("location");
+  a.name = j.string("name");
+  a.packaging = j.string("packaging", "ZIP");
+  a.sha256sum = j.string("sha256sum");
+  a.md5sum = j.string("md5sum");
+  a.manifest = j.string("manifest");
+  a.files = j.integer<uint64_t>("files");
+  a.size = j.integer<uint64_t>("size");
   return a;
+}
+
+// A time the record must hold in ISO-8601 (absent: `fallback`).
+std::optional<SystemTime> time_field(JsonReader& j, std::string_view key, std::optional<SystemTime> fallback = {}) {
+  auto text = j.optional_string(key);
+  if (!text) return fallback;
+  auto time = parse_iso8601(*text);
+  if (!time) j.reject(key, fmt::format("is not an ISO-8601 time: '{}'", *text));
+  return time;
 }
 
 double seconds_between(SystemTime a, SystemTime b) {
@@ -151,59 +160,62 @@ Json build_record_to_json(const BuildRecord& r) {
   return j;
 }
 
-Result<BuildRecord> build_record_from_json(const Json& j) {
-  try {
-    BuildRecord r;
-    r.id = j.at("id").get<std::string>();
-    r.arn = j.value("arn", "");
-    r.build_number = j.value("buildNumber", int64_t{0});
-    auto status = parse_build_status(j.value("buildStatus", ""));
-    if (!status) return fail(ErrorKind::invalid, "build record '{}' has an unknown buildStatus", r.id);
-    r.status = *status;
-    r.current_phase = parse_phase(j.value("currentPhase", "SUBMITTED")).value_or(BuildPhase::submitted);
-    r.start_time = parse_iso8601(j.value("startTime", "")).value_or(SystemTime{});
-    if (j.contains("endTime")) r.end_time = parse_iso8601(j["endTime"].get<std::string>());
-    r.source_version = j.value("sourceVersion", "");
-    r.resolved_source_version = j.value("resolvedSourceVersion", "");
-    r.project_name = j.value("projectName", "");
-    for (auto& pj : j.value("phases", Json::array())) {
-      PhaseRecord p;
-      p.type = parse_phase(pj.value("phaseType", "")).value_or(BuildPhase::submitted);
-      if (pj.contains("phaseStatus")) p.status = parse_build_status(pj["phaseStatus"].get<std::string>());
-      p.start_time = parse_iso8601(pj.value("startTime", "")).value_or(SystemTime{});
-      if (pj.contains("endTime")) p.end_time = parse_iso8601(pj["endTime"].get<std::string>());
-      for (auto& c : pj.value("contexts", Json::array()))
-        p.contexts.push_back({c.value("statusCode", ""), c.value("message", "")});
-      r.phases.push_back(std::move(p));
+Result<BuildRecord> build_record_from_json(const Json& json) {
+  // Every field is read by type: a corrupt record is an error naming the field, never a throw.
+  JsonReader j(json, "build record");
+  BuildRecord r;
+  r.id = j.required_string("id");
+  r.arn = j.string("arn");
+  r.build_number = j.integer<int64_t>("buildNumber");
+  auto status_name = j.required_string("buildStatus");
+  if (auto status = parse_build_status(status_name)) r.status = *status;
+  else if (j.has("buildStatus")) j.reject("buildStatus", fmt::format("is not a build status: '{}'", status_name));
+  auto phase_name = j.string("currentPhase", "SUBMITTED");
+  if (auto phase = parse_phase(phase_name)) r.current_phase = *phase;
+  else j.reject("currentPhase", fmt::format("is not a build phase: '{}'", phase_name));
+  r.start_time = time_field(j, "startTime", SystemTime{}).value_or(SystemTime{});
+  r.end_time = time_field(j, "endTime");
+  r.source_version = j.string("sourceVersion");
+  r.resolved_source_version = j.string("resolvedSourceVersion");
+  r.project_name = j.string("projectName");
+  for (auto& pj : j.objects("phases")) {
+    PhaseRecord p;
+    auto type = pj.required_string("phaseType");
+    if (auto phase = parse_phase(type)) p.type = *phase;
+    else if (pj.has("phaseType")) pj.reject("phaseType", fmt::format("is not a build phase: '{}'", type));
+    if (auto status = pj.optional_string("phaseStatus")) {
+      p.status = parse_build_status(*status);
+      if (!p.status) pj.reject("phaseStatus", fmt::format("is not a build status: '{}'", *status));
     }
-    if (j.contains("source")) {
-      r.source_location = j["source"].value("location", "");
-      r.buildspec = j["source"].value("buildspec", "");
-    }
-    if (j.contains("artifacts") && !j["artifacts"].empty()) r.artifacts = artifact_from_json(j["artifacts"]);
-    for (auto& a : j.value("secondaryArtifacts", Json::array())) r.secondary_artifacts.push_back(artifact_from_json(a));
-    if (j.contains("cache")) r.cache_location = j["cache"].value("location", "");
-    if (j.contains("environment"))
-      for (auto& e : j["environment"].value("environmentVariables", Json::array()))
-        r.environment_variables.push_back({e.value("name", ""), e.value("value", ""), e.value("type", "PLAINTEXT")});
-    if (j.contains("logs")) r.log_path = j["logs"].value("location", "");
-    r.timeout_in_minutes = j.value("timeoutInMinutes", 60);
-    r.build_complete = j.value("buildComplete", false);
-    r.initiator = j.value("initiator", "");
-    for (auto& e : j.value("exportedEnvironmentVariables", Json::array()))
-      r.exported_environment_variables.emplace_back(e.value("name", ""), e.value("value", ""));
-    for (auto& a : j.value("reportArns", Json::array())) r.report_arns.push_back(a.get<std::string>());
-    r.artifacts_dir = j.value("artifactsDirectory", "");
-    if (j.contains("process")) {
-      r.pid = j["process"].value("pid", 0);
-      r.pid_start_time = j["process"].value("startTime", uint64_t{0});
-      r.host = j["process"].value("host", "");
-      if (auto g = j["process"].find("processGroups"); g != j["process"].end()) r.process_groups = process_groups_from_json(*g);
-    }
-    return r;
-  } catch (const nlohmann::json::exception& e) {
-    return fail(ErrorKind::invalid, "malformed build record: {}", e.what());
+    p.start_time = time_field(pj, "startTime", SystemTime{}).value_or(SystemTime{});
+    p.end_time = time_field(pj, "endTime");
+    for (auto& c : pj.objects("contexts")) p.contexts.push_back({c.string("statusCode"), c.string("message")});
+    r.phases.push_back(std::move(p));
   }
+  auto source = j.object("source");
+  r.source_location = source.string("location");
+  r.buildspec = source.string("buildspec");
+  if (auto artifacts = j.object("artifacts"); !artifacts.empty()) r.artifacts = artifact_from_json(artifacts);
+  for (auto& a : j.objects("secondaryArtifacts")) r.secondary_artifacts.push_back(artifact_from_json(a));
+  r.cache_location = j.object("cache").string("location");
+  for (auto& e : j.object("environment").objects("environmentVariables"))
+    r.environment_variables.push_back({e.string("name"), e.string("value"), e.string("type", "PLAINTEXT")});
+  r.log_path = j.object("logs").string("location");
+  r.timeout_in_minutes = j.integer<int>("timeoutInMinutes", 60);
+  r.build_complete = j.boolean("buildComplete");
+  r.initiator = j.string("initiator");
+  for (auto& e : j.objects("exportedEnvironmentVariables"))
+    r.exported_environment_variables.emplace_back(e.string("name"), e.string("value"));
+  r.report_arns = j.strings("reportArns");
+  r.artifacts_dir = j.string("artifactsDirectory");
+  auto process = j.object("process");
+  r.pid = process.integer<int>("pid");
+  r.pid_start_time = process.integer<uint64_t>("startTime");
+  r.host = process.string("host");
+  for (auto& g : process.objects("processGroups"))
+    r.process_groups.push_back({g.integer<int>("pgid"), g.integer<uint64_t>("startTime")});
+  if (auto st = j.status(); !st) return std::unexpected(st.error());
+  return r;
 }
 
 bool build_process_alive(const BuildRecord& record) {

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "artifact/archive.hpp"
 #include "util/fs.hpp"
 
 namespace cicd {
@@ -81,18 +82,29 @@ class WriteQueue {
   std::optional<Error> m_error;
 };
 
-Status write_job(const FileJob& job) {
-  int fd = ::open(job.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return fail_errno(fmt::format("cannot create '{}'", job.path.string()), errno);
-  if (auto st = write_all(fd, job.data, job.path); !st) {
-    ::close(fd);
-    return st;
-  }
-  ::fchmod(fd, static_cast<mode_t>(job.mode));
-  timespec times[2] = {{job.mtime, 0}, {job.mtime, 0}};
-  ::futimens(fd, times);
-  if (::close(fd) != 0) return fail_errno(fmt::format("cannot write '{}'", job.path.string()), errno);
+Result<UniqueFd> create_file(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return fail_errno(fmt::format("cannot create '{}'", path.string()), errno);
+  return fd;
+}
+
+// The file's mode and modification time as the bundle has them, then the close that reports a
+// failed write: a mode silently lost would surface much later as a hook "not executable".
+Status finish_file(UniqueFd fd, const fs::path& path, unsigned mode, int64_t mtime) {
+  if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0)
+    return fail_errno(fmt::format("cannot set the mode of '{}'", path.string()), errno);
+  timespec times[2] = {{mtime, 0}, {mtime, 0}};
+  if (::futimens(fd.get(), times) != 0)
+    return fail_errno(fmt::format("cannot set the modification time of '{}'", path.string()), errno);
+  if (::close(fd.release()) != 0) return fail_errno(fmt::format("cannot write '{}'", path.string()), errno);
   return {};
+}
+
+Status write_job(const FileJob& job) {
+  auto fd = create_file(job.path);
+  if (!fd) return std::unexpected(fd.error());
+  if (auto st = write_all(fd->get(), job.data, job.path); !st) return st;
+  return finish_file(std::move(*fd), job.path, job.mode, job.mtime);
 }
 
 std::string libarchive_error(archive* a) {
@@ -131,6 +143,7 @@ Status unpack_own_bundle(const fs::path& bundle, const fs::path& dest) {
 
   // 2. Read in order: directories at once, files to the writers, symlinks kept for the end.
   std::vector<std::pair<fs::path, std::string>> symlinks;
+  std::vector<std::pair<fs::path, unsigned>> dir_modes;  // applied last: one may forbid writing into it
   fs::path made_dir;  // the directory the last file went into (exists)
   for (;;) {
     archive_entry* entry = nullptr;
@@ -148,6 +161,7 @@ Status unpack_own_bundle(const fs::path& bundle, const fs::path& dest) {
       std::error_code ec;
       fs::create_directories(path, ec);
       if (ec) return finish(fail(ErrorKind::io, "cannot create '{}': {}", path.string(), ec.message()));
+      dir_modes.emplace_back(path, static_cast<unsigned>(archive_entry_perm(entry)) & 0777);
       continue;
     }
     std::error_code ec;
@@ -157,8 +171,14 @@ Status unpack_own_bundle(const fs::path& bundle, const fs::path& dest) {
       made_dir = path.parent_path();
     }
     if (type == AE_IFLNK) {
+      // The extractor's rule (see symlink_target_stays_inside): the same bundle is refused by an
+      // ssh instance, whose copy goes through the extractor first.
       const char* target = archive_entry_symlink(entry);
-      symlinks.emplace_back(path, target ? target : "");
+      std::string text = target ? target : "";
+      if (!symlink_target_stays_inside(name, text))
+        return finish(fail(ErrorKind::invalid, "bundle '{}': entry '{}' is a symlink pointing outside the destination ('{}')",
+                           bundle.string(), name, text));
+      symlinks.emplace_back(path, std::move(text));
       continue;
     }
     if (type != AE_IFREG)
@@ -170,16 +190,11 @@ Status unpack_own_bundle(const fs::path& bundle, const fs::path& dest) {
     auto size = archive_entry_size(entry);
     if (size > (16 << 20)) {
       // A big file is streamed to disk here rather than held in memory for a writer.
-      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-      if (fd < 0) return finish(fail_errno(fmt::format("cannot create '{}'", path.string()), errno));
-      if (archive_read_data_into_fd(reader.get(), fd) != ARCHIVE_OK) {
-        ::close(fd);
+      auto fd = create_file(path);
+      if (!fd) return finish(std::unexpected(fd.error()));
+      if (archive_read_data_into_fd(reader.get(), fd->get()) != ARCHIVE_OK)
         return finish(fail(ErrorKind::io, "cannot unpack '{}': {}", path.string(), libarchive_error(reader.get())));
-      }
-      ::fchmod(fd, static_cast<mode_t>(job.mode));
-      timespec times[2] = {{job.mtime, 0}, {job.mtime, 0}};
-      ::futimens(fd, times);
-      ::close(fd);
+      if (auto st = finish_file(std::move(*fd), path, job.mode, job.mtime); !st) return finish(st);
       continue;
     }
     job.data.resize(static_cast<size_t>(std::max<int64_t>(size, 0)));
@@ -196,10 +211,14 @@ Status unpack_own_bundle(const fs::path& bundle, const fs::path& dest) {
     queue.push(std::move(job));
   }
   if (auto st = finish({}); !st) return st;
-  // 3. Symlinks last: no file was written through one.
+  // 3. Symlinks last: no file was written through one. Then the directories' modes, as the
+  //    extractor and tar set them (permission bits only, as for files).
   for (auto& [path, target] : symlinks)
     if (::symlink(target.c_str(), path.c_str()) != 0)
       return fail_errno(fmt::format("cannot create the symlink '{}'", path.string()), errno);
+  for (auto& [path, mode] : dir_modes)
+    if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0)
+      return fail_errno(fmt::format("cannot set the mode of '{}'", path.string()), errno);
   return {};
 }
 

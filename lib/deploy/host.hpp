@@ -58,6 +58,12 @@ class InstanceHost {
   virtual std::string hook_user() = 0;
 };
 
+// How LocalHost starts a hook script: itself, or through `sudo -n` (the agent's `sudo: true` when
+// not root already), the hook variables passed on by env(1). The script always runs, whatever its
+// path holds (a '=' included).
+enum class HookVia { direct, sudo };
+std::vector<std::string> local_hook_argv(const HookRun& run, HookVia via);
+
 // This machine, with destinations and the deployment root placed under `root`.
 class LocalHost final : public InstanceHost {
  public:

@@ -31,16 +31,18 @@ struct Copy {
   bool is_symlink = false;
 };
 
+// A path of the appspec's (a destination, a permission's object) on the instance. It is
+// normalized from "/" before the root prefix goes in front, as the agent normalizes it, so that
+// no ".." can climb out of the instance's root: "/srv/../../tmp/x" is "/tmp/x", under the root.
 fs::path under_root(const fs::path& root, const std::string& absolute) {
-  fs::path p(absolute);
-  return (root / p.relative_path()).lexically_normal();
+  return (root / fs::path(normalize_absolute_path(absolute)).relative_path()).lexically_normal();
 }
 
-// The revision path a `files` source names ("/" is all of it).
+// The revision path a `files` source names ("/" is all of it), normalized the same way, so that
+// it never names a file outside the revision.
 fs::path source_path(const fs::path& archive, const std::string& source) {
-  std::string s = source;
-  while (s.starts_with("/")) s.erase(0, 1);
-  return s.empty() ? archive : (archive / s).lexically_normal();
+  fs::path inside = fs::path(normalize_absolute_path(source)).relative_path();
+  return inside.empty() ? archive : (archive / inside).lexically_normal();
 }
 
 // A copy of the file `from` at `to` (which must not exist), with its mode and modification time.
@@ -81,7 +83,7 @@ Status copy_regular(const fs::path& from, const fs::path& to, int& err) {
   }
   if (::fchmod(out.get(), st.st_mode & 07777) != 0) return failed(errno);
   timespec times[2] = {st.st_atim, st.st_mtim};
-  ::futimens(out.get(), times);
+  if (::futimens(out.get(), times) != 0) return failed(errno);
   if (::close(out.release()) != 0) return failed(errno);
   return {};
 }

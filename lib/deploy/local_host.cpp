@@ -26,6 +26,7 @@ std::string LocalHost::deployment_root() const {
 Status LocalHost::unpack_bundle(const fs::path& bundle, const std::string& dir) {
   std::error_code ec;
   fs::remove_all(dir, ec);
+  if (ec) return fail(ErrorKind::io, "cannot remove '{}': {}", dir, ec.message());
   // The bundle is one cdeploy wrote: unpacked on several threads, symlinks last.
   return unpack_own_bundle(bundle, dir);
 }
@@ -54,11 +55,19 @@ Status LocalHost::remove_tree(const std::string& path) {
 
 Result<std::vector<std::string>> LocalHost::list_directories(const std::string& path) {
   std::vector<std::pair<fs::file_time_type, std::string>> dirs;
-  std::error_code ec;
-  for (auto it = fs::directory_iterator(path, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
-    if (it->is_directory(ec)) dirs.emplace_back(it->last_write_time(ec), it->path().string());
-  std::sort(dirs.begin(), dirs.end());
   std::vector<std::string> out;
+  std::error_code ec;
+  fs::directory_iterator it(path, ec);
+  if (ec == std::errc::no_such_file_or_directory) return out;  // as the ssh host: nothing there yet
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    // An entry that vanished or dangles is no directory; it does not end the listing.
+    std::error_code entry_ec;
+    if (!it->is_directory(entry_ec)) continue;
+    auto time = it->last_write_time(entry_ec);
+    if (!entry_ec) dirs.emplace_back(time, it->path().string());
+  }
+  if (ec) return fail(ErrorKind::io, "cannot list '{}': {}", path, ec.message());
+  std::sort(dirs.begin(), dirs.end());
   for (auto& d : dirs) out.push_back(d.second);
   return out;
 }
@@ -84,15 +93,22 @@ ScriptState LocalHost::check_script(const std::string& path) {
   return ScriptState::ok;
 }
 
+std::vector<std::string> local_hook_argv(const HookRun& run, HookVia via) {
+  if (via == HookVia::direct) return {run.script};
+  // sudo resets the environment: the hook's variables go through env(1) on its far side. env takes
+  // every word with a '=' for an assignment until the command, so the script (whose path may hold
+  // one) is never that command: sh is, and runs the script it gets as $0, as the ssh wrapper does.
+  std::vector<std::string> argv = {"sudo", "-n", "--", "env"};
+  for (auto& [k, v] : run.env) argv.push_back(k + "=" + v);
+  // A path without a '/' would make exec search PATH for it.
+  std::string script = run.script.find('/') == std::string::npos ? "./" + run.script : run.script;
+  argv.insert(argv.end(), {"/bin/sh", "-c", "exec \"$0\"", std::move(script)});
+  return argv;
+}
+
 Result<ProcessResult> LocalHost::run_hook(const HookRun& run) {
   ProcessSpec spec;
-  spec.argv = {run.script};
-  if (run.sudo && ::geteuid() != 0) {
-    // sudo resets the environment: the hook's variables go through env(1) on its far side.
-    spec.argv = {"sudo", "-n", "--", "env"};
-    for (auto& [k, v] : run.env) spec.argv.push_back(k + "=" + v);
-    spec.argv.push_back(run.script);
-  }
+  spec.argv = local_hook_argv(run, run.sudo && ::geteuid() != 0 ? HookVia::sudo : HookVia::direct);
   spec.environment = current_environment();
   for (auto& [k, v] : run.env) spec.environment[k] = v;
   spec.inherit_environment = false;

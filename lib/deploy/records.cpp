@@ -106,60 +106,57 @@ Json deployment_to_json(const DeploymentRecord& d) {
   return j;
 }
 
-Result<DeploymentRecord> deployment_from_json(const Json& j) {
-  try {
-    DeploymentRecord d;
-    d.application = j.at("applicationName").get<std::string>();
-    d.deployment_group = j.at("deploymentGroupName").get<std::string>();
-    d.deployment_group_id = j.value("deploymentGroupId", "");
-    d.deployment_config = j.value("deploymentConfigName", "");
-    d.id = j.at("deploymentId").get<std::string>();
-    if (j.contains("previousRevision")) d.previous_revision_deployment_id = j["previousRevision"].value("deploymentId", "");
-    if (j.contains("revision")) {
-      d.revision.location = j["revision"].value("location", "");
-      d.revision.bundle = j["revision"].value("bundle", "");
-      d.revision.sha256 = j["revision"].value("sha256", "");
-    }
-    auto status = parse_deployment_status(j.value("status", ""));
-    if (!status) return fail(ErrorKind::invalid, "deployment record '{}' has an unknown status", d.id);
-    d.status = *status;
-    if (j.contains("errorInformation"))
-      d.error = ErrorInformation{j["errorInformation"].value("code", ""), j["errorInformation"].value("message", "")};
-    d.create_time = j.value("createTime", "");
-    d.start_time = j.value("startTime", "");
-    d.complete_time = j.value("completeTime", "");
-    if (j.contains("deploymentOverview")) {
-      auto& o = j["deploymentOverview"];
-      d.overview = {o.value("Pending", 0), o.value("InProgress", 0), o.value("Succeeded", 0),
-                    o.value("Failed", 0),  o.value("Skipped", 0),    o.value("Ready", 0)};
-    }
-    d.description = j.value("description", "");
-    d.creator = j.value("creator", "user");
-    d.ignore_application_stop_failures = j.value("ignoreApplicationStopFailures", false);
-    d.hard_links = j.value("hardLinks", true);
-    if (j.contains("autoRollbackConfiguration")) {
-      d.auto_rollback_enabled = j["autoRollbackConfiguration"].value("enabled", false);
-      for (auto& e : j["autoRollbackConfiguration"].value("events", Json::array())) d.auto_rollback_events.push_back(e);
-    }
-    if (j.contains("rollbackInfo")) {
-      auto& r = j["rollbackInfo"];
-      d.rollback = RollbackInfo{r.value("rollbackDeploymentId", ""), r.value("rollbackTriggeringDeploymentId", ""),
-                                r.value("rollbackMessage", "")};
-    }
-    d.file_exists_behavior = j.value("fileExistsBehavior", "");
-    for (auto& m : j.value("deploymentStatusMessages", Json::array())) d.status_messages.push_back(m);
-    for (auto& i : j.value("targetInstances", Json::array())) d.instances.push_back(i);
-    if (j.contains("process")) {
-      d.user = j["process"].value("user", "");
-      d.pid = j["process"].value("pid", 0);
-      d.pid_start_time = j["process"].value("startTime", uint64_t{0});
-      d.host = j["process"].value("host", "");
-      if (auto g = j["process"].find("processGroups"); g != j["process"].end()) d.process_groups = process_groups_from_json(*g);
-    }
-    return d;
-  } catch (const nlohmann::json::exception& e) {
-    return fail(ErrorKind::invalid, "malformed deployment record: {}", e.what());
+Result<DeploymentRecord> deployment_from_json(const Json& json) {
+  // Every field is read by type: a corrupt record is an error naming the field, never a throw.
+  JsonReader j(json, "deployment record");
+  DeploymentRecord d;
+  d.application = j.required_string("applicationName");
+  d.deployment_group = j.required_string("deploymentGroupName");
+  d.deployment_group_id = j.string("deploymentGroupId");
+  d.deployment_config = j.string("deploymentConfigName");
+  d.id = j.required_string("deploymentId");
+  d.previous_revision_deployment_id = j.object("previousRevision").string("deploymentId");
+  auto revision = j.object("revision");
+  d.revision.location = revision.string("location");
+  d.revision.bundle = revision.string("bundle");
+  d.revision.sha256 = revision.string("sha256");
+  auto status = j.required_string("status");
+  if (auto parsed = parse_deployment_status(status)) d.status = *parsed;
+  else if (j.has("status")) j.reject("status", fmt::format("is not a deployment status: '{}'", status));
+  if (j.has("errorInformation")) {
+    auto e = j.object("errorInformation");
+    d.error = ErrorInformation{e.string("code"), e.string("message")};
   }
+  d.create_time = j.string("createTime");
+  d.start_time = j.string("startTime");
+  d.complete_time = j.string("completeTime");
+  auto o = j.object("deploymentOverview");
+  d.overview = {o.integer<int>("Pending"), o.integer<int>("InProgress"), o.integer<int>("Succeeded"),
+                o.integer<int>("Failed"),  o.integer<int>("Skipped"),    o.integer<int>("Ready")};
+  d.description = j.string("description");
+  d.creator = j.string("creator", "user");
+  d.ignore_application_stop_failures = j.boolean("ignoreApplicationStopFailures");
+  d.hard_links = j.boolean("hardLinks", true);
+  auto rollback_config = j.object("autoRollbackConfiguration");
+  d.auto_rollback_enabled = rollback_config.boolean("enabled");
+  d.auto_rollback_events = rollback_config.strings("events");
+  if (j.has("rollbackInfo")) {
+    auto r = j.object("rollbackInfo");
+    d.rollback = RollbackInfo{r.string("rollbackDeploymentId"), r.string("rollbackTriggeringDeploymentId"),
+                              r.string("rollbackMessage")};
+  }
+  d.file_exists_behavior = j.string("fileExistsBehavior");
+  d.status_messages = j.strings("deploymentStatusMessages");
+  d.instances = j.strings("targetInstances");
+  auto process = j.object("process");
+  d.user = process.string("user");
+  d.pid = process.integer<int>("pid");
+  d.pid_start_time = process.integer<uint64_t>("startTime");
+  d.host = process.string("host");
+  for (auto& g : process.objects("processGroups"))
+    d.process_groups.push_back({g.integer<int>("pgid"), g.integer<uint64_t>("startTime")});
+  if (auto st = j.status(); !st) return std::unexpected(st.error());
+  return d;
 }
 
 Json instance_record_to_json(const InstanceRecord& i) {
@@ -186,31 +183,30 @@ Json instance_record_to_json(const InstanceRecord& i) {
               {"instanceLabel", "Blue"}};
 }
 
-Result<InstanceRecord> instance_record_from_json(const Json& j) {
-  try {
-    InstanceRecord i;
-    i.deployment_id = j.at("deploymentId").get<std::string>();
-    i.instance_name = j.at("targetId").get<std::string>();
-    i.instance_arn = j.value("targetArn", "");
-    i.status = parse_target_status(j.value("status", "")).value_or(TargetStatus::unknown);
-    i.last_updated_at = j.value("lastUpdatedAt", "");
-    for (auto& ej : j.value("lifecycleEvents", Json::array())) {
-      LifecycleEventRecord e;
-      e.name = ej.value("lifecycleEventName", "");
-      e.status = parse_target_status(ej.value("status", "")).value_or(TargetStatus::unknown);
-      e.start_time = ej.value("startTime", "");
-      e.end_time = ej.value("endTime", "");
-      if (ej.contains("diagnostics")) {
-        auto& d = ej["diagnostics"];
-        e.diagnostics = LifecycleDiagnostics{d.value("errorCode", ""), d.value("scriptName", ""),
-                                             d.value("message", ""), d.value("logTail", "")};
-      }
-      i.lifecycle_events.push_back(std::move(e));
+Result<InstanceRecord> instance_record_from_json(const Json& json) {
+  JsonReader j(json, "deployment target record");
+  InstanceRecord i;
+  i.deployment_id = j.required_string("deploymentId");
+  i.instance_name = j.required_string("targetId");
+  i.instance_arn = j.string("targetArn");
+  // A status this version does not know reads as Unknown, as CodeDeploy's own clients do.
+  i.status = parse_target_status(j.string("status")).value_or(TargetStatus::unknown);
+  i.last_updated_at = j.string("lastUpdatedAt");
+  for (auto& ej : j.objects("lifecycleEvents")) {
+    LifecycleEventRecord e;
+    e.name = ej.string("lifecycleEventName");
+    e.status = parse_target_status(ej.string("status")).value_or(TargetStatus::unknown);
+    e.start_time = ej.string("startTime");
+    e.end_time = ej.string("endTime");
+    if (ej.has("diagnostics")) {
+      auto diag = ej.object("diagnostics");
+      e.diagnostics = LifecycleDiagnostics{diag.string("errorCode"), diag.string("scriptName"), diag.string("message"),
+                                           diag.string("logTail")};
     }
-    return i;
-  } catch (const nlohmann::json::exception& e) {
-    return fail(ErrorKind::invalid, "malformed deployment target record: {}", e.what());
+    i.lifecycle_events.push_back(std::move(e));
   }
+  if (auto st = j.status(); !st) return std::unexpected(st.error());
+  return i;
 }
 
 std::string make_deployment_id() { return "d-" + random_alnum(9); }

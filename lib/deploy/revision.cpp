@@ -72,15 +72,20 @@ Result<PreparedRevision> prepare_revision(const fs::path& location) {
     return fail(ErrorKind::usage, "revision '{}' does not exist", location.string());
   // 1. A cbuild artifact directory stands for its primary artifact.
   if (fs::is_directory(st) && fs::exists(path / "build.json", ec) && !appspec_in(path)) {
-    auto text = read_file(path / "build.json");
+    auto record_path = (path / "build.json").string();
+    auto text = read_file(record_path);
     if (!text) return std::unexpected(text.error());
-    auto record = parse_json(*text, "build.json");
+    auto record = parse_json(*text, fmt::format("'{}'", record_path));
     if (!record) return std::unexpected(record.error());
-    std::string artifact = record->contains("artifacts") ? (*record)["artifacts"].value("location", "") : "";
+    // Read by type: a hand-edited or truncated build.json is an error naming the field.
+    JsonReader j(*record, "build record");
+    std::string artifact = j.object("artifacts").string("location");
+    std::string status = j.string("buildStatus");
+    if (auto checked = j.status(); !checked)
+      return fail(ErrorKind::invalid, "'{}': {}", record_path, checked.error().message);
     if (artifact.empty())
       return fail(ErrorKind::invalid, "cbuild artifact directory '{}' has no primary artifact (its build.json lists none)",
                   location.string());
-    std::string status = record->value("buildStatus", "");
     if (status != "SUCCEEDED")
       return fail(ErrorKind::invalid, "the build in '{}' did not succeed (buildStatus {}): not deploying its artifact",
                   location.string(), status);
@@ -106,9 +111,13 @@ Result<std::string> pack_bundle(const PreparedRevision& revision, const fs::path
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(revision.root, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
+    // A symlink is packed as a link, whatever it points at (a dangling one included).
+    std::error_code entry_ec;
+    bool link = it->is_symlink(entry_ec);
     // Directories travel only when empty: the others come with their files.
-    if (it->is_directory(ec) && !it->is_symlink(ec) && !fs::is_empty(it->path(), ec)) continue;
-    entries.push_back({it->path().lexically_relative(revision.root).generic_string(), it->path(), it->is_symlink(ec)});
+    if (!entry_ec && !link && it->is_directory(entry_ec) && !fs::is_empty(it->path(), entry_ec)) continue;
+    if (entry_ec) return fail(ErrorKind::io, "cannot read '{}': {}", it->path().string(), entry_ec.message());
+    entries.push_back({it->path().lexically_relative(revision.root).generic_string(), it->path(), link});
   }
   if (ec) return fail(ErrorKind::io, "cannot read revision '{}': {}", revision.location, ec.message());
   std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.name < b.name; });
@@ -117,18 +126,6 @@ Result<std::string> pack_bundle(const PreparedRevision& revision, const fs::path
   if (auto st = write_tar(entries, bundle, TarCompression::none, TarDurability::no_sync, &sha256); !st)
     return std::unexpected(st.error());
   return sha256;
-}
-
-Result<PreparedRevision> open_bundle(const fs::path& bundle, const std::string& location) {
-  auto tmp = TempDir::create({}, "cdeploy-revision-");
-  if (!tmp) return std::unexpected(tmp.error());
-  auto extracted = extract_archive(bundle, tmp->path() / "r");
-  if (!extracted) return std::unexpected(extracted.error());
-  PreparedRevision rev;
-  rev.location = location;
-  fs::path dir = tmp->path() / "r";
-  rev.unpacked = std::move(*tmp);
-  return load(std::move(rev), dir);
 }
 
 }  // namespace cicd

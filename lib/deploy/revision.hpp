@@ -28,7 +28,4 @@ Result<PreparedRevision> prepare_revision(const std::filesystem::path& location)
 // Packs a prepared revision's root into a tar bundle; returns its sha256.
 Result<std::string> pack_bundle(const PreparedRevision& revision, const std::filesystem::path& bundle);
 
-// Loads a bundle kept in the store (for rollbacks): unpacks it and parses its appspec.
-Result<PreparedRevision> open_bundle(const std::filesystem::path& bundle, const std::string& location);
-
 }  // namespace cicd

@@ -55,10 +55,11 @@ constexpr std::string_view k_read_script = R"SH(
 exec cat -- "$1"
 )SH";
 
-// Atomic, as write_file_atomic: a temp file renamed over the target, mode 0644.
+// Atomic, as write_file_atomic: a temp file renamed over the target, mode 0644. The temp file's
+// name is mktemp's, never one another user could guess and plant first.
 constexpr std::string_view k_write_script = R"SH(
 mkdir -p -- "$(dirname -- "$1")" || exit 1
-t="$1.tmp.$$"
+t=$(mktemp -- "$1.tmp.XXXXXX") || exit 1
 if cat >"$t" && chmod 644 "$t" && mv -f -- "$t" "$1"; then exit 0; fi
 rm -f -- "$t"
 exit 1
@@ -80,10 +81,20 @@ exec find -L "$1" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n'
 )SH";
 
 // The bundle arrives on stdin. tar's defaults refuse member names with '..' and strip a leading
-// '/'; no -P. Modes as in the archive (-p), owned by us rather than by the archive's uids.
+// '/'; no -P. Owned by us rather than by the archive's uids, with the archive's permission bits
+// (-p) but, as the local unpackers, never its set-user-ID, set-group-ID or sticky bits: tar cannot
+// leave them out, so they are taken off while the tree is still inside a private directory of
+// mktemp's (mode 0700) where no one else can reach it, and only then is it moved into place.
 constexpr std::string_view k_unpack_script = R"SH(
-rm -rf -- "$1" && mkdir -p -- "$1" || exit 1
-exec tar -x -p --no-same-owner -f - -C "$1"
+rm -rf -- "$1" && mkdir -p -- "$(dirname -- "$1")" || exit 1
+s=$(mktemp -d -- "$(dirname -- "$1")/.cdeploy-unpack.XXXXXX") || exit 1
+mkdir -- "$s/a" &&
+  tar -x -p --no-same-owner -f - -C "$s/a" &&
+  find "$s/a" ! -type l -perm /7000 -exec chmod ug-s,o-t -- {} + &&
+  mv -- "$s/a" "$1"
+rc=$?
+rm -rf -- "$s"
+exit "$rc"
 )SH";
 
 constexpr std::string_view k_kill_script = R"SH(
@@ -175,9 +186,9 @@ while IFS= read -r op; do
   W) IFS= read -r p; IFS= read -r n
      k=0
      while [ "$k" -lt "$n" ]; do IFS= read -r l; printf '%s\n' "$l"; k=$((k + 1)); done >"$d/list"
-     t="$p.tmp.$$"
-     { mkdir -p -- "$(dirname -- "$p")" && cp -- "$d/list" "$t" && chmod 644 "$t" && mv -f -- "$t" "$p"; } \
-       </dev/null 2>"$d/err" || { rm -f -- "$t"; failed; } ;;
+     t=
+     { mkdir -p -- "$(dirname -- "$p")" && t=$(mktemp -- "$p.tmp.XXXXXX") && cp -- "$d/list" "$t" &&
+       chmod 644 "$t" && mv -f -- "$t" "$p"; } </dev/null 2>"$d/err" || { [ -z "$t" ] || rm -f -- "$t"; failed; } ;;
   O) IFS= read -r o; IFS= read -r p
      chown -h -- "$o" "$p" </dev/null 2>"$d/err" || failed ;;
   M) IFS= read -r m; IFS= read -r p

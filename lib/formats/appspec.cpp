@@ -456,7 +456,10 @@ class AppspecParser {
       for (auto& f : fields(item, where, k_file_keys, OverwriteKey::points_at_behavior)) {
         if (f.key == "source") {
           has_source = true;
-          if (auto s = read_nonblank(f, where)) mapping.source = *s;
+          if (auto s = read_nonblank(f, where)) {
+            mapping.source = *s;
+            check_dotdot("source", *s, yaml::value_position(f), where, "reads '{}' in the revision");
+          }
         } else if (f.key == "destination") {
           has_destination = true;
           if (auto d = read_nonblank(f, where)) {
@@ -477,9 +480,22 @@ class AppspecParser {
   // The agent joins a relative destination to its own working directory, which is seldom what
   // the author meant; the AWS reference asks for absolute paths.
   void check_destination(const std::string& destination, Position pos, const std::string& where) {
+    check_dotdot("destination", destination, pos, where, "installs to '{}' (never above an instance's root)");
     if (m_spec.os != "linux" || destination.front() == '/') return;
     m_diags.warning(pos, fmt::format("'destination' in {} should be an absolute path; got '{}'",
                                      where, destination));
+  }
+
+  // A path with ".." is normalized before use, as the agent normalizes it, so it cannot climb
+  // out of the revision or above an instance's root; say where it really points. `what_happens`
+  // has one {} for the normalized path.
+  void check_dotdot(std::string_view key, const std::string& path, Position pos, const std::string& where,
+                    std::string_view what_happens) {
+    if (m_spec.os != "linux" || !has_dotdot_component(path)) return;
+    std::string normalized = normalize_absolute_path(path);
+    if (key == "source") normalized = normalized == "/" ? "/" : normalized.substr(1);
+    m_diags.warning(pos, fmt::format("'{}' in {} contains '..': cdeploy normalizes it and {}", key, where,
+                                     fmt::format(fmt::runtime(what_happens), normalized)));
   }
 
   // ---- permissions ----
@@ -514,9 +530,10 @@ class AppspecParser {
     for (auto& f : fields(item, where, k_permission_keys)) {
       if (f.key == "object") {
         has_object = true;
-        if (auto object = read_nonblank(f, where))
+        if (auto object = read_nonblank(f, where)) {
           perm.object = *object;
-        else
+          check_dotdot("object", *object, yaml::value_position(f), where, "applies to '{}'");
+        } else
           valid = false;
       } else if (f.key == "pattern") {
         // An empty pattern means the default, as the agent reads it.

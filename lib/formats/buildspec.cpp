@@ -641,9 +641,17 @@ class BuildspecParser {
     CacheSpec& cache = m_spec.cache;
     cache.present = true;
     for (auto& f : yaml::entries(e.value, "cache", k_cache_keys, m_diags)) {
-      if (f.key == "paths")
+      if (f.key == "paths") {
         cache.paths = spec_strings(f);
-      else if (f.key == "key")
+        // A restore writes only inside the source directory (a cache entry may come from anywhere
+        // the store is shared), so an absolute path is not cached at all.
+        for (auto& path : cache.paths)
+          if (path.value.starts_with('/'))
+            m_diags.warning(path.position,
+                            fmt::format("cache path '{}' is absolute: cbuild caches only files under the source "
+                                        "directory, so it is not cached",
+                                        path.value));
+      } else if (f.key == "key")
         cache.key = spec_string(f);
       else if (f.key == "fallback-keys")
         cache.fallback_keys = spec_strings(f);

@@ -38,10 +38,12 @@ Result<std::optional<Json>> Store::get_json(std::string_view key) {
   auto object = get(key);
   if (!object) return std::unexpected(object.error());
   if (!*object) return std::optional<Json>{};
-  auto json = parse_json((*object)->data, fmt::format("record '{}' in the store", key));
+  auto json = parse_json((*object)->data, fmt::format("'{}'", where(key)));
   if (!json) return std::unexpected(json.error());
   return std::optional<Json>{std::move(*json)};
 }
+
+std::string Store::where(std::string_view key) const { return describe() + "/" + std::string(key); }
 
 Result<std::string> Store::put_json(std::string_view key, const Json& value, PutCondition condition,
                                     Durability durability) {
@@ -56,7 +58,7 @@ Result<Json> Store::update_json(std::string_view key,
     std::optional<Json> current;
     PutCondition condition = PutCondition::if_absent();
     if (*object) {
-      auto parsed = parse_json((*object)->data, fmt::format("record '{}' in the store", key));
+      auto parsed = parse_json((*object)->data, fmt::format("'{}'", where(key)));
       if (!parsed) return std::unexpected(parsed.error());
       current = std::move(*parsed);
       condition = PutCondition::if_match((*object)->etag);
@@ -131,7 +133,8 @@ Result<std::vector<std::string>> LocalStore::list(std::string_view prefix) {
     if (ec) return fail(ErrorKind::io, "cannot list '{}': {}", start.string(), ec.message());
     auto name = it->path().filename().string();
     if (name.starts_with('.') || name.find(".tmp.") != std::string::npos) {
-      if (it->is_directory()) it.disable_recursion_pending();
+      std::error_code type_ec;
+      if (it->is_directory(type_ec)) it.disable_recursion_pending();
       continue;
     }
     if (!it->is_regular_file(ec)) continue;
@@ -163,13 +166,20 @@ Status LocalStore::remove_prefix(std::string_view prefix) {
 Status LocalStore::put_file(std::string_view key, const std::filesystem::path& source) {
   if (auto st = check_key(key); !st) return st;
   auto dest = m_root / std::string(key);
-  if (std::filesystem::exists(dest) && std::filesystem::equivalent(dest, source)) return {};
-  if (auto st = make_dirs(dest.parent_path()); !st) return st;
-  auto tmp = dest;
-  tmp += ".tmp." + std::to_string(::getpid());
+  // A file already in place (written at local_path()) is not copied onto itself.
   std::error_code ec;
+  if (std::filesystem::equivalent(dest, source, ec) && !ec) return {};
+  if (auto st = make_dirs(dest.parent_path()); !st) return st;
+  // A temporary name of mkstemp's: two writers of one key never share one.
+  std::string tmp = dest.string() + ".tmp.XXXXXX";
+  int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return fail_errno(fmt::format("cannot create a temporary file beside '{}'", dest.string()), errno);
+  ::close(fd);  // nothing written through it
   std::filesystem::copy_file(source, tmp, std::filesystem::copy_options::overwrite_existing, ec);
-  if (ec) return fail(ErrorKind::io, "cannot copy '{}' into the store: {}", source.string(), ec.message());
+  if (ec) {
+    ::unlink(tmp.c_str());
+    return fail(ErrorKind::io, "cannot copy '{}' into the store: {}", source.string(), ec.message());
+  }
   std::filesystem::rename(tmp, dest, ec);
   if (ec) {
     std::filesystem::remove(tmp, ec);
@@ -189,7 +199,7 @@ Status LocalStore::get_file(std::string_view key, const std::filesystem::path& d
   return {};
 }
 
-HomePaths resolve_home(const std::string& home_option, const std::string& store_option) {
+Result<HomePaths> resolve_home(const std::string& home_option, const std::string& store_option) {
   HomePaths paths;
   if (!home_option.empty()) {
     paths.home = home_option;
@@ -197,9 +207,14 @@ HomePaths resolve_home(const std::string& home_option, const std::string& store_
     paths.home = env;
   } else if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
     paths.home = std::filesystem::path(xdg) / "cicd";
+  } else if (const char* home = std::getenv("HOME"); home && *home) {
+    paths.home = std::filesystem::path(home) / ".local/share/cicd";
   } else {
-    const char* home = std::getenv("HOME");
-    paths.home = std::filesystem::path(home && *home ? home : "/tmp") / ".local/share/cicd";
+    // No guess: a shared place such as /tmp would hold the parameter store's secrets where
+    // anyone can reach them (or plant a home of their own).
+    return fail(ErrorKind::usage,
+                "cannot tell where the home is: HOME is not set; give --home DIR or set CICD_HOME (the home "
+                "holds definitions, the store and secret parameters, so it is never guessed)");
   }
   if (!store_option.empty()) {
     paths.store = store_option;
@@ -210,7 +225,8 @@ HomePaths resolve_home(const std::string& home_option, const std::string& store_
   }
   std::error_code ec;
   paths.home = std::filesystem::absolute(paths.home, ec);
-  paths.store = std::filesystem::absolute(paths.store, ec);
+  if (!ec) paths.store = std::filesystem::absolute(paths.store, ec);
+  if (ec) return fail(ErrorKind::io, "cannot resolve the home '{}': {}", paths.home.string(), ec.message());
   return paths;
 }
 

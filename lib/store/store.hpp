@@ -57,8 +57,12 @@ class Store {
   virtual std::optional<std::filesystem::path> local_path(std::string_view key) const = 0;
   // A human-readable location ("/home/u/.local/share/cicd/store").
   virtual std::string describe() const = 0;
+  // Where a key's object is, for messages: "<describe()>/<key>" (the local store: its file).
+  std::string where(std::string_view key) const;
 
   // ---- JSON records on top of the primitives ----
+  // nullopt when the key does not exist; text that is not JSON (a truncated or corrupt record)
+  // is Error{invalid} naming the file: "cannot parse '<where>': parse error at line 3, ...".
   Result<std::optional<Json>> get_json(std::string_view key);
   Result<std::string> put_json(std::string_view key, const Json& value, PutCondition condition = {},
                                Durability durability = Durability::sync);
@@ -67,6 +71,23 @@ class Store {
   Result<Json> update_json(std::string_view key,
                            const std::function<Result<Json>(std::optional<Json>)>& change);
 };
+
+// A record read from the store and parsed with `parse` (one of the *_from_json functions):
+// nullopt when the key does not exist. A record that is not JSON, or that `parse` refuses, is
+// Error{invalid} naming its file: "'<where>': build record: field 'phases[0]' is a string, ...".
+template <class T>
+Result<std::optional<T>> get_record(Store& store, std::string_view key, Result<T> (*parse)(const Json&)) {
+  auto json = store.get_json(key);
+  if (!json) return std::unexpected(json.error());
+  if (!*json) return std::optional<T>{};
+  auto record = parse(**json);
+  if (!record) {
+    Error e = record.error();
+    e.message = fmt::format("'{}': {}", store.where(key), e.message);
+    return std::unexpected(std::move(e));
+  }
+  return std::optional<T>{std::move(*record)};
+}
 
 // Keys are '/'-separated relative paths of safe segments (no "..", no leading '.').
 bool is_valid_store_key(std::string_view key);
@@ -98,7 +119,8 @@ struct HomePaths {
 };
 
 // --home / CICD_HOME / ${XDG_DATA_HOME:-~/.local/share}/cicd; --store / CICD_STORE / <home>/store.
-HomePaths resolve_home(const std::string& home_option = {}, const std::string& store_option = {});
+// Error{usage} when none of them says where the home is (HOME unset): never a guess.
+Result<HomePaths> resolve_home(const std::string& home_option = {}, const std::string& store_option = {});
 
 // The store behind a location: a directory path now; s3:// later.
 Result<std::unique_ptr<Store>> open_store(const std::filesystem::path& location);

@@ -11,6 +11,8 @@
 #include <random>
 #include <thread>
 
+#include "util/strings.hpp"
+
 namespace cicd {
 
 Status write_all(int fd, std::string_view data, const fs::path& path) {
@@ -64,9 +66,11 @@ Result<std::string> read_file(const fs::path& path) {
 Status sync_directory(const fs::path& dir) {
   int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return fail_errno(fmt::format("cannot open directory '{}'", dir.string()), errno);
-  ::fsync(fd);
-  ::close(fd);
-  return {};
+  // A directory whose entries cannot be made durable is an error like a file that cannot be.
+  Status st;
+  if (::fsync(fd) != 0) st = fail_errno(fmt::format("cannot sync directory '{}'", dir.string()), errno);
+  ::close(fd);  // read-only: nothing to lose on close
+  return st;
 }
 
 Status make_dirs(const fs::path& path, unsigned mode) {
@@ -74,9 +78,11 @@ Status make_dirs(const fs::path& path, unsigned mode) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return {};
   fs::create_directories(path, ec);
-  if (ec && !fs::is_directory(path))
+  std::error_code again;
+  if (ec && !fs::is_directory(path, again))
     return fail(ErrorKind::io, "cannot create directory '{}': {}", path.string(), ec.message());
-  if (mode != 0755) ::chmod(path.c_str(), mode);
+  if (mode != 0755 && ::chmod(path.c_str(), mode) != 0)
+    return fail_errno(fmt::format("cannot set the mode of directory '{}'", path.string()), errno);
   return {};
 }
 
@@ -88,8 +94,9 @@ Status write_file_atomic(const fs::path& path, std::string_view content, WriteOp
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, options.mode);
   if (fd < 0) return fail_errno(fmt::format("cannot create '{}'", tmp.string()), errno);
   // The umask may have narrowed the mode; secret files must be exactly what was asked.
-  ::fchmod(fd, options.mode);
-  auto st = write_all(fd, content, tmp);
+  Status st;
+  if (::fchmod(fd, options.mode) != 0) st = fail_errno(fmt::format("cannot set the mode of '{}'", tmp.string()), errno);
+  if (st) st = write_all(fd, content, tmp);
   if (st && options.sync && ::fsync(fd) != 0)
     st = fail_errno(fmt::format("cannot sync '{}'", tmp.string()), errno);
   if (::close(fd) != 0 && st) st = fail_errno(fmt::format("cannot close '{}'", tmp.string()), errno);
@@ -119,7 +126,7 @@ Status append_file(const fs::path& path, std::string_view content) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return fail_errno(fmt::format("cannot open '{}'", path.string()), errno);
   auto st = write_all(fd, content, path);
-  ::close(fd);
+  if (::close(fd) != 0 && st) st = fail_errno(fmt::format("cannot write '{}'", path.string()), errno);
   return st;
 }
 
@@ -221,14 +228,7 @@ fs::path TempDir::release() {
 
 bool is_safe_relative_path(std::string_view path) {
   if (path.empty() || path.front() == '/') return false;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    if (path.substr(start, end - start) == "..") return false;
-    start = end + 1;
-  }
-  return path.find('\0') == std::string_view::npos;
+  return !has_dotdot_component(path) && path.find('\0') == std::string_view::npos;
 }
 
 fs::path self_executable() {

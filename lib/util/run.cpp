@@ -413,20 +413,6 @@ Json process_groups_to_json(const std::vector<ProcessGroupRef>& groups) {
   return out;
 }
 
-std::vector<ProcessGroupRef> process_groups_from_json(const Json& json) {
-  std::vector<ProcessGroupRef> out;
-  if (!json.is_array()) return out;
-  for (auto& item : json) {
-    if (!item.is_object()) continue;
-    auto pgid = item.find("pgid");
-    auto start = item.find("startTime");
-    if (pgid == item.end() || start == item.end() || !pgid->is_number_integer() || !start->is_number_unsigned()) continue;
-    int id = pgid->get<int>();
-    if (id > 0) out.push_back({id, start->get<uint64_t>()});
-  }
-  return out;
-}
-
 int kill_recorded_groups(const std::vector<ProcessGroupRef>& groups) {
   int signalled = 0;
   for (auto& g : groups)

@@ -81,10 +81,8 @@ struct ProcessGroupRef {
   bool operator==(const ProcessGroupRef&) const = default;
 };
 
-// As records keep them: [{"pgid": 4242, "startTime": 123456}]. Reading skips malformed entries:
-// a record is not refused for them, they only cannot be checked.
+// As records keep them: [{"pgid": 4242, "startTime": 123456}].
 Json process_groups_to_json(const std::vector<ProcessGroupRef>& groups);
-std::vector<ProcessGroupRef> process_groups_from_json(const Json& json);
 
 // What happens to a group's other processes when its leader exits.
 enum class Leftovers {

@@ -25,6 +25,13 @@ std::optional<std::string> closest_match(std::string_view word, std::span<const 
 // Quotes a word for display in a POSIX shell (never executed: we pass argv).
 std::string shell_quote(std::string_view s);
 
+// `path` resolved lexically from the root, as the kernel resolves it from "/": "." and empty
+// components go, ".." takes away the component before it and stays at "/" at the top. Always
+// absolute: "/srv/../../tmp/x" -> "/tmp/x", "srv/./app/" -> "/srv/app", "" -> "/".
+std::string normalize_absolute_path(std::string_view path);
+// Whether `path` has a ".." component.
+bool has_dotdot_component(std::string_view path);
+
 // Parses a non-negative decimal integer that fits in int64 (no sign, no spaces).
 std::optional<long long> parse_uint(std::string_view s);
 

@@ -89,6 +89,25 @@ TEST_CASE("cbuild: usage errors exit 2 with a clear message", "[cbuild]") {
   CHECK(f.cbuild({"--version"}).out == std::string(CICD_VERSION) + "\n");
 }
 
+TEST_CASE("cbuild and cdeploy: without HOME, --home or CICD_HOME they refuse instead of using /tmp", "[cbuild]") {
+  CbuildFixture f;
+  for (std::string tool : {CICD_CBUILD, CICD_CDEPLOY}) {
+    INFO(tool);
+    std::vector<std::string> args = {"env", "-u", "HOME", "-u", "CICD_HOME", "-u", "XDG_DATA_HOME", "-u", "CICD_STORE",
+                                     tool};
+    args.push_back(tool == CICD_CBUILD ? "list-parameters" : "list-applications");
+    auto r = run(args, f.src);
+    CHECK(r.exit_code == 2);
+    std::string name = tool == CICD_CBUILD ? "cbuild" : "cdeploy";
+    CHECK(r.err == name +
+                       ": error: cannot tell where the home is: HOME is not set; give --home DIR or set CICD_HOME (the "
+                       "home holds definitions, the store and secret parameters, so it is never guessed)\n");
+    // --home is enough.
+    args.insert(args.end() - 1, {"--home", (f.scratch / "h").string()});
+    CHECK(run(args, f.src).exit_code == 0);
+  }
+}
+
 TEST_CASE("cbuild: with no verb, runs the buildspec of the current directory", "[cbuild]") {
   CbuildFixture f;
   f.buildspec("version: 0.2\nphases:\n  build:\n    commands:\n      - echo default verb\n");

@@ -29,7 +29,7 @@ TEST_CASE("cbuild: parameter-store and secrets-manager values resolve locally an
   CHECK(contains(again.err, "parameter '/ci/db-password' already exists (use --overwrite to replace it)"));
   auto listed = f.cbuild({"list-parameters"});
   CHECK(listed.out == "/ci/db-password\tSecureString\tversion 1\nprod/api\tSecureString\tversion 1\n");
-  CHECK(f.cbuild({"get-parameter", "--name", "/ci/db-password"}).out == "s3cr3t-pw\n");
+  CHECK(f.cbuild({"get-parameter", "--name", "/ci/db-password", "--with-decryption"}).out == "s3cr3t-pw\n");
 
   f.buildspec(R"YML(version: 0.2
 env:
@@ -67,6 +67,23 @@ phases:
           "parameter-store variable 'X': parameter '/missing/one' does not exist (add it with: cbuild put-parameter --name /missing/one)");
     CHECK_FALSE(contains(f.log(), "echo never"));
   }
+}
+
+TEST_CASE("cbuild: get-parameter shows a SecureString only with --with-decryption, as the AWS CLI", "[cbuild][secrets]") {
+  CbuildFixture f;
+  REQUIRE(f.cbuild({"put-parameter", "--name", "/ci/db-password", "--value", "s3cr3t-pw"}).exit_code == 0);
+  REQUIRE(f.cbuild({"put-parameter", "--name", "/ci/region", "--value", "eu-west-1", "--type", "String"}).exit_code == 0);
+  auto hidden = f.cbuild({"get-parameter", "--name", "/ci/db-password"});
+  CHECK(hidden.exit_code == 0);
+  CHECK(hidden.out == "***\n");
+  auto json = f.cbuild({"get-parameter", "--name", "/ci/db-password", "--output", "json"});
+  CHECK(contains(json.out, R"("Value": "***")"));
+  CHECK_FALSE(contains(json.out, "s3cr3t-pw"));
+  CHECK(f.cbuild({"get-parameter", "--name", "/ci/db-password", "--with-decryption"}).out == "s3cr3t-pw\n");
+  CHECK(contains(f.cbuild({"get-parameter", "--name", "/ci/db-password", "--with-decryption", "--output", "json"}).out,
+                 R"("Value": "s3cr3t-pw")"));
+  // Other types are not secret.
+  CHECK(f.cbuild({"get-parameter", "--name", "/ci/region"}).out == "eu-west-1\n");
 }
 
 TEST_CASE("cbuild: primary and secondary artifacts with base-directory, discard-paths, exclude-paths, name", "[cbuild][artifacts]") {

@@ -429,6 +429,43 @@ TEST_CASE("cdeploy: empty directories of a revision are installed too", "[cdeplo
   CHECK(std::filesystem::is_directory(f.host("web1") / "srv/web/uploads"));
 }
 
+TEST_CASE("cdeploy: a destination with '..' is normalized and stays under the instance's --root", "[cdeploy][deploy]") {
+  CdeployFixture f;
+  f.fleet(1);
+  // Enough '..' to climb from the root prefix up to "/", then down to a place in the scratch directory.
+  auto escaped = f.scratch / "escaped";
+  std::string climb = "/srv";
+  for (int i = 0; i < 40; ++i) climb += "/..";
+  std::string appspec = "version: 0.0\nos: linux\nfiles:\n  - source: site/index.html\n    destination: " + climb +
+                        escaped.string() + "\npermissions:\n  - object: " + climb + escaped.string() +
+                        "\n    mode: \"600\"\n    type: [file]\n";
+  auto rev = f.revision("v1", appspec, {{"site/index.html", "<h1>v1</h1>"}});
+  auto r = f.deploy(rev);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_FALSE(std::filesystem::exists(escaped));
+  auto landed = f.host("web1") / escaped.relative_path() / "index.html";
+  CHECK(unwrap(read_file(landed)) == "<h1>v1</h1>");
+  struct stat st {};
+  REQUIRE(::stat(landed.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);  // the permission's object is normalized the same way
+  // validate says where it really goes.
+  auto v = f.cdeploy({"validate", (rev / "appspec.yml").string()});
+  CHECK(contains(v.err, "warning: 'destination' in files[0] contains '..': cdeploy normalizes it and installs to '" +
+                            escaped.string() + "' (never above an instance's root)"));
+}
+
+TEST_CASE("cdeploy: a dangling symlink in a revision is packed as a link", "[cdeploy][revision]") {
+  CdeployFixture f;
+  f.fleet(1);
+  auto rev = f.revision("v1", k_appspec, site("v1"));
+  std::filesystem::create_symlink("not-yet-built.html", rev / "site/latest.html");
+  auto r = f.deploy(rev);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(std::filesystem::read_symlink(f.host("web1") / "srv/web/latest.html") == "not-yet-built.html");
+}
+
 TEST_CASE("cdeploy: a renamed group keeps its history for rollbacks", "[cdeploy][rollback]") {
   CdeployFixture f;
   f.fleet(1);

@@ -280,6 +280,53 @@ TEST_CASE("cdeploy over ssh: one group mixing a local and an ssh instance instal
   CHECK(contains(log_of("ssh1"), "permissions for /srv/web (pattern **): applied to"));
 }
 
+TEST_CASE("cdeploy over ssh: the revision is unpacked as on a local instance, without set-user-ID or set-group-ID bits",
+          "[cdeploy][ssh]") {
+  SshFixture f;
+  f.group({"local1", "ssh1"});
+  auto rev = f.revision("v1", k_appspec, site("v1"));
+  REQUIRE(::chmod((rev / "hooks/start.sh").c_str(), 06755) == 0);
+  fs::create_directories(rev / "site/shared");
+  REQUIRE(::chmod((rev / "site/shared").c_str(), 03775) == 0);
+  auto r = f.deploy(rev);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  auto id = f.latest_id();
+  auto mode = [&](const std::string& instance, const std::string& rel) {
+    struct stat st {};
+    REQUIRE(::lstat((f.deployment_dir(instance, id) / "deployment-archive" / rel).c_str(), &st) == 0);
+    return st.st_mode & 07777;
+  };
+  for (std::string instance : {"local1", "ssh1"}) {
+    INFO(instance);
+    CHECK(mode(instance, "hooks/start.sh") == 0755);
+    CHECK(mode(instance, "site/shared") == 0775);
+    CHECK(mode(instance, "site/index.html") == 0644);
+  }
+  // Nothing of the private directory the ssh instance unpacked in is left beside the archive.
+  CHECK(std::distance(fs::directory_iterator(f.deployment_dir("ssh1", id)), fs::directory_iterator()) ==
+        std::distance(fs::directory_iterator(f.deployment_dir("local1", id)), fs::directory_iterator()));
+}
+
+TEST_CASE("cdeploy over ssh: a revision whose symlink points outside it is refused by local and ssh instances alike",
+          "[cdeploy][ssh]") {
+  SshFixture f;
+  f.group({"local1", "ssh1"});
+  auto rev = f.revision("v1", k_appspec, site("v1"));
+  fs::create_symlink("/etc", rev / "site/etc");
+  auto r = f.deploy(rev);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  auto id = f.latest_id();
+  for (std::string instance : {"local1", "ssh1"}) {
+    INFO(instance);
+    auto inst = f.instance(id, instance);
+    CHECK(inst["status"] == "Failed");
+    CHECK(contains(to_json_text(inst), "is a symlink pointing outside the destination ('/etc')"));
+    CHECK_FALSE(fs::exists(f.host(instance) / "srv/web/etc"));
+  }
+}
+
 TEST_CASE("cdeploy over ssh: ApplicationStop runs the previous revision's scripts, and its files are cleaned up",
           "[cdeploy][ssh]") {
   SshFixture f;

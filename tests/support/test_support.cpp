@@ -43,6 +43,19 @@ RunOutput run(const std::vector<std::string>& argv, const std::filesystem::path&
   return out;
 }
 
+void craft_tar(const std::string& script, const std::filesystem::path& out) {
+  static constexpr const char* k_prelude = R"(
+import io, sys, tarfile
+t = tarfile.open(sys.argv[1], "w")
+def file(name, data=b"x"):
+    info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))
+def link(name, target):
+    info = tarfile.TarInfo(name); info.type = tarfile.SYMTYPE; info.linkname = target; t.addfile(info)
+)";
+  auto r = run({"python3", "-c", std::string(k_prelude) + script + "\nt.close()\n", out.string()});
+  if (r.exit_code != 0) throw std::runtime_error("cannot craft " + out.string() + ": " + r.err);
+}
+
 RunOutput run_on_terminal(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
                           const Environment& extra_env) {
   auto environment = current_environment();

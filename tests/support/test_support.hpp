@@ -39,6 +39,11 @@ RunOutput run(const std::vector<std::string>& argv, const std::filesystem::path&
 RunOutput run_on_terminal(const std::vector<std::string>& argv, const std::filesystem::path& cwd = {},
                           const Environment& extra_env = {});
 
+// Writes a tar archive at `out` with python's tarfile, for archives our writers refuse to make:
+// `script` is python run with `t` (the open tarfile) and two helpers, file(name, data=b"x") and
+// link(name, target) (a symlink).
+void craft_tar(const std::string& script, const std::filesystem::path& out);
+
 std::string fixture(const std::string& rel);  // path under tests/fixtures
 std::string fixture_text(const std::string& rel);
 

@@ -337,6 +337,21 @@ TEST_CASE("appspec: a relative destination gets a warning on linux", "[appspec]"
             .empty());
 }
 
+TEST_CASE("appspec: '..' in a path is a warning naming where it really points", "[appspec]") {
+  auto r = parse_appspec("version: 0.0\nos: linux\nfiles:\n  - source: app/../../etc\n"
+                         "    destination: /srv/../../../../tmp/x\npermissions:\n  - object: /srv/web/../..\n");
+  CHECK(all(r) == Lines{"a.yml:4:13: warning: 'source' in files[0] contains '..': cdeploy normalizes it and reads "
+                        "'etc' in the revision",
+                        "a.yml:5:18: warning: 'destination' in files[0] contains '..': cdeploy normalizes it and "
+                        "installs to '/tmp/x' (never above an instance's root)",
+                        "a.yml:7:13: warning: 'object' in permissions[0] contains '..': cdeploy normalizes it and "
+                        "applies to '/'"});
+  REQUIRE(r.spec);
+  CHECK(r.spec->files[0].destination == "/srv/../../../../tmp/x");  // the model keeps what was written
+  // Names that merely hold dots are not '..' components.
+  CHECK(diagnostics_of("files:\n  - source: a..b\n    destination: /srv/..hidden/x..\n").empty());
+}
+
 // ---- permissions ----
 
 TEST_CASE("appspec: permissions need an object, and linux", "[appspec]") {

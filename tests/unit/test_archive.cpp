@@ -661,3 +661,21 @@ TEST_CASE("manifest: JSON sorted by path with octal modes, and read back", "[art
   REQUIRE_FALSE(wrong_mode);
   CHECK(wrong_mode.error().message == "invalid manifest: entry 0: 'mode' must be an octal string such as \"0644\"");
 }
+
+TEST_CASE("extract: the symlink rule every unpacker shares", "[artifact][extract]") {
+  // Relative targets whose ".." come first and climb no higher than the link's own directory.
+  CHECK(symlink_target_stays_inside("bin/tool", "../lib/tool"));
+  CHECK(symlink_target_stays_inside("a/b/up", "../../a/b/data.txt"));
+  CHECK(symlink_target_stays_inside("link", "data/x"));
+  CHECK(symlink_target_stays_inside("link", "./x"));
+  CHECK_FALSE(symlink_target_stays_inside("link", "/etc"));
+  CHECK_FALSE(symlink_target_stays_inside("link", ""));
+  CHECK_FALSE(symlink_target_stays_inside("link", ".."));
+  CHECK_FALSE(symlink_target_stays_inside("bin/tool", "../../x"));
+  CHECK_FALSE(symlink_target_stays_inside("a/link", "b/../../x"));  // ".." after a descent
+  // The link's depth is that of its real components: "." and empty ones add nothing.
+  CHECK_FALSE(symlink_target_stays_inside("a/./././link", "../../x"));
+  CHECK_FALSE(symlink_target_stays_inside("a//link", "../../x"));
+  CHECK(symlink_target_stays_inside("./a/link", "../x"));
+  CHECK_FALSE(symlink_target_stays_inside("../link", "x"));
+}

@@ -890,6 +890,9 @@ cache:
   CHECK(values(c.fallback_keys) == Lines{"deps-"});
   CHECK(c.action == CacheAction::restore);
   CHECK(values(c.paths) == Lines{"node_modules/**/*", "/root/.m2/**/*"});
+  // A restore writes only under the source directory: an absolute path is not cached.
+  CHECK(all(r) == Lines{"b.yml:12:7: warning: cache path '/root/.m2/**/*' is absolute: cbuild caches only files "
+                        "under the source directory, so it is not cached"});
 
   r = parse_buildspec(
       "version: 0.2\nphases:\n  build:\n    commands: [x]\ncache:\n  paths: [a]\n  action: save\n");

@@ -1,4 +1,7 @@
+#include <stdlib.h>
+
 #include <catch2/catch.hpp>
+#include <optional>
 #include <thread>
 
 #include "store/store.hpp"
@@ -88,9 +91,118 @@ TEST_CASE("store: blobs in and out", "[store]") {
 }
 
 TEST_CASE("store: home resolution", "[store]") {
-  auto paths = resolve_home("/tmp/h", "");
+  auto paths = unwrap(resolve_home("/tmp/h", ""));
   CHECK(paths.home == "/tmp/h");
   CHECK(paths.store == "/tmp/h/store");
-  auto explicit_store = resolve_home("/tmp/h", "/tmp/s");
+  auto explicit_store = unwrap(resolve_home("/tmp/h", "/tmp/s"));
   CHECK(explicit_store.store == "/tmp/s");
+}
+
+namespace {
+
+// Variables to set (or, with nullopt, to unset).
+using EnvChanges = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+// Changes environment variables for one test, and puts them back.
+class EnvironmentGuard {
+ public:
+  explicit EnvironmentGuard(const EnvChanges& changes) {
+    for (auto& [name, value] : changes) {
+      const char* old = std::getenv(name.c_str());
+      m_saved.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+      if (value) ::setenv(name.c_str(), value->c_str(), 1);
+      else ::unsetenv(name.c_str());
+    }
+  }
+  ~EnvironmentGuard() {
+    for (auto& [name, value] : m_saved) {
+      if (value) ::setenv(name.c_str(), value->c_str(), 1);
+      else ::unsetenv(name.c_str());
+    }
+  }
+  EnvironmentGuard(const EnvironmentGuard&) = delete;
+  EnvironmentGuard& operator=(const EnvironmentGuard&) = delete;
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> m_saved;
+};
+
+}  // namespace
+
+TEST_CASE("store: without HOME and no --home or CICD_HOME there is no home, not one under /tmp", "[store]") {
+  EnvironmentGuard env(EnvChanges{{"HOME", std::nullopt}, {"CICD_HOME", std::nullopt},
+                                  {"XDG_DATA_HOME", std::nullopt}, {"CICD_STORE", std::nullopt}});
+  auto none = resolve_home();
+  REQUIRE_FALSE(none);
+  CHECK(none.error().kind == ErrorKind::usage);
+  CHECK(none.error().message ==
+        "cannot tell where the home is: HOME is not set; give --home DIR or set CICD_HOME (the home holds "
+        "definitions, the store and secret parameters, so it is never guessed)");
+  // An empty HOME is no better, and --store alone does not say where the parameters go.
+  {
+    EnvironmentGuard empty(EnvChanges{{"HOME", ""}});
+    CHECK_FALSE(resolve_home());
+    CHECK_FALSE(resolve_home("", "/tmp/s"));
+  }
+  // Any of the ways to name it will do.
+  CHECK(unwrap(resolve_home("/srv/cicd")).home == "/srv/cicd");
+  {
+    EnvironmentGuard set(EnvChanges{{"CICD_HOME", "/srv/h"}});
+    CHECK(unwrap(resolve_home()).home == "/srv/h");
+  }
+  {
+    EnvironmentGuard set(EnvChanges{{"XDG_DATA_HOME", "/srv/xdg"}});
+    CHECK(unwrap(resolve_home()).home == "/srv/xdg/cicd");
+  }
+  {
+    EnvironmentGuard set(EnvChanges{{"HOME", "/home/u"}});
+    CHECK(unwrap(resolve_home()).home == "/home/u/.local/share/cicd");
+  }
+}
+
+TEST_CASE("store: a truncated or corrupt record is an error naming its file", "[store]") {
+  test::Scratch dir;
+  LocalStore store(dir / "store");
+  REQUIRE(store.put("builds/web/1.json", "{\"id\": \"web:1\", \"buildSta"));
+  auto path = (dir / "store/builds/web/1.json").string();
+  auto got = store.get_json("builds/web/1.json");
+  REQUIRE_FALSE(got);
+  CHECK(got.error().kind == ErrorKind::invalid);
+  CHECK(got.error().message == "cannot parse '" + path +
+                                   "': parse error at line 1, column 26: syntax error while parsing object key - "
+                                   "invalid string: missing closing quote; last read: '\"buildSta'; expected string "
+                                   "literal");
+  // update_json refuses to build on it: the record is left as it was.
+  auto updated = store.update_json("builds/web/1.json", [](std::optional<Json>) -> Result<Json> { return Json::object(); });
+  REQUIRE_FALSE(updated);
+  CHECK(updated.error().message == got.error().message);
+  CHECK(dir.read("store/builds/web/1.json") == "{\"id\": \"web:1\", \"buildSta");
+
+  // get_record adds the file to what the record's parser says.
+  REQUIRE(store.put("r/ok.json", R"({"n": "x"})"));
+  auto parse = +[](const Json& j) -> Result<int> {
+    JsonReader r(j, "test record");
+    int n = r.integer<int>("n");
+    if (auto st = r.status(); !st) return std::unexpected(st.error());
+    return n;
+  };
+  auto record = get_record(store, "r/ok.json", parse);
+  REQUIRE_FALSE(record);
+  CHECK(record.error().message ==
+        "'" + (dir / "store/r/ok.json").string() + "': test record: field 'n' is a string, not an integer");
+  auto absent = get_record(store, "r/none.json", parse);
+  REQUIRE(absent);
+  CHECK_FALSE(*absent);
+}
+
+TEST_CASE("store: put_file over a key leaves no temporary file, and a file already in place is kept", "[store]") {
+  test::Scratch dir;
+  LocalStore store(dir / "store");
+  auto src = dir.write("a.bin", "one");
+  REQUIRE(store.put_file("blobs/a.bin", src));
+  REQUIRE(store.put_file("blobs/a.bin", dir.write("b.bin", "two")));
+  CHECK(dir.read("store/blobs/a.bin") == "two");
+  REQUIRE(store.put_file("blobs/a.bin", dir / "store/blobs/a.bin"));  // onto itself
+  CHECK(dir.read("store/blobs/a.bin") == "two");
+  CHECK(std::distance(std::filesystem::directory_iterator(dir / "store/blobs"), std::filesystem::directory_iterator()) == 1);
 }

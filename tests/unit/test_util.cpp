@@ -1,12 +1,14 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <functional>
 #include <thread>
 
 #include "support/test_support.hpp"
 #include "util/fs.hpp"
 #include "util/glob.hpp"
 #include "util/hash.hpp"
+#include "util/json.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 
@@ -130,4 +132,89 @@ TEST_CASE("hash and time", "[hash]") {
   auto id = make_uuid();
   CHECK(id.size() == 36);
   CHECK(id[14] == '4');
+}
+
+TEST_CASE("strings: paths normalized from the root never climb above it", "[strings]") {
+  CHECK(normalize_absolute_path("/srv/../../../../tmp/x") == "/tmp/x");
+  CHECK(normalize_absolute_path("/srv/./app//web/") == "/srv/app/web");
+  CHECK(normalize_absolute_path("srv/app/../x") == "/srv/x");
+  CHECK(normalize_absolute_path("..") == "/");
+  CHECK(normalize_absolute_path("") == "/");
+  CHECK(normalize_absolute_path("/a/..b/c..") == "/a/..b/c..");  // names that merely hold dots
+  CHECK(has_dotdot_component("/srv/../x"));
+  CHECK(has_dotdot_component(".."));
+  CHECK(has_dotdot_component("a/.."));
+  CHECK_FALSE(has_dotdot_component("/a/..b/c../...x"));
+}
+
+TEST_CASE("fs: a directory that cannot be synced is an error, not a silent success", "[fs]") {
+  // procfs implements no fsync: fsync(2) fails there with EINVAL.
+  auto st = sync_directory("/proc");
+  REQUIRE_FALSE(st);
+  CHECK(st.error().kind == ErrorKind::io);
+  CHECK(st.error().message == "cannot sync directory '/proc': Invalid argument");
+  test::Scratch dir;
+  CHECK(sync_directory(dir.path()));
+}
+
+TEST_CASE("json: a parse error names the document without the library's tag", "[json]") {
+  auto r = parse_json("{\"a\": 1,", "'store/builds/x.json'");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().kind == ErrorKind::invalid);
+  CHECK(r.error().message ==
+        "cannot parse 'store/builds/x.json': parse error at line 1, column 9: syntax error while parsing object key - "
+        "unexpected end of input; expected string literal");
+}
+
+TEST_CASE("json: JsonReader reads by type and names the first wrong field", "[json]") {
+  auto doc = unwrap(parse_json(R"({"s": "text", "n": 42, "b": true, "o": {"inner": [1]}, "list": [{"k": "v"}, 3],
+                                  "names": ["a", 2], "big": 5000000000, "neg": -1, "nul": null, "f": 1.5})",
+                               "doc"));
+  SECTION("fields of the right type, absent ones and nulls as their fallbacks") {
+    JsonReader j(doc, "record");
+    CHECK(j.string("s") == "text");
+    CHECK(j.integer<int>("n") == 42);
+    CHECK(j.boolean("b"));
+    CHECK(j.string("absent", "x") == "x");
+    CHECK(j.string("nul", "y") == "y");
+    CHECK(j.integer<int64_t>("big") == 5000000000);
+    CHECK(j.object("absent").empty());
+    CHECK(j.object("absent").string("s", "z") == "z");
+    CHECK(j.status());
+  }
+  auto first_error = [&](const std::function<void(JsonReader&)>& read) {
+    JsonReader j(doc, "record");
+    read(j);
+    auto st = j.status();
+    REQUIRE_FALSE(st);
+    CHECK(st.error().kind == ErrorKind::invalid);
+    return st.error().message;
+  };
+  CHECK(first_error([](JsonReader& j) { (void)j.string("n"); }) == "record: field 'n' is a number, not a string");
+  CHECK(first_error([](JsonReader& j) { (void)j.integer<int>("s"); }) == "record: field 's' is a string, not an integer");
+  CHECK(first_error([](JsonReader& j) { (void)j.integer<int>("f"); }) == "record: field 'f' is a number, not an integer");
+  CHECK(first_error([](JsonReader& j) { (void)j.integer<int>("big"); }) == "record: field 'big' is out of range (5000000000)");
+  CHECK(first_error([](JsonReader& j) { (void)j.integer<uint64_t>("neg"); }) == "record: field 'neg' is out of range (-1)");
+  CHECK(first_error([](JsonReader& j) { (void)j.boolean("s"); }) == "record: field 's' is a string, not true or false");
+  CHECK(first_error([](JsonReader& j) { (void)j.required_string("id"); }) == "record: field 'id' is missing");
+  CHECK(first_error([](JsonReader& j) { (void)j.object("s"); }) == "record: field 's' is a string, not an object");
+  CHECK(first_error([](JsonReader& j) { (void)j.object("o").string("inner"); }) ==
+        "record: field 'o.inner' is an array, not a string");
+  CHECK(first_error([](JsonReader& j) {
+          for (auto& item : j.objects("list")) (void)item.string("k");
+        }) == "record: field 'list[1]' is a number, not an object");
+  CHECK(first_error([](JsonReader& j) { (void)j.objects("o"); }) == "record: field 'o' is an object, not an array");
+  CHECK(first_error([](JsonReader& j) { (void)j.strings("names"); }) == "record: field 'names[1]' is a number, not a string");
+  CHECK(first_error([](JsonReader& j) { j.reject("s", "is not a time: 'text'"); }) ==
+        "record: field 's' is not a time: 'text'");
+  // The first problem is the one reported.
+  CHECK(first_error([](JsonReader& j) {
+          (void)j.string("n");
+          (void)j.boolean("s");
+        }) == "record: field 'n' is a number, not a string");
+  // A document that is not an object at all.
+  JsonReader array(Json::array(), "build record");
+  CHECK(array.string("id").empty());
+  REQUIRE_FALSE(array.status());
+  CHECK(array.status().error().message == "build record is an array, not an object");
 }

@@ -20,7 +20,12 @@ struct ParameterOptions {
   std::string type = "SecureString";
   bool overwrite = false;
   bool value_given = false;
+  bool with_decryption = false;
 };
+
+// What get-parameter shows of a SecureString without --with-decryption (the AWS CLI shows the
+// ciphertext; there is none here, and the value must not reach a terminal or a log by default).
+constexpr std::string_view k_hidden_value = "***";
 
 ParameterStore open_parameters(const Context& ctx) {
   return ParameterStore(ParameterStore::default_file(ctx.globals.paths().home));
@@ -57,6 +62,7 @@ int run_put(const ParameterOptions& o, Context& ctx) {
 
 int run_get(const ParameterOptions& o, Context& ctx) {
   auto p = unwrap(open_parameters(ctx).get(o.name));
+  if (p.type == "SecureString" && !o.with_decryption) p.value = k_hidden_value;
   if (ctx.globals.format() == cli::OutputFormat::json) cli::print_json(Json{{"Parameter", parameter_json(p, true)}});
   else fmt::print("{}\n", p.value);
   return 0;
@@ -101,9 +107,10 @@ void setup_parameters(CLI::App& app, Context& ctx) {
   });
 
   auto get = std::make_shared<ParameterOptions>();
-  auto* g = app.add_subcommand("get-parameter", "Print a parameter's value");
+  auto* g = app.add_subcommand("get-parameter", "Print a parameter's value (a SecureString's only with --with-decryption)");
   g->group("Parameters");
   g->add_option("--name", get->name, "Parameter name")->required()->option_text("NAME");
+  g->add_flag("--with-decryption", get->with_decryption, "Print a SecureString's value instead of ***");
   g->callback([get, &ctx] { ctx.exit_code = cli::guarded_main("cbuild", [&] { return run_get(*get, ctx); }); });
 
   auto del = std::make_shared<ParameterOptions>();

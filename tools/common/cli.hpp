@@ -27,7 +27,8 @@ struct GlobalOptions {
   bool no_color = false;
 
   OutputFormat format() const { return output == "json" ? OutputFormat::json : OutputFormat::text; }
-  HomePaths paths() const { return resolve_home(home, store); }
+  // Throws a Failure (for the single catch) when there is no home to use.
+  HomePaths paths() const { return unwrap(resolve_home(home, store)); }
   // Opens the store (creating it on first use).
   std::unique_ptr<Store> open_store() const;
   bool color() const;
