@@ -238,11 +238,13 @@ class BuildspecParser {
         parse_cache(e);
     }
 
-    // 4. Phases: only a batch-only buildspec may leave them out.
+    // 4. Phases: a buildspec may leave them out when it defines a batch, or artifacts (a build
+    //    that packages its source as it is runs on CodeBuild).
     bool has_phase = phases && parse_phases(*phases);
     bool batch_only = m_spec.batch.present && m_spec.batch.kind != BatchKind::none;
+    bool artifacts_only = m_spec.artifacts.present;
     bool mistyped = phases && !is_mapping_or_empty(phases->value);  // already reported as such
-    if (!has_phase && !batch_only && !mistyped) {
+    if (!has_phase && !batch_only && !artifacts_only && !mistyped) {
       m_diags.error(phases ? phases->key_position : root_pos,
                     "no phases: expected 'phases' with at least one of install, pre_build, build "
                     "or post_build");

@@ -611,7 +611,7 @@ TEST_CASE("buildspec: runtime-versions outside install is ignored with a warning
             "build"});
 }
 
-TEST_CASE("buildspec: no phases is an error unless the buildspec is batch-only", "[buildspec]") {
+TEST_CASE("buildspec: no phases is an error unless the buildspec defines a batch or artifacts", "[buildspec]") {
   CHECK(only_diagnostic("version: 0.2\nenv:\n  variables:\n    A: b\n") ==
         "b.yml:1:1: error: no phases: expected 'phases' with at least one of install, pre_build, "
         "build or "
@@ -633,6 +633,27 @@ TEST_CASE("buildspec: no phases is an error unless the buildspec is batch-only",
   r = parse_buildspec("version: 0.2\nbatch:\n  build-list:\n    - identifier: a\n");
   REQUIRE(r.spec);
   CHECK(r.diagnostics.items().empty());
+}
+
+TEST_CASE("buildspec: artifacts without phases package the source, as on CodeBuild", "[buildspec]") {
+  auto r = parse_buildspec("version: 0.2\nartifacts:\n  files:\n    - '**/*'\n  name: src\n");
+  REQUIRE(r.spec);
+  CHECK(r.diagnostics.items().empty());
+  for (PhaseType t : k_command_phases) CHECK_FALSE(r.spec->phase(t).present);
+  CHECK(values(r.spec->artifacts.primary.files) == Lines{"**/*"});
+  // An empty `phases:` beside them is the same thing.
+  r = parse_buildspec("version: 0.2\nphases:\nartifacts:\n  files: [a.txt]\n");
+  REQUIRE(r.spec);
+  CHECK_FALSE(r.diagnostics.has_errors());
+  // Only secondary artifacts are artifacts too.
+  r = parse_buildspec(
+      "version: 0.2\nartifacts:\n  secondary-artifacts:\n    docs:\n      files: [docs/**/*]\n");
+  REQUIRE(r.spec);
+  CHECK(r.diagnostics.items().empty());
+  // Anything else alone still has nothing to run.
+  CHECK(only_diagnostic("version: 0.2\ncache:\n  paths: [x]\n") ==
+        "b.yml:1:1: error: no phases: expected 'phases' with at least one of install, pre_build, "
+        "build or post_build");
 }
 
 // ---- on-failure ----
