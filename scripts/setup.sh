@@ -4,11 +4,16 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-packages=(build-essential cmake ninja-build pkg-config git zip unzip
+# Everything the build, the tests and the benchmarks run; a test that finds a program missing is
+# skipped, and in CI (CICD_NO_SKIP) fails.
+packages=(build-essential cmake ninja-build pkg-config
   libcli11-dev libyaml-cpp-dev libgit2-dev libfmt-dev catch2 libcurl4-openssl-dev libssl-dev
-  libarchive-dev nlohmann-json3-dev libpugixml-dev libdeflate-dev util-linux passwd acl rsync bc
+  libarchive-dev nlohmann-json3-dev libpugixml-dev libdeflate-dev
+  util-linux passwd acl  # setpriv for run-as and runas, useradd for their tests, setfacl/getfacl
+  git zip unzip tar coreutils python3  # tests compare against these and craft hostile archives with python3
   openssh-server openssh-client  # the ssh instances' tests: a real sshd on 127.0.0.1
-  groff-base man-db zsh fish bash-completion)  # the last line: checks of man pages and completions
+  groff-base man-db zsh fish bash-completion  # checks of man pages and completions
+  rsync bc)  # the benchmarks' baselines and arithmetic
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -134,6 +134,19 @@ bool is_word(std::string_view name) {
   });
 }
 
+bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }
+
+// Why a batch identifier cannot name a build, if it cannot. CodeBuild documents no character
+// rule (real buildspecs use '-', as in `cypress-e2e-tests`); cbuild only needs each to be usable
+// as one path component (a batch build's own directory) and printable in logs and records.
+std::optional<std::string_view> batch_identifier_problem(std::string_view id) {
+  if (id.empty()) return "must not be empty";
+  if (id == "." || id == "..") return "must not be '.' or '..'";
+  if (id.find('/') != std::string_view::npos) return "must not contain '/'";
+  if (std::any_of(id.begin(), id.end(), is_control)) return "must not contain control characters";
+  return std::nullopt;
+}
+
 // Single-quoted YAML: the one quoting that needs no escapes but doubling the quote itself.
 std::string yaml_single_quoted(std::string_view text) {
   std::string out = "'";
@@ -238,11 +251,13 @@ class BuildspecParser {
         parse_cache(e);
     }
 
-    // 4. Phases: only a batch-only buildspec may leave them out.
+    // 4. Phases: a buildspec may leave them out when it defines a batch, or artifacts (a build
+    //    that packages its source as it is runs on CodeBuild).
     bool has_phase = phases && parse_phases(*phases);
     bool batch_only = m_spec.batch.present && m_spec.batch.kind != BatchKind::none;
+    bool artifacts_only = m_spec.artifacts.present;
     bool mistyped = phases && !is_mapping_or_empty(phases->value);  // already reported as such
-    if (!has_phase && !batch_only && !mistyped) {
+    if (!has_phase && !batch_only && !artifacts_only && !mistyped) {
       m_diags.error(phases ? phases->key_position : root_pos,
                     "no phases: expected 'phases' with at least one of install, pre_build, build "
                     "or post_build");
@@ -770,10 +785,11 @@ class BuildspecParser {
           has_identifier = true;
           task.identifier = *id;
           Position id_pos = yaml::value_position(f);
-          if (!is_word(*id)) {
-            m_diags.error(id_pos,
-                          fmt::format("identifier '{}' in {} must use only letters, digits and '_'",
-                                      *id, where));
+          if (auto problem = batch_identifier_problem(*id)) {
+            // Control characters are not printed back into a terminal.
+            bool printable = std::none_of(id->begin(), id->end(), is_control);
+            m_diags.error(id_pos, fmt::format("identifier {}in {} {}", printable ? "'" + *id + "' " : "",
+                                              where, *problem));
           }
           auto [first, inserted] = identifiers.emplace(*id, id_pos);
           if (!inserted) {

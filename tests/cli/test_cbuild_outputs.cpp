@@ -339,6 +339,26 @@ TEST_CASE("cbuild: s3-prefix is a folder inside the artifact folder, never outsi
   CHECK_FALSE(std::filesystem::exists(f.scratch / "escape"));
 }
 
+TEST_CASE("cbuild: a buildspec with artifacts and no phases packages its source", "[cbuild][artifacts]") {
+  CbuildFixture f;
+  f.file("index.html", "<h1>hi</h1>");
+  f.file("js/app.js", "app()");
+  f.buildspec("version: 0.2\nartifacts:\n  files:\n    - '**/*'\n  exclude-paths: [buildspec.yml]\n  name: site\n");
+  CHECK(f.cbuild({"validate", "buildspec.yml"}).exit_code == 0);
+  auto r = f.build();
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(unzip_list(f.out / "artifacts/site.zip") == "index.html\njs/app.js\n");
+  // The record has the usual phases, each with nothing to run.
+  auto rec = f.record();
+  CHECK(rec["buildStatus"] == "SUCCEEDED");
+  CHECK(CbuildFixture::phase_types(rec) ==
+        std::vector<std::string>{"SUBMITTED", "QUEUED", "PROVISIONING", "DOWNLOAD_SOURCE", "INSTALL", "PRE_BUILD",
+                                 "BUILD", "POST_BUILD", "UPLOAD_ARTIFACTS", "FINALIZING", "COMPLETED"});
+  for (auto& phase : rec["phases"])
+    if (phase["phaseType"] != "COMPLETED") CHECK(phase["phaseStatus"] == "SUCCEEDED");
+}
+
 TEST_CASE("cbuild: a batch-only buildspec is refused with a clear message", "[cbuild]") {
   CbuildFixture f;
   f.buildspec("version: 0.2\nbatch:\n  build-list:\n    - identifier: one\n      buildspec: one.yml\n");

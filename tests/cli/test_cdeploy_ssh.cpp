@@ -14,7 +14,6 @@
 
 #include <future>
 #include <map>
-#include <thread>
 
 #include "cli/cdeploy_fixture.hpp"
 #include "util/fs.hpp"
@@ -22,7 +21,6 @@
 
 using namespace cicd;
 using namespace cicd::test;
-using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
@@ -93,13 +91,15 @@ class SshServer {
     REQUIRE(child);
     m_pid = child->pid;
     if (child->pidfd >= 0) ::close(child->pidfd);
-    for (int i = 0; i < 200 && !port_open(m_port); ++i) {
+    bool exited = false;
+    wait_until([&] {
       int status = 0;
-      if (::waitpid(m_pid, &status, WNOHANG) == m_pid) {
-        m_pid = 0;
-        FAIL("sshd exited at start:\n" << log_text());
-      }
-      std::this_thread::sleep_for(25ms);
+      exited = ::waitpid(m_pid, &status, WNOHANG) == m_pid;
+      return exited || port_open(m_port);
+    });
+    if (exited) {
+      m_pid = 0;
+      FAIL("sshd exited at start:\n" << log_text());
     }
     REQUIRE(port_open(m_port));
   }
@@ -446,19 +446,16 @@ TEST_CASE("cdeploy over ssh: hook failures are diagnosed: failed, missing, not e
     std::string appspec = "version: 0.0\nos: linux\nhooks:\n  ApplicationStart:\n    - location: hooks/hang.sh\n"
                           "      timeout: 2\n";
     auto pidfile = f.scratch / "child.pid";
-    auto start = std::chrono::steady_clock::now();
     auto r = f.deploy(f.revision(
         "v1", appspec,
         {{"hooks/hang.sh", "#!/bin/sh\necho waiting\nsleep 60 &\necho $! > " + pidfile.string() + "\nwait\n"}}));
     CHECK(r.exit_code == 1);
-    CHECK(std::chrono::steady_clock::now() - start < 25s);
     auto e = CdeployFixture::event(f.instance(f.latest_id(), "ssh1"), "ApplicationStart");
     CHECK(e["diagnostics"]["errorCode"] == "ScriptTimedOut");
     CHECK(e["diagnostics"]["message"] == "Script at specified location: hooks/hang.sh failed to complete in 2 seconds");
     CHECK(e["diagnostics"]["logTail"] == "waiting\n");
     pid_t child = std::stoi(unwrap(read_file(pidfile)));
-    for (int i = 0; i < 100 && alive(child); ++i) std::this_thread::sleep_for(50ms);
-    CHECK_FALSE(alive(child));
+    CHECK(wait_gone(child));
   }
 }
 
@@ -468,16 +465,15 @@ TEST_CASE("cdeploy over ssh: a hook that leaves a daemon holding its output does
   f.group({"ssh1"});
   std::string appspec = "version: 0.0\nos: linux\nhooks:\n  ApplicationStart:\n    - location: hooks/daemon.sh\n";
   auto pidfile = f.scratch / "daemon.pid";
-  auto start = std::chrono::steady_clock::now();
   auto r = f.deploy(f.revision(
       "v1", appspec,
-      {{"hooks/daemon.sh", "#!/bin/sh\n(sleep 30; echo late) &\necho $! > " + pidfile.string() + "\necho daemon started\n"}}));
+      {{"hooks/daemon.sh", "#!/bin/sh\n(sleep 60; echo late) &\necho $! > " + pidfile.string() + "\necho daemon started\n"}}));
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
-  CHECK(std::chrono::steady_clock::now() - start < 15s);
+  // The deployment did not wait for the daemon's output to close: the daemon lives on (as on a
+  // local instance), and the hook's log has only what the hook wrote.
   auto e = CdeployFixture::event(f.instance(f.latest_id(), "ssh1"), "ApplicationStart");
   CHECK(e["diagnostics"]["logTail"] == "daemon started\n");
-  // As on a local instance, the daemon lives on.
   pid_t daemon = std::stoi(unwrap(read_file(pidfile)));
   CHECK(alive(daemon));
   ::kill(daemon, SIGKILL);
@@ -564,16 +560,14 @@ TEST_CASE("cdeploy over ssh: stop-deployment ends the hook running on the instan
                         {{"hooks/slow.sh", "#!/bin/sh\nsleep 60 &\necho $! > " + pidfile.string() + ".tmp\nmv " +
                                                pidfile.string() + ".tmp " + pidfile.string() + "\nwait\n"}});
   auto pending = std::async(std::launch::async, [&] { return f.deploy(rev); });
-  for (int i = 0; i < 400 && !fs::exists(pidfile); ++i) std::this_thread::sleep_for(50ms);
-  REQUIRE(fs::exists(pidfile));
+  REQUIRE(wait_until([&] { return fs::exists(pidfile); }));
   pid_t child = std::stoi(unwrap(read_file(pidfile)));
   CHECK(alive(child));
   auto stop = f.cdeploy({"stop-deployment", "--deployment-id", f.latest_id()});
   CHECK(stop.exit_code == 0);
   CHECK(pending.get().exit_code == 4);
   CHECK(f.deployment(f.latest_id())["status"] == "Stopped");
-  for (int i = 0; i < 200 && alive(child); ++i) std::this_thread::sleep_for(50ms);
-  CHECK_FALSE(alive(child));
+  CHECK(wait_gone(child));
 }
 
 TEST_CASE("cdeploy over ssh: a killed cdeploy leaves no hook running on the instance", "[cdeploy][ssh]") {
@@ -585,16 +579,14 @@ TEST_CASE("cdeploy over ssh: a killed cdeploy leaves no hook running on the inst
                         {{"hooks/slow.sh", "#!/bin/sh\nsleep 60 &\necho $! > " + pidfile.string() + ".tmp\nmv " +
                                                pidfile.string() + ".tmp " + pidfile.string() + "\nwait\n"}});
   auto pending = std::async(std::launch::async, [&] { return f.deploy(rev); });
-  for (int i = 0; i < 400 && !fs::exists(pidfile); ++i) std::this_thread::sleep_for(50ms);
-  REQUIRE(fs::exists(pidfile));
+  REQUIRE(wait_until([&] { return fs::exists(pidfile); }));
   pid_t child = std::stoi(unwrap(read_file(pidfile)));
   CHECK(alive(child));
   auto id = f.latest_id();
   ::kill(f.deployment(id)["process"]["pid"].get<int>(), SIGKILL);
   CHECK(pending.get().exit_code == 128 + SIGKILL);
   // The wrapper on the instance sees its stdin close and ends the hook.
-  for (int i = 0; i < 200 && alive(child); ++i) std::this_thread::sleep_for(50ms);
-  CHECK_FALSE(alive(child));
+  CHECK(wait_gone(child));
   CHECK(f.deployment(id)["status"] == "Failed");
 }
 

@@ -377,10 +377,6 @@ Names value_list(const std::string& text, const std::string& start) {
   return option_tokens(list.substr(start.size()));
 }
 
-void require_program(const std::string& name) {
-  if (find_program(name).empty()) test::skip(name + " is not installed");
-}
-
 // ---- the checks each tool gets ----
 
 void check_verb_help(const Tool& tool) {
@@ -541,7 +537,7 @@ void check_bash_value_cases(const Tool& tool) {
 }
 
 void check_parses(const std::string& shell, const std::string& rel) {
-  require_program(shell);
+  test::require_programs({shell});
   auto r = test::run({shell, "-n", std::string(CICD_SOURCE_DIR) + "/" + rel});
   INFO(r.err);
   CHECK(r.exit_code == 0);
@@ -651,7 +647,7 @@ TEST_CASE("docs: appspec(5) mentions every key the parser knows", "[docs]") {
 }
 
 TEST_CASE("docs: the man pages render without warnings (groff)", "[docs]") {
-  require_program("groff");
+  test::require_programs({"groff"});
   for (const char* page : k_pages) {
     INFO(page);
     auto r = test::run({"groff", "-man", "-ww", "-z", std::string(CICD_SOURCE_DIR) + "/" + page});
@@ -661,8 +657,7 @@ TEST_CASE("docs: the man pages render without warnings (groff)", "[docs]") {
 }
 
 TEST_CASE("docs: the man pages render without warnings (man)", "[docs]") {
-  require_program("man");
-  require_program("groff");
+  test::require_programs({"man", "groff"});
   // The options below are man-db's.
   if (test::run({"man", "--version"}).out.rfind("man ", 0) != 0) test::skip("man is not man-db");
   for (const char* page : k_pages) {

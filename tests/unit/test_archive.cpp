@@ -19,16 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool have_program(const std::string& name) {
-  auto r = test::run({"sh", "-c", "command -v \"$0\" >/dev/null", name});
-  return r.exit_code == 0;
-}
-
-void require_programs(const std::vector<std::string>& names) {
-  for (const auto& name : names)
-    if (!have_program(name)) test::skip("'" + name + "' is not installed");
-}
-
 std::string random_bytes(size_t size, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::string out(size, '\0');
@@ -147,29 +137,10 @@ std::string method_of(const std::string& listing, const std::string& name) {
   return "";
 }
 
-// Runs python3 with a script that writes a crafted archive to argv[1].
-void craft(const std::string& script, const fs::path& out) {
-  auto r = test::run({"python3", "-c", script, out.string()});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-}
-
-const char* k_py_prelude = R"(
-import io, sys, tarfile, zipfile
-out = sys.argv[1]
-def tar_file(t, name, data=b"x"):
-    info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))
-def tar_link(t, name, target, kind=tarfile.SYMTYPE):
-    info = tarfile.TarInfo(name); info.type = kind; info.linkname = target; t.addfile(info)
-def zip_link(z, name, target):
-    info = zipfile.ZipInfo(name); info.create_system = 3; info.external_attr = 0o120777 << 16
-    z.writestr(info, target)
-)";
-
 }  // namespace
 
 TEST_CASE("zip: round trip through the system unzip keeps bytes, modes and symlinks", "[artifact][zip]") {
-  require_programs({"unzip", "sha256sum", "md5sum"});
+  test::require_programs({"unzip", "sha256sum", "md5sum"});
   test::Scratch dir;
   Sample s = make_sample(dir);
   auto zip = dir / "out/a.zip";
@@ -221,7 +192,7 @@ TEST_CASE("zip: round trip through the system unzip keeps bytes, modes and symli
 }
 
 TEST_CASE("zip: directories are stored as entries of their own, outside the manifest", "[artifact][zip]") {
-  require_programs({"unzip"});
+  test::require_programs({"unzip"});
   test::Scratch dir;
   dir.write("src/d/f.txt", "f\n");
   fs::create_directories(dir / "src/empty");
@@ -277,7 +248,7 @@ TEST_CASE("zip: the same input gives the same bytes whatever the thread count", 
 }
 
 TEST_CASE("zip: level 0 stores every entry", "[artifact][zip]") {
-  require_programs({"unzip"});
+  test::require_programs({"unzip"});
   test::Scratch dir;
   Sample s = make_sample(dir);
   auto zip = dir / "stored.zip";
@@ -288,7 +259,7 @@ TEST_CASE("zip: level 0 stores every entry", "[artifact][zip]") {
 }
 
 TEST_CASE("zip: files above the whole-file limit are compressed in chunks", "[artifact][zip]") {
-  require_programs({"unzip"});
+  test::require_programs({"unzip"});
   test::Scratch dir;
   // Chunks alternate text (deflated, made joinable) and random (stored blocks); the two files end
   // on a short chunk of either kind, so both ways of ending the stream are taken.
@@ -380,7 +351,7 @@ TEST_CASE("zip: only random-looking data is judged incompressible", "[artifact][
 }
 
 TEST_CASE("zip: more than 65535 entries get ZIP64 end records", "[artifact][zip]") {
-  require_programs({"unzip"});
+  test::require_programs({"unzip"});
   test::Scratch dir;
   // ZIP64 for sizes and offsets past 4 GiB would take minutes of I/O here; the entry count takes
   // the same ZIP64 end-record path in a second, and force_zip64 covers the per-entry fields.
@@ -447,7 +418,7 @@ TEST_CASE("zip: unsafe and duplicate entry names are refused", "[artifact][zip]"
 }
 
 TEST_CASE("tar: round trip through extract_archive, plain and gzip", "[artifact][tar]") {
-  require_programs({"tar"});
+  test::require_programs({"tar"});
   test::Scratch dir;
   Sample s = make_sample(dir);
   auto zip_manifest = unwrap(write_zip(s.entries, dir / "ref.zip")).manifest;
@@ -486,7 +457,7 @@ TEST_CASE("tar: the SHA-256 computed while writing is the file's", "[artifact][t
 }
 
 TEST_CASE("extract: a zip made by the system zip", "[artifact][extract]") {
-  require_programs({"zip"});
+  test::require_programs({"zip"});
   test::Scratch dir;
   Sample s = make_sample(dir);
   s.expected.erase("followed.txt");
@@ -508,7 +479,6 @@ TEST_CASE("extract: a zip made by the system zip", "[artifact][extract]") {
 }
 
 TEST_CASE("extract: archives that would write outside the destination are refused", "[artifact][extract]") {
-  require_programs({"python3"});
   struct Case {
     std::string what;
     std::string file;
@@ -547,7 +517,7 @@ TEST_CASE("extract: archives that would write outside the destination are refuse
     INFO(c.what);
     test::Scratch dir;
     auto archive = dir / c.file;
-    craft(std::string(k_py_prelude) + c.script + "\n", archive);
+    test::craft_archive(c.script, archive);
     auto dest = dir / "dest";
     auto result = extract_archive(archive, dest);
     REQUIRE_FALSE(result);
@@ -562,11 +532,9 @@ TEST_CASE("extract: archives that would write outside the destination are refuse
 }
 
 TEST_CASE("extract: an existing empty destination is left empty after a refusal", "[artifact][extract]") {
-  require_programs({"python3"});
   test::Scratch dir;
-  craft(std::string(k_py_prelude) +
-            R"(with tarfile.open(out, "w") as t: tar_file(t, "a/ok.txt"); tar_file(t, "../evil"))" + "\n",
-        dir / "a.tar");
+  test::craft_archive(R"(with tarfile.open(out, "w") as t: tar_file(t, "a/ok.txt"); tar_file(t, "../evil"))",
+                      dir / "a.tar");
   fs::create_directory(dir / "dest");
   auto result = extract_archive(dir / "a.tar", dir / "dest");
   REQUIRE_FALSE(result);
@@ -575,16 +543,15 @@ TEST_CASE("extract: an existing empty destination is left empty after a refusal"
 }
 
 TEST_CASE("extract: links that stay inside are fine", "[artifact][extract]") {
-  require_programs({"python3"});
   test::Scratch dir;
-  craft(std::string(k_py_prelude) + R"(
+  test::craft_archive(R"(
 with tarfile.open(out, "w") as t:
     tar_file(t, "./", b"")
     tar_file(t, "./a/b/data.txt", b"data")
     tar_link(t, "./a/b/up", "../../a/b/data.txt")
     tar_link(t, "./a/hard", "a/b/data.txt", tarfile.LNKTYPE)
 )",
-        dir / "ok.tar");
+                      dir / "ok.tar");
   // The first entry ("./", a file here) is the destination itself and skipped.
   auto result = extract_archive(dir / "ok.tar", dir / "x");
   REQUIRE(result);

@@ -15,18 +15,13 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string wait_for_file(const std::filesystem::path& p) {
-  for (int i = 0; i < 600; ++i) {
-    auto text = read_file(p);
-    if (text && !text->empty() && text->back() == '\n') return *text;
-    std::this_thread::sleep_for(50ms);
-  }
-  FAIL("file never appeared: " << p);
-  return {};
-}
-
-bool wait_gone(pid_t pid) {
-  for (int i = 0; i < 200 && test::alive(pid); ++i) std::this_thread::sleep_for(25ms);
-  return !test::alive(pid);
+  std::string text;
+  if (!test::wait_until([&] {
+        text = read_file(p).value_or("");
+        return !text.empty() && text.back() == '\n';
+      }))
+    FAIL("file never appeared: " << p);
+  return text;
 }
 
 }  // namespace
@@ -71,7 +66,7 @@ TEST_CASE("builder: two builds in one process, one stopped: the other succeeds a
   auto stopped = stop_build(store, ids->front(), 30s);
   REQUIRE(stopped);
   CHECK(stopped->status == BuildStatus::stopped);
-  CHECK(wait_gone(bg_a));
+  CHECK(test::wait_gone(bg_a));
   CHECK(test::alive(bg_b));
   dir.write("go", "");
   ta.join();
@@ -88,7 +83,7 @@ TEST_CASE("builder: two builds in one process, one stopped: the other succeeds a
   CHECK(b->record.status == BuildStatus::succeeded);
   CHECK(test::contains(unwrap(read_file(dir / "out-b/build.log")), "still mine"));
   // b's background process ends with b.
-  CHECK(wait_gone(bg_b));
+  CHECK(test::wait_gone(bg_b));
   CHECK_FALSE(root.cancelled());
 }
 

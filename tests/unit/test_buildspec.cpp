@@ -611,7 +611,7 @@ TEST_CASE("buildspec: runtime-versions outside install is ignored with a warning
             "build"});
 }
 
-TEST_CASE("buildspec: no phases is an error unless the buildspec is batch-only", "[buildspec]") {
+TEST_CASE("buildspec: no phases is an error unless the buildspec defines a batch or artifacts", "[buildspec]") {
   CHECK(only_diagnostic("version: 0.2\nenv:\n  variables:\n    A: b\n") ==
         "b.yml:1:1: error: no phases: expected 'phases' with at least one of install, pre_build, "
         "build or "
@@ -633,6 +633,27 @@ TEST_CASE("buildspec: no phases is an error unless the buildspec is batch-only",
   r = parse_buildspec("version: 0.2\nbatch:\n  build-list:\n    - identifier: a\n");
   REQUIRE(r.spec);
   CHECK(r.diagnostics.items().empty());
+}
+
+TEST_CASE("buildspec: artifacts without phases package the source, as on CodeBuild", "[buildspec]") {
+  auto r = parse_buildspec("version: 0.2\nartifacts:\n  files:\n    - '**/*'\n  name: src\n");
+  REQUIRE(r.spec);
+  CHECK(r.diagnostics.items().empty());
+  for (PhaseType t : k_command_phases) CHECK_FALSE(r.spec->phase(t).present);
+  CHECK(values(r.spec->artifacts.primary.files) == Lines{"**/*"});
+  // An empty `phases:` beside them is the same thing.
+  r = parse_buildspec("version: 0.2\nphases:\nartifacts:\n  files: [a.txt]\n");
+  REQUIRE(r.spec);
+  CHECK_FALSE(r.diagnostics.has_errors());
+  // Only secondary artifacts are artifacts too.
+  r = parse_buildspec(
+      "version: 0.2\nartifacts:\n  secondary-artifacts:\n    docs:\n      files: [docs/**/*]\n");
+  REQUIRE(r.spec);
+  CHECK(r.diagnostics.items().empty());
+  // Anything else alone still has nothing to run.
+  CHECK(only_diagnostic("version: 0.2\ncache:\n  paths: [x]\n") ==
+        "b.yml:1:1: error: no phases: expected 'phases' with at least one of install, pre_build, "
+        "build or post_build");
 }
 
 // ---- on-failure ----
@@ -997,7 +1018,7 @@ batch:
       depend-on: [b]
     - identifier: build1
     - identifier: a
-    - identifier: not-ok
+    - identifier: not/ok
     - buildspec: x.yml
     - just a string
 )");
@@ -1010,12 +1031,57 @@ batch:
             "batch.build-graph; did you "
             "mean 'build1'?",
             "b.yml:11:19: error: duplicate identifier 'a' in batch.build-graph (first at 4:19)",
-            "b.yml:12:19: error: identifier 'not-ok' in batch.build-graph must use only letters, "
-            "digits and '_'",
+            "b.yml:12:19: error: identifier 'not/ok' in batch.build-graph must not contain '/'",
             "b.yml:13:7: error: missing required key 'identifier' in batch.build-graph[6]",
             "b.yml:14:7: error: each build task in batch.build-graph must be a mapping with an "
             "'identifier'; got 'just "
             "a string'",
+        });
+}
+
+TEST_CASE("buildspec: batch identifiers are any name usable as a directory", "[buildspec]") {
+  // CodeBuild documents no character rule, and real buildspecs use '-'.
+  auto r = parse_buildspec(R"YML(version: 0.2
+batch:
+  build-graph:
+    - identifier: cypress-e2e-tests
+    - identifier: unit.tests
+      depend-on: [cypress-e2e-tests]
+    - identifier: "Linux x86 (gcc 12)"
+    - identifier: -leading-dash
+    - identifier: 1st
+    - identifier: café
+)YML");
+  REQUIRE(r.spec);
+  CHECK(r.diagnostics.items().empty());
+  std::vector<std::string> ids;
+  for (auto& t : r.spec->batch.tasks) ids.push_back(t.identifier);
+  CHECK(ids == Lines{"cypress-e2e-tests", "unit.tests", "Linux x86 (gcc 12)", "-leading-dash", "1st", "café"});
+  CHECK(values(r.spec->batch.tasks[1].depend_on) == Lines{"cypress-e2e-tests"});
+
+  // What cannot be one path component, or printed, is refused; names stay unique.
+  r = parse_buildspec(R"YML(version: 0.2
+batch:
+  build-list:
+    - identifier: a/b
+    - identifier: ..
+    - identifier: .
+    - identifier: ""
+    - identifier: "tab\there"
+    - identifier: "del\x7F"
+    - identifier: cypress-e2e-tests
+    - identifier: cypress-e2e-tests
+)YML");
+  CHECK_FALSE(r.spec);
+  CHECK(all(r) ==
+        Lines{
+            "b.yml:4:19: error: identifier 'a/b' in batch.build-list must not contain '/'",
+            "b.yml:5:19: error: identifier '..' in batch.build-list must not be '.' or '..'",
+            "b.yml:6:19: error: identifier '.' in batch.build-list must not be '.' or '..'",
+            "b.yml:7:19: error: identifier '' in batch.build-list must not be empty",
+            "b.yml:8:19: error: identifier in batch.build-list must not contain control characters",
+            "b.yml:9:19: error: identifier in batch.build-list must not contain control characters",
+            "b.yml:11:19: error: duplicate identifier 'cypress-e2e-tests' in batch.build-list (first at 10:19)",
         });
 }
 

@@ -1,5 +1,7 @@
 #include <sys/stat.h>
 
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 
 #include "artifact/archive.hpp"
@@ -39,16 +41,83 @@ TEST_CASE("bundle unpack: files, modes, empty directories, symlinks and a big fi
   CHECK(std::filesystem::read_symlink(dir / "out/link") == "tree/d1");
 }
 
-TEST_CASE("bundle unpack: an unsafe name refuses the bundle", "[bundle]") {
+// The scratch directory holds the bundle and the destination `out`, so whatever a bundle would
+// write outside `out` lands in it, where the tests look. Archives are crafted with python's
+// tarfile: write_tar refuses to make them.
+TEST_CASE("bundle unpack: a name leaving the destination refuses the bundle and writes nothing", "[bundle]") {
   test::Scratch dir;
-  dir.write("x", "x");
-  // write_tar refuses unsafe names, so craft one with python's tarfile.
-  auto made = test::run({"python3", "-c",
-                         "import tarfile,sys; t=tarfile.open(sys.argv[1],'w'); t.add(sys.argv[2], arcname='../escape'); t.close()",
-                         (dir / "evil.tar").string(), (dir / "x").string()});
-  REQUIRE(made.exit_code == 0);
-  auto r = unpack_own_bundle(dir / "evil.tar", dir / "out");
-  REQUIRE_FALSE(r);
-  CHECK(r.error().message.find("unsafe entry name '../escape'") != std::string::npos);
-  CHECK_FALSE(std::filesystem::exists(dir.path().parent_path() / "escape"));
+  const auto escape = (dir / "escape").string();  // where every case below would write
+  struct Case {
+    std::string what;
+    std::string name;
+  };
+  const std::vector<Case> cases = {
+      {"../", "../escape"},
+      {"../ deeper down", "sub/../../escape"},
+      {"an absolute name", escape},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what << ": " << c.name);
+    auto bundle = dir / "evil.tar";
+    test::craft_archive(fmt::format(R"(with tarfile.open(out, "w") as t: tar_file(t, "ok.txt"); tar_file(t, "{}"))", c.name),
+                        bundle);
+    auto r = unpack_own_bundle(bundle, dir / "out");
+    CHECK_FALSE(std::filesystem::exists(escape));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().kind == ErrorKind::invalid);
+    CHECK(r.error().message == fmt::format("bundle '{}': unsafe entry name '{}'", bundle.string(), c.name));
+    std::filesystem::remove_all(dir / "out");
+  }
+}
+
+// A symlink is checked as the archive extractor checks one: its target, resolved from the link's
+// own directory, must stay inside the destination.
+TEST_CASE("bundle unpack: a symlink pointing outside the destination refuses the bundle", "[bundle]") {
+  test::Scratch dir;
+  dir.write("outside/secret", "not the bundle's");
+  struct Case {
+    std::string what;
+    std::string link;
+    std::string target;
+  };
+  const std::vector<Case> cases = {
+      {"an absolute target", "link", (dir / "outside").string()},
+      {"an absolute target to a system directory", "etc", "/etc"},
+      {"climbing out with ..", "link", "../outside"},
+      {"climbing out from a subdirectory", "sub/link", "../../outside"},
+      {"climbing out through a sibling link", "a", "b/../.."},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what << ": " << c.link << " -> " << c.target);
+    auto bundle = dir / "evil.tar";
+    test::craft_archive(fmt::format(R"(with tarfile.open(out, "w") as t: tar_file(t, "sub/ok.txt"); tar_link(t, "b", "."); tar_link(t, "{}", "{}"))",
+                                    c.link, c.target),
+                        bundle);
+    auto r = unpack_own_bundle(bundle, dir / "out");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().kind == ErrorKind::invalid);
+    CHECK_THAT(r.error().message, Catch::Contains("'" + c.link + "'"));
+    CHECK_FALSE(std::filesystem::is_symlink(dir / "out" / c.link));
+    std::filesystem::remove_all(dir / "out");
+  }
+}
+
+// (A target that climbs back after descending, "b/../b/x", is refused by the shared rule even when
+// it would land inside: the component it descends through could itself be a symlink.)
+TEST_CASE("bundle unpack: symlinks that stay inside the destination are kept as they are", "[bundle]") {
+  test::Scratch dir;
+  test::craft_archive(R"(
+with tarfile.open(out, "w") as t:
+    tar_file(t, "a/b/data.txt", b"data")
+    tar_link(t, "a/b/here", "data.txt")
+    tar_link(t, "top", "a/b")
+    tar_link(t, "a/b/back", "../../a/b/data.txt")
+)",
+                      dir / "ok.tar");
+  REQUIRE(unpack_own_bundle(dir / "ok.tar", dir / "out"));
+  CHECK(std::filesystem::read_symlink(dir / "out/a/b/here") == "data.txt");
+  CHECK(std::filesystem::read_symlink(dir / "out/top") == "a/b");
+  CHECK(std::filesystem::read_symlink(dir / "out/a/b/back") == "../../a/b/data.txt");
+  CHECK(dir.read("out/a/b/back") == "data");
+  CHECK(dir.read("out/top/data.txt") == "data");
 }

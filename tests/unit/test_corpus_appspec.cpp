@@ -1,58 +1,22 @@
-// Acceptance over real-world appspecs and the CodeDeploy agent's own test inputs
-// (tests/fixtures/corpus/appspec, origins in its SOURCES.tsv).
+// Acceptance over real-world appspecs and the CodeDeploy agent's own test inputs: the shared
+// corpus (test::corpus_dir(), origins in its SOURCES.tsv), read where it is.
 #include <fmt/format.h>
 
 #include <catch2/catch.hpp>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include "formats/appspec.hpp"
-#include "util/strings.hpp"
+#include "support/test_support.hpp"
+#include "util/fs.hpp"
 
 using namespace cicd;
 
 namespace {
 
-const std::filesystem::path k_corpus =
-    std::filesystem::path(CICD_FIXTURES_DIR) / "corpus" / "appspec";
-
-struct CorpusRow {
-  std::string file;    // as in the shared corpus: appspec/... or agent-fixtures/...
-  std::string expect;  // valid, invalid or any
-  std::string note;    // for the agent's invalid cases, its error message
-};
-
-std::vector<CorpusRow> corpus_rows() {
-  std::ifstream in(k_corpus / "SOURCES.tsv");
-  REQUIRE(in);
-  std::vector<CorpusRow> rows;
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    auto fields = split(line, '\t');
-    REQUIRE(fields.size() >= 7);
-    if (fields[1] != "appspec") continue;
-    rows.push_back({fields[0], fields[2], fields[6]});
-  }
-  return rows;
-}
-
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-AppspecParse parse_fixture(const std::string& file) {
-  // Fixtures are flattened: the corpus subfolder is not kept, the file name is.
-  return parse_appspec(read_text(k_corpus / std::filesystem::path(file).filename()));
+AppspecParse parse_corpus_file(const std::string& name) {
+  return parse_appspec(unwrap(read_file(test::corpus_file("appspec", name).path())));
 }
 
 std::string describe(const AppspecParse& r) {
@@ -130,10 +94,9 @@ const std::map<std::string, AgentExpectation> k_agent_invalid = {
 }  // namespace
 
 TEST_CASE("corpus: every appspec gets the expected verdict", "[appspec][corpus]") {
-  auto rows = corpus_rows();
   std::map<std::string, int> checked;
-  for (auto& row : rows) {
-    auto r = parse_fixture(row.file);
+  for (auto& row : test::corpus_files("appspec")) {
+    auto r = parse_appspec(unwrap(read_file(row.path())));
     INFO(row.file << " (expect " << row.expect << ")\n" << describe(r));
     if (row.expect == "valid") {
       CHECK_FALSE(r.diagnostics.has_errors());
@@ -161,7 +124,7 @@ TEST_CASE("corpus: every appspec gets the expected verdict", "[appspec][corpus]"
 
 TEST_CASE("corpus: for each case the agent rejects, we say the same thing", "[appspec][corpus]") {
   std::set<std::string> seen;
-  for (auto& row : corpus_rows()) {
+  for (auto& row : test::corpus_files("appspec")) {
     if (row.expect != "invalid") continue;
     std::string number = agent_case(row.file);
     INFO(row.file);
@@ -171,7 +134,7 @@ TEST_CASE("corpus: for each case the agent rejects, we say the same thing", "[ap
     // The table is about this row: the agent's message in the note says that.
     CHECK(row.note.find(expectation->second.agent_says) != std::string::npos);
 
-    auto r = parse_fixture(row.file);
+    auto r = parse_appspec(unwrap(read_file(row.path())));
     INFO(describe(r));
     bool found = false;
     for (auto& d : r.diagnostics.items()) {
@@ -198,7 +161,7 @@ TEST_CASE("corpus: Lambda and ECS appspecs are named as such", "[appspec][corpus
        AppspecKind::ecs},
   };
   for (auto& [file, kind] : cases) {
-    auto r = parse_fixture(file);
+    auto r = parse_corpus_file(file);
     INFO(file << "\n" << describe(r));
     CHECK(r.kind == kind);
     REQUIRE(r.diagnostics.items().size() == 1);
@@ -211,7 +174,7 @@ TEST_CASE("corpus: Lambda and ECS appspecs are named as such", "[appspec][corpus
 
 TEST_CASE("corpus: real-world gotchas are pointed out", "[appspec][corpus]") {
   // An unquoted 0644: the agent would apply 0420.
-  auto r = parse_fixture("bimlendu__caddy-hugo__codedeploy_appspec.yml");
+  auto r = parse_corpus_file("bimlendu__caddy-hugo__codedeploy_appspec.yml");
   REQUIRE(r.spec);
   CHECK(r.spec->permissions[0].mode == 0644u);
   REQUIRE(r.diagnostics.items().size() == 1);
@@ -221,7 +184,7 @@ TEST_CASE("corpus: real-world gotchas are pointed out", "[appspec][corpus]") {
         "mode: '0644'");
 
   // `overwrite: true` in a files entry does nothing in CodeDeploy.
-  r = parse_fixture("0pointr__aws-bootstrap__appspec.yml");
+  r = parse_corpus_file("0pointr__aws-bootstrap__appspec.yml");
   REQUIRE(r.spec);
   CHECK_FALSE(r.spec->file_exists_behavior);
   REQUIRE(r.diagnostics.items().size() == 1);
@@ -231,7 +194,7 @@ TEST_CASE("corpus: real-world gotchas are pointed out", "[appspec][corpus]") {
         "level");
 
   // The SELinux context as the Go agent's bundle writes it.
-  r = parse_fixture(
+  r = parse_corpus_file(
       "gurre__codedeploy-agent-go__integration_bundles_permissions-selinux_appspec.yml");
   REQUIRE(r.spec);
   REQUIRE(r.spec->permissions.size() == 1);
@@ -244,7 +207,7 @@ TEST_CASE("corpus: real-world gotchas are pointed out", "[appspec][corpus]") {
   CHECK(p.context->range == "s0");
 
   // The agent's test 66: every base/default form it accepts.
-  r = parse_fixture(
+  r = parse_corpus_file(
       "aws__aws-codedeploy-agent__application_specification_test_66_when_acl_is_present_with_"
       "existing_aces.yml");
   REQUIRE(r.spec);
@@ -257,14 +220,14 @@ TEST_CASE("corpus: real-world gotchas are pointed out", "[appspec][corpus]") {
                                          "default:other::-wx", "default:mask::rwx"});
 
   // The agent's test 62: two digits are padded.
-  r = parse_fixture(
+  r = parse_corpus_file(
       "aws__aws-codedeploy-agent__application_specification_test_62_with_permission_with_mode_"
       "with_2_digits.yml");
   REQUIRE(r.spec);
   CHECK(r.spec->permissions[0].mode == 0012u);
 
   // Hooks in the agent's sample bundle come out in lifecycle order.
-  r = parse_fixture(
+  r = parse_corpus_file(
       "aws__aws-codedeploy-agent__features_resources_sample_app_bundle_linux_appspec.yml");
   REQUIRE(r.spec);
   REQUIRE(r.spec->hooks.size() == 9);

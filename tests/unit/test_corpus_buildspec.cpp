@@ -1,49 +1,19 @@
-// Acceptance over real-world buildspecs (tests/fixtures/corpus/buildspec, origins in its
-// SOURCES.tsv).
+// Acceptance over real-world buildspecs: the shared corpus (test::corpus_dir(), origins in its
+// SOURCES.tsv), read where it is.
 #include <catch2/catch.hpp>
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 
 #include "formats/buildspec.hpp"
-#include "util/strings.hpp"
+#include "support/test_support.hpp"
+#include "util/fs.hpp"
 
 using namespace cicd;
 
 namespace {
 
-const std::filesystem::path k_corpus =
-    std::filesystem::path(CICD_FIXTURES_DIR) / "corpus" / "buildspec";
-
-struct CorpusRow {
-  std::string file;    // as in the shared corpus: buildspec/... or agent-fixtures/...
-  std::string expect;  // valid, invalid or any
-};
-
-std::vector<CorpusRow> corpus_rows() {
-  std::ifstream in(k_corpus / "SOURCES.tsv");
-  REQUIRE(in);
-  std::vector<CorpusRow> rows;
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    auto fields = split(line, '\t');
-    REQUIRE(fields.size() >= 3);
-    if (fields[1] != "buildspec") continue;
-    rows.push_back({fields[0], fields[2]});
-  }
-  return rows;
-}
-
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+BuildspecParse parse_corpus_file(const std::string& name) {
+  return parse_buildspec(unwrap(read_file(test::corpus_file("buildspec", name).path())));
 }
 
 std::string describe(const BuildspecParse& r) {
@@ -55,12 +25,9 @@ std::string describe(const BuildspecParse& r) {
 }  // namespace
 
 TEST_CASE("corpus: every real-world buildspec gets the expected verdict", "[buildspec][corpus]") {
-  auto rows = corpus_rows();
   std::map<std::string, int> checked;
-  for (auto& row : rows) {
-    // Fixtures are flattened: the corpus subfolder is not kept, the file name is.
-    auto path = k_corpus / std::filesystem::path(row.file).filename();
-    auto r = parse_buildspec(read_text(path));
+  for (auto& row : test::corpus_files("buildspec")) {
+    auto r = parse_buildspec(unwrap(read_file(row.path())));
     INFO(row.file << " (expect " << row.expect << ")\n" << describe(r));
     if (row.expect == "valid") {
       CHECK_FALSE(r.diagnostics.has_errors());
@@ -86,7 +53,7 @@ TEST_CASE("corpus: every real-world buildspec gets the expected verdict", "[buil
 }
 
 TEST_CASE("corpus: the broken real-world files say what is wrong", "[buildspec][corpus]") {
-  auto r = parse_buildspec(read_text(k_corpus / "Jenkins2018__Code_Build__Buildspec.yml"));
+  auto r = parse_corpus_file("Jenkins2018__Code_Build__Buildspec.yml");
   REQUIRE(r.diagnostics.items().size() == 1);
   CHECK(format_diagnostic("Buildspec.yml", r.diagnostics.items()[0]) ==
         "Buildspec.yml:3:1: error: invalid YAML: illegal tab when looking for indentation (indent "
@@ -94,7 +61,7 @@ TEST_CASE("corpus: the broken real-world files say what is wrong", "[buildspec][
         "not tabs)");
 
   // A copy of the reference's placeholder template: every placeholder is reported at once.
-  r = parse_buildspec(read_text(k_corpus / "bolof2000__AWS-Devops-Pro-Exam-Prep__Buildspec.yml"));
+  r = parse_corpus_file("bolof2000__AWS-Devops-Pro-Exam-Prep__Buildspec.yml");
   CHECK_FALSE(r.spec);
   CHECK(r.diagnostics.error_count() == 17);
   CHECK(format_diagnostic("Buildspec.yml", r.diagnostics.items()[0]) ==
@@ -102,8 +69,7 @@ TEST_CASE("corpus: the broken real-world files say what is wrong", "[buildspec][
 }
 
 TEST_CASE("corpus: version 0.1 files are accepted with their semantics", "[buildspec][corpus]") {
-  auto r = parse_buildspec(
-      read_text(k_corpus / "aws-samples__codepipeline-nested-cfn__cfn-nested-repo_buildspec.yml"));
+  auto r = parse_corpus_file("aws-samples__codepipeline-nested-cfn__cfn-nested-repo_buildspec.yml");
   REQUIRE(r.spec);
   CHECK(r.spec->fresh_shell_per_command());
   REQUIRE(r.spec->env.variables.size() == 3);
