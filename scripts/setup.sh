@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # Installs what cicd needs on Debian 12 (when missing), then configures and builds it in build/.
-# Sourced by demo.sh and test.sh; safe to run again (only missing packages are installed).
+# Run by demo.sh and test.sh; safe to run again (only missing packages are installed).
+#
+#   scripts/setup.sh                 everything: the tools, the tests, the benchmarks (test.sh)
+#   scripts/setup.sh TARGET...       only what building these targets needs (demo.sh: cbuild)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+targets=("$@")
 
-packages=(build-essential cmake ninja-build pkg-config git zip unzip
+# To configure and build (catch2 too: configuring build/ includes the test suite).
+build_packages=(build-essential cmake ninja-build pkg-config
   libcli11-dev libyaml-cpp-dev libgit2-dev libfmt-dev catch2 libcurl4-openssl-dev libssl-dev
-  libarchive-dev nlohmann-json3-dev libpugixml-dev libdeflate-dev util-linux passwd acl rsync bc
+  libarchive-dev nlohmann-json3-dev libpugixml-dev libdeflate-dev)
+# To run the tests and benchmarks.
+test_packages=(git zip unzip util-linux passwd acl rsync bc
   openssh-server openssh-client  # the ssh instances' tests: a real sshd on 127.0.0.1
   groff-base man-db zsh fish bash-completion)  # the last line: checks of man pages and completions
+
+packages=("${build_packages[@]}")
+((${#targets[@]})) || packages+=("${test_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,4 +34,8 @@ fi
 werror=OFF
 [ "${CI:-}" = "true" ] && werror=ON
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCICD_WERROR="$werror" >&2
-cmake --build build -j "$(nproc)" >&2
+if ((${#targets[@]})); then
+  cmake --build build -j "$(nproc)" --target "${targets[@]}" >&2
+else
+  cmake --build build -j "$(nproc)" >&2
+fi
