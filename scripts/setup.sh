@@ -10,7 +10,7 @@ targets=("$@")
 
 # To configure and build (catch2 too: configuring build/ includes the test suite).
 build_packages=(build-essential cmake ninja-build pkg-config
-  libcli11-dev libyaml-cpp-dev libgit2-dev libfmt-dev catch2 libcurl4-openssl-dev libssl-dev
+  libcli11-dev libyaml-cpp-dev libgit2-dev libfmt-dev catch2 libcurl4-openssl-dev nettle-dev
   libarchive-dev nlohmann-json3-dev libpugixml-dev libdeflate-dev)
 # To run the tests and benchmarks.
 test_packages=(git zip unzip util-linux passwd acl rsync bc
