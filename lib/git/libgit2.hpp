@@ -6,7 +6,8 @@
 //
 // Every libgit2 function the wrappers in lib/git call is listed once in CICD_LIBGIT2_FUNCTIONS
 // and called through the table: `git->git_commit_id(commit)`. A new one is a new line in the list
-// (the compiler takes its type from git2.h). Only lib/git includes this header.
+// (the compiler takes its type from git2.h). Only lib/git includes this header. The binaries do
+// not name libgit2 among their libraries, so a package of them must depend on it explicitly.
 #pragma once
 
 #include <git2.h>
