@@ -1,5 +1,5 @@
 // libgit2, loaded on first use (dlopen) instead of at every start of every tool. Linked the usual
-// way, it and the 14 libraries it brings (mbedTLS, libssh2, Kerberos, PCRE2, http-parser, ...) are
+// way, it and the 13 libraries it brings (mbedTLS, libssh2, Kerberos, PCRE2, http-parser, ...) are
 // mapped and their symbols bound at each start of cbuild and cdeploy, and its initialisation
 // parses the system's CA bundle (Debian builds it with mbedTLS): in a one-command `cbuild run`,
 // 58 of the process's 79 million instructions, though most runs use no git at all; cpipeline
