@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
 # Installs what cicd needs on Debian 12 (when missing), then configures and builds it in build/.
-# Sourced by demo.sh and test.sh; safe to run again (only missing packages are installed).
+# Run by demo.sh and test.sh; safe to run again (only missing packages are installed).
+#
+#   scripts/setup.sh                 everything: the tools, the tests, the benchmarks (test.sh)
+#   scripts/setup.sh TARGET...       only what building these targets needs (demo.sh: cbuild)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+targets=("$@")
 
-# Everything the build, the tests and the benchmarks run; a test that finds a program missing is
-# skipped, and in CI (CICD_NO_SKIP) fails.
-packages=(build-essential cmake ninja-build pkg-config
-  libcli11-dev libyaml-cpp-dev libgit2-dev libfmt-dev catch2 libcurl4-openssl-dev libssl-dev
-  libarchive-dev nlohmann-json3-dev libpugixml-dev libdeflate-dev
+# To configure and build (catch2 too: configuring build/ includes the test suite).
+build_packages=(build-essential cmake ninja-build pkg-config
+  libcli11-dev libyaml-cpp-dev libgit2-dev libfmt-dev catch2 libcurl4-openssl-dev nettle-dev
+  libarchive-dev nlohmann-json3-dev libpugixml-dev libdeflate-dev)
+# Everything the tests and the benchmarks run; a test that finds a program missing is skipped, and
+# in CI (CICD_NO_SKIP) fails.
+test_packages=(
   util-linux passwd acl  # setpriv for run-as and runas, useradd for their tests, setfacl/getfacl
   git zip unzip tar coreutils python3  # tests compare against these and craft hostile archives with python3
   openssh-server openssh-client  # the ssh instances' tests: a real sshd on 127.0.0.1
   groff-base man-db zsh fish bash-completion  # checks of man pages and completions
   rsync bc)  # the benchmarks' baselines and arithmetic
+
+packages=("${build_packages[@]}")
+((${#targets[@]})) || packages+=("${test_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -29,4 +38,8 @@ fi
 werror=OFF
 [ "${CI:-}" = "true" ] && werror=ON
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCICD_WERROR="$werror" >&2
-cmake --build build -j "$(nproc)" >&2
+if ((${#targets[@]})); then
+  cmake --build build -j "$(nproc)" --target "${targets[@]}" >&2
+else
+  cmake --build build -j "$(nproc)" >&2
+fi

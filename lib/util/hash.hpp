@@ -1,4 +1,4 @@
-// SHA-256 and MD5 digests (OpenSSL EVP), as lowercase hex.
+// SHA-256 and MD5 digests (Nettle), as lowercase hex.
 #pragma once
 
 #include <filesystem>

@@ -297,6 +297,7 @@ TEST_CASE("cbuild: --source-version builds a commit exported into a fresh worksp
   git({"tag", "v1"});
   f.file("version.txt", "two");
   git({"commit", "-qam", "two"});
+  std::string second = git({"rev-parse", "HEAD"}).substr(0, 40);
   f.file("version.txt", "uncommitted");
 
   REQUIRE(f.build({"--source-version", "v1"}).exit_code == 0);
@@ -307,10 +308,49 @@ TEST_CASE("cbuild: --source-version builds a commit exported into a fresh worksp
   CHECK_FALSE(contains(f.log(), " in " + f.src.string() + "\n"));
   // In place, the resolved version is HEAD's commit.
   REQUIRE(f.build().exit_code == 0);
-  CHECK(contains(f.log(), "\nbuilding uncommitted at "));
+  CHECK(contains(f.log(), "\nbuilding uncommitted at " + second + " in " + f.src.string() + "\n"));
   auto bad = f.build({"--source-version", "no-such-ref"});
   CHECK(bad.exit_code == 2);
   CHECK(contains(bad.err, "revision 'no-such-ref' not found"));
+}
+
+TEST_CASE("cbuild: libgit2 is loaded only for a source inside a git repository", "[cbuild][git]") {
+  // Loading it (and initialising it) costs a run milliseconds: a source outside git, such as the
+  // workspace a pipeline hands to a build action, pays nothing. ld.so names every library it
+  // loads (LD_DEBUG=libs) in a file per process (LD_DEBUG_OUTPUT), the build's shells included.
+  CbuildFixture f;
+  f.buildspec("version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"at [$CODEBUILD_RESOLVED_SOURCE_VERSION]\"\n");
+  auto loaded = [&](const std::filesystem::path& dir, const std::string& tag) {
+    auto env = f.env();
+    env["LD_DEBUG"] = "libs";
+    env["LD_DEBUG_OUTPUT"] = (f.scratch / ("ld-" + tag)).string();
+    auto r = run({CICD_CBUILD, "run", "-s", dir.string(), "-a", f.out.string()}, f.scratch.path(), env);
+    REQUIRE(r.exit_code == 0);
+    std::string libraries;
+    for (auto& e : std::filesystem::directory_iterator(f.scratch.path()))
+      if (e.path().filename().string().starts_with("ld-" + tag + "."))
+        libraries += unwrap(read_file(e.path()));
+    REQUIRE(contains(libraries, "libc.so.6"));  // the trace works
+    return contains(libraries, "libgit2");
+  };
+  CHECK_FALSE(loaded(f.src, "outside"));
+  CHECK(contains(f.log(), "\nat []\n"));
+
+  // In a subdirectory of a work tree, reached through a symlink, HEAD's commit is found.
+  auto git = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"git", "-c", "user.name=t", "-c", "user.email=t@e"});
+    auto r = run(args, f.src);
+    REQUIRE(r.exit_code == 0);
+    return r.out;
+  };
+  git({"init", "-q"});
+  f.file("sub/buildspec.yml", unwrap(read_file(f.src / "buildspec.yml")));
+  git({"add", "-A"});
+  git({"commit", "-qm", "one"});
+  std::string head = git({"rev-parse", "HEAD"}).substr(0, 40);
+  std::filesystem::create_directory_symlink(f.src / "sub", f.scratch / "link");
+  CHECK(loaded(f.scratch / "link", "inside"));
+  CHECK(contains(f.log(), "\nat [" + head + "]\n"));
 }
 
 TEST_CASE("cbuild: a multi-line secret is masked line by line", "[cbuild][secrets]") {
