@@ -109,8 +109,10 @@ TEST_CASE("cbuild: a build whose process was killed is marked FAULT on the next 
   wait_for_file(f.src / "started");
   auto rec = f.record();
   std::string id = rec["id"];
-  // The record knows the build's process group (the shell's), for a later repair.
-  REQUIRE(rec["process"]["processGroups"].size() == 1);
+  // The record in the store knows the build's process group (the shell's), for a later repair.
+  auto live = f.cbuild({"batch-get-builds", id, "--output", "json"});
+  REQUIRE(live.exit_code == 0);
+  REQUIRE(unwrap(parse_json(live.out, "batch-get-builds"))["builds"][0]["process"]["processGroups"].size() == 1);
   ::kill(rec["process"]["pid"].get<int>(), SIGKILL);
   CHECK(pending.get().exit_code == 128 + SIGKILL);
   // Nothing of the build survives its tool: the run's guard ends it, with no command needed.
