@@ -1,6 +1,7 @@
 #include <map>
 
 #include "artifact/archive.hpp"
+#include "artifact/artifact_dir.hpp"
 #include "builder/outputs.hpp"
 #include "util/fs.hpp"
 #include "util/glob.hpp"
@@ -70,7 +71,7 @@ Result<ArtifactRecord> package_artifact(const ArtifactRequest& request) {
     record.md5sum = zipped->archive_md5;
     record.files = zipped->manifest.entries.size();
     record.size = zipped->manifest.total_size();
-    auto manifest_path = dest / (file + ".manifest.json");
+    auto manifest_path = manifest_path_for(zip_path);
     if (auto st = write_file_atomic(manifest_path, to_json_text(manifest_to_json(zipped->manifest))); !st)
       return std::unexpected(st.error());
     record.manifest = manifest_path.string();
@@ -84,7 +85,7 @@ Result<ArtifactRecord> package_artifact(const ArtifactRequest& request) {
     record.packaging = "NONE";
     record.files = copied->entries.size();
     record.size = copied->total_size();
-    auto manifest_path = dest / (request.name + ".manifest.json");
+    auto manifest_path = manifest_path_for(dir);
     if (auto st = write_file_atomic(manifest_path, to_json_text(manifest_to_json(*copied))); !st)
       return std::unexpected(st.error());
     record.manifest = manifest_path.string();

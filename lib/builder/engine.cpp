@@ -10,6 +10,7 @@
 #include <regex>
 #include <thread>
 
+#include "artifact/artifact_dir.hpp"
 #include "builder/runtimes.hpp"
 #include "builder/shell_session.hpp"
 #include "git/git.hpp"
@@ -247,9 +248,9 @@ void BuildRun::save_record(RecordCopies copies, Durability durability) {
   if (auto put = m_store.put_json(key, j, {}, durability); !put)
     m_log.warning(fmt::format("cannot save the build record: {}", put.error().message));
   auto in_store = m_store.local_path(key);
-  auto here = m_build_dir / "build.json";
+  auto here = ArtifactDirLayout{m_build_dir}.record();
   if (copies == RecordCopies::store_and_build_dir && (!in_store || *in_store != here))
-    if (auto st = write_file_atomic(here, to_json_text(j), {.sync = durability == Durability::sync}); !st)
+    if (auto st = write_artifact_record(m_build_dir, j, durability == Durability::sync); !st)
       m_log.warning(fmt::format("cannot write '{}': {}", here.string(), st.error().message));
 }
 
@@ -389,7 +390,7 @@ PhaseOutcome BuildRun::provision() {
   m_env["CODEBUILD_START_TIME"] = std::to_string(
       std::chrono::duration_cast<milliseconds>(m_record.start_time.time_since_epoch()).count());
   m_env["CODEBUILD_BUILD_SUCCEEDING"] = "1";
-  m_env["CODEBUILD_BUILD_URL"] = "file://" + (m_build_dir / "build.json").string();
+  m_env["CODEBUILD_BUILD_URL"] = "file://" + ArtifactDirLayout{m_build_dir}.record().string();
 
   // 5. Record the variables we were given (never a secret's value).
   for (auto& v : m_spec->env.parameter_store)
@@ -616,13 +617,14 @@ PhaseOutcome BuildRun::upload_artifacts(bool build_succeeded) {
     return std::optional<ArtifactRecord>(std::move(*record));
   };
   const auto& artifacts = m_spec->artifacts;
+  ArtifactDirLayout staged{staging};
   if (artifacts.present && !artifacts.primary.files.empty())
-    m_record.artifacts = package(artifacts.primary, staging / "artifacts", m_record.project_name);
+    m_record.artifacts = package(artifacts.primary, staged.primary_dir(), m_record.project_name);
   for (auto& s : artifacts.secondary)
-    if (auto r = package(s, staging / "secondary" / s.identifier, s.identifier)) m_record.secondary_artifacts.push_back(*r);
+    if (auto r = package(s, staged.secondary_dir(s.identifier), s.identifier)) m_record.secondary_artifacts.push_back(*r);
 
   // 3. Move the staged outputs into place.
-  for (const char* part : {"artifacts", "secondary", "reports"}) {
+  for (const char* part : ArtifactDirLayout::k_replaced_parts) {
     auto old_dir = m_build_dir / part;
     std::filesystem::remove_all(old_dir, ec);
     if (std::filesystem::exists(staging / part, ec)) std::filesystem::rename(staging / part, old_dir, ec);
@@ -666,9 +668,7 @@ void BuildRun::finalize() {
       }
     }
   }
-  if (auto st = write_file_atomic(m_build_dir / "exported-variables.env",
-                                  render_env_file(m_record.exported_environment_variables), {.sync = false});
-      !st)
+  if (auto st = write_exported_variables(m_build_dir, m_record.exported_environment_variables); !st)
     m_log.warning(st.error().message);
   // 2. Nothing the build started outlives it.
   if (m_session) m_session->close();
@@ -739,9 +739,9 @@ Result<BuildOutcome> BuildRun::execute() {
     return fail(ErrorKind::usage, "this store keeps no local files: give --artifacts DIR");
   }
   m_record.artifacts_dir = m_build_dir.string();
-  m_record.log_path = (m_build_dir / "build.log").string();
+  m_record.log_path = ArtifactDirLayout{m_build_dir}.log().string();
   if (auto st = make_dirs(m_build_dir); !st) return std::unexpected(st.error());
-  if (auto st = m_log.open(m_build_dir / "build.log"); !st) return std::unexpected(st.error());
+  if (auto st = m_log.open(ArtifactDirLayout{m_build_dir}.log()); !st) return std::unexpected(st.error());
   auto scratch = TempDir::create({}, "cbuild-run-");
   if (!scratch) return std::unexpected(scratch.error());
   m_scratch = std::move(*scratch);

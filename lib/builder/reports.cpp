@@ -1,5 +1,6 @@
 #include <map>
 
+#include "artifact/artifact_dir.hpp"
 #include "builder/outputs.hpp"
 #include "builder/report_parse.hpp"
 #include "util/fs.hpp"
@@ -116,7 +117,7 @@ std::vector<ReportOutcome> process_reports(Store& store, const Buildspec& spec, 
     auto uuid = outcome.arn.substr(outcome.arn.find(':') + 1);
     if (auto put = store.put_json("reports/" + group_name + "/" + uuid + ".json", record); !put)
       log.warning(fmt::format("report group '{}': cannot store the report: {}", group_name, put.error().message));
-    if (auto st = write_file_atomic(build_dir / "reports" / (group_name + ".json"), to_json_text(record)); !st)
+    if (auto st = write_file_atomic(ArtifactDirLayout{build_dir}.report(group_name), to_json_text(record)); !st)
       log.warning(fmt::format("report group '{}': {}", group_name, st.error().message));
     if (outcome.type == "TEST") {
       auto& counts = outcome.summary["statusCounts"];

@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "artifact/archive.hpp"
+#include "artifact/artifact_dir.hpp"
 #include "util/hash.hpp"
-#include "util/json.hpp"
 #include "util/strings.hpp"
 
 namespace cicd {
@@ -70,26 +70,17 @@ Result<PreparedRevision> prepare_revision(const fs::path& location) {
   auto st = fs::status(path, ec);
   if (ec || st.type() == fs::file_type::not_found)
     return fail(ErrorKind::usage, "revision '{}' does not exist", location.string());
-  // 1. A cbuild artifact directory stands for its primary artifact.
-  if (fs::is_directory(st) && fs::exists(path / "build.json", ec) && !appspec_in(path)) {
-    auto record_path = (path / "build.json").string();
-    auto text = read_file(record_path);
-    if (!text) return std::unexpected(text.error());
-    auto record = parse_json(*text, fmt::format("'{}'", record_path));
-    if (!record) return std::unexpected(record.error());
-    // Read by type: a hand-edited or truncated build.json is an error naming the field.
-    JsonReader j(*record, "build record");
-    std::string artifact = j.object("artifacts").string("location");
-    std::string status = j.string("buildStatus");
-    if (auto checked = j.status(); !checked)
-      return fail(ErrorKind::invalid, "'{}': {}", record_path, checked.error().message);
-    if (artifact.empty())
+  // 1. A cbuild artifact directory stands for its primary artifact (cicd-artifacts(5)).
+  if (fs::is_directory(st) && is_artifact_directory(path) && !appspec_in(path)) {
+    auto dir = read_artifact_directory(path);
+    if (!dir) return std::unexpected(dir.error());
+    if (!dir->primary)
       return fail(ErrorKind::invalid, "cbuild artifact directory '{}' has no primary artifact (its build.json lists none)",
                   location.string());
-    if (status != "SUCCEEDED")
+    if (!dir->succeeded())
       return fail(ErrorKind::invalid, "the build in '{}' did not succeed (buildStatus {}): not deploying its artifact",
-                  location.string(), status);
-    auto inner = prepare_revision(artifact);
+                  location.string(), dir->build_status);
+    auto inner = prepare_revision(dir->primary->location);
     if (inner) inner->location = rev.location;
     return inner;
   }

@@ -343,6 +343,14 @@ TEST_CASE("cdeploy: revisions as zip, tar.gz, one top-level folder, or a cbuild 
     REQUIRE(built.exit_code == 0);
     CHECK(f.deploy(f.scratch / "out/build").exit_code == 0);
   }
+  SECTION("a cbuild artifact directory that was moved after the build") {
+    f.scratch.write("src/buildspec.yml", "version: 0.2\nphases:\n  build:\n    commands:\n      - cp -r " + rev.string() +
+                                             " bundle\nartifacts:\n  files: ['**/*']\n  base-directory: bundle\n");
+    auto built = run({CICD_CBUILD, "run", "-a", (f.scratch / "out/build").string()}, f.scratch / "src", f.env());
+    REQUIRE(built.exit_code == 0);
+    std::filesystem::rename(f.scratch / "out", f.scratch / "elsewhere");
+    CHECK(f.deploy(f.scratch / "elsewhere/build").exit_code == 0);
+  }
   CHECK(unwrap(read_file(f.host("web1") / "srv/web/index.html")) == "<h1>v1</h1>");
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "artifact/artifact_dir.hpp"
 #include "support/test_support.hpp"
 #include "util/fs.hpp"
 #include "util/json.hpp"
@@ -516,7 +517,8 @@ void check_mentioned(const std::string& page, const Names& words) {
   }
 }
 
-const char* const k_pages[] = {"man/cbuild.1", "man/buildspec.5", "man/cdeploy.1", "man/appspec.5"};
+const char* const k_pages[] = {"man/cbuild.1", "man/buildspec.5", "man/cdeploy.1", "man/appspec.5",
+                               "man/cicd-artifacts.5"};
 
 void check_bash_value_cases(const Tool& tool) {
   // The `case $prev in` patterns: each value option once, and nothing else.
@@ -644,6 +646,19 @@ TEST_CASE("docs: appspec(5) mentions every key the parser knows", "[docs]") {
     INFO(section);
     CHECK(page.find(section) != std::string::npos);
   }
+}
+
+TEST_CASE("docs: cicd-artifacts(5) names every part of the layout the code defines", "[docs]") {
+  auto page = plain_roff(source_file("man/cicd-artifacts.5"));
+  ArtifactDirLayout layout{"DIR"};
+  for (auto path : {layout.record(), layout.log(), layout.exported_variables(), layout.primary_dir(),
+                    layout.secondary_root(), layout.reports_dir()}) {
+    INFO(path.filename().string());
+    CHECK(test::contains(page, path.filename().string()));
+  }
+  for (const char* part : ArtifactDirLayout::k_replaced_parts) CHECK(test::contains(page, std::string(part) + "/"));
+  // "NAME.zip.manifest.json", as the page writes it with NAME in italics.
+  CHECK(test::contains(page, manifest_path_for("NAME.zip").string().substr(4)));
 }
 
 TEST_CASE("docs: the man pages render without warnings (groff)", "[docs]") {
