@@ -10,6 +10,7 @@
 #include <regex>
 #include <thread>
 
+#include "artifact/archive.hpp"
 #include "artifact/artifact_dir.hpp"
 #include "builder/runtimes.hpp"
 #include "builder/shell_session.hpp"
@@ -34,7 +35,11 @@ Result<LoadedBuildspec> load_buildspec(const std::filesystem::path& path, std::s
       return fail(ErrorKind::invalid, "cannot read buildspec '{}': no such file", shown);
     return std::unexpected(text.error());
   }
-  auto parsed = parse_buildspec(*text);
+  return load_buildspec_text(*text, shown);
+}
+
+Result<LoadedBuildspec> load_buildspec_text(std::string_view text, std::string_view shown) {
+  auto parsed = parse_buildspec(text);
   LoadedBuildspec out;
   auto [errors, warnings] = format_diagnostics(shown, parsed.diagnostics);
   out.warnings = std::move(warnings);
@@ -91,7 +96,9 @@ struct Inputs {
 Result<Inputs> resolve_inputs(const BuildOptions& options, const std::filesystem::path& workspace) {
   Inputs in;
   std::error_code ec;
-  in.source_dir = options.source_dir.empty() ? std::filesystem::current_path(ec) : options.source_dir;
+  // A source that is not a directory builds in its workspace.
+  bool directory = options.source_kind == BuildOptions::SourceKind::directory;
+  in.source_dir = !directory ? workspace : options.source_dir.empty() ? std::filesystem::current_path(ec) : options.source_dir;
   in.source_dir = std::filesystem::absolute(in.source_dir, ec).lexically_normal();
   if (in.source_dir.filename().empty()) in.source_dir = in.source_dir.parent_path();
   if (!std::filesystem::is_directory(in.source_dir, ec))
@@ -119,8 +126,14 @@ Result<Inputs> resolve_inputs(const BuildOptions& options, const std::filesystem
   }
   std::string shown = options.buildspec.empty() ? in.buildspec_path.string() : options.buildspec.string();
   if (!workspace.empty() && in.buildspec_path.string().starts_with(workspace.string()))
-    shown = options.source_version + ":" + std::filesystem::relative(in.buildspec_path, workspace).string();
-  auto loaded = load_buildspec(in.buildspec_path, shown);
+    shown = (directory ? options.source_version : options.source_archive.filename().string()) + ":" +
+            std::filesystem::relative(in.buildspec_path, workspace).string();
+  if (!options.buildspec_text.empty()) {
+    shown = options.buildspec_name.empty() ? "inline buildspec" : options.buildspec_name;
+    in.buildspec_path = shown;
+  }
+  auto loaded = options.buildspec_text.empty() ? load_buildspec(in.buildspec_path, shown)
+                                               : load_buildspec_text(options.buildspec_text, shown);
   if (!loaded) return std::unexpected(loaded.error());
   in.loaded = std::move(*loaded);
   // 3. Variables from the env file, then the command line (later wins).
@@ -147,6 +160,19 @@ struct Workspace {
 };
 
 Result<std::optional<Workspace>> export_workspace(const BuildOptions& options) {
+  using Kind = BuildOptions::SourceKind;
+  if (options.source_kind != Kind::directory) {
+    // An archive unpacked (safely: nothing outside the workspace), or an empty workspace.
+    auto dir = TempDir::create({}, "cbuild-src-");
+    if (!dir) return std::unexpected(dir.error());
+    if (options.source_kind == Kind::archive) {
+      auto extracted = extract_archive(options.source_archive, dir->path(), {.keep_permissions = true, .hash_contents = false});
+      if (!extracted)
+        return fail(ErrorKind::usage, "source '{}' is not a readable zip or tar archive: {}",
+                    options.source_archive.string(), extracted.error().message);
+    }
+    return std::optional<Workspace>{Workspace{std::move(*dir), {}}};
+  }
   if (options.source_version.empty()) return std::optional<Workspace>{};
   std::error_code ec;
   auto repo = options.source_dir.empty() ? std::filesystem::current_path(ec) : options.source_dir;
@@ -343,20 +369,53 @@ PhaseOutcome BuildRun::provision() {
     }
     secret_vars.emplace_back(v.name, *value);
   }
+  // A project's variables and typed overrides: a PARAMETER_STORE or SECRETS_MANAGER value names
+  // the secret, as in the buildspec.
+  auto typed = [&](const std::vector<EnvironmentVariableRecord>& vars, std::string_view where) {
+    EnvList out;
+    for (auto& v : vars) {
+      if (v.type == "PARAMETER_STORE") {
+        auto p = parameters.get(v.value);
+        if (!p) {
+          problems.push_back({"CLIENT_ERROR", fmt::format("{} variable '{}': parameter '{}' does not exist "
+                                                          "(add it with: cbuild put-parameter --name {})",
+                                                          where, v.name, v.value, v.value)});
+          continue;
+        }
+        m_log.add_secret(p->value);
+        out.emplace_back(v.name, p->value);
+      } else if (v.type == "SECRETS_MANAGER") {
+        auto value = resolve_secret_reference(parameters, v.value);
+        if (!value) {
+          problems.push_back({"CLIENT_ERROR", fmt::format("{} variable '{}': {}", where, v.name, value.error().message)});
+          continue;
+        }
+        m_log.add_secret(*value);
+        out.emplace_back(v.name, *value);
+      } else {
+        out.emplace_back(v.name, v.value);
+      }
+    }
+    return out;
+  };
+  EnvList project_vars = typed(m_options.project_env, "project");
+  EnvList override_vars = typed(m_options.env_override_vars, "--environment-variables-override");
   for (auto& [name, value] : secret_vars) m_log.add_secret(value);
 
-  // 4. The environment, lowest precedence first: ours, the buildspec's, secrets, env file,
-  // --env; CODEBUILD_* last, as they are the build's own facts.
+  // 4. The environment, lowest precedence first: ours, the buildspec's, its secrets, the project's,
+  // env file, --env, typed overrides; CODEBUILD_* last, as they are the build's own facts.
   m_env = current_environment();
   for (auto it = m_env.begin(); it != m_env.end();)
     it = it->first.starts_with("__CICD") ? m_env.erase(it) : std::next(it);
   for (auto& v : m_spec->env.variables) m_env[v.name] = v.value;
   for (auto& [name, value] : secret_vars) m_env[name] = value;
-  for (auto& [name, value] : m_inputs.user_env) {
-    if (name.starts_with("CODEBUILD_"))
-      m_log.warning(fmt::format("'{}' is set by cbuild itself; the value given is ignored", name));
-    m_env[name] = value;
-  }
+  for (auto& [name, value] : project_vars) m_env[name] = value;
+  for (auto& [name, value] : m_inputs.user_env) m_env[name] = value;
+  for (auto& [name, value] : override_vars) m_env[name] = value;
+  for (auto* given : {&project_vars, &m_inputs.user_env, &override_vars})
+    for (auto& [name, value] : *given)
+      if (name.starts_with("CODEBUILD_"))
+        m_log.warning(fmt::format("'{}' is set by cbuild itself; the value given is ignored", name));
   auto helpers = m_scratch->path() / "bin";
   // codebuild-hash-files, as CodeBuild's images provide it: a build that calls it must not find
   // it silently missing.
@@ -384,7 +443,7 @@ PhaseOutcome BuildRun::provision() {
   m_env["CODEBUILD_SOURCE_VERSION"] = m_record.source_version;
   m_env["CODEBUILD_RESOLVED_SOURCE_VERSION"] = m_record.resolved_source_version;
   m_env["CODEBUILD_INITIATOR"] = m_record.initiator;
-  m_env["CODEBUILD_BUILD_IMAGE"] = "local";
+  m_env["CODEBUILD_BUILD_IMAGE"] = m_record.environment_image;
   m_env["CODEBUILD_CI"] = "true";
   m_env["CODEBUILD_LOG_PATH"] = m_record.id.substr(m_record.id.find(':') + 1);
   m_env["CODEBUILD_START_TIME"] = std::to_string(
@@ -397,6 +456,9 @@ PhaseOutcome BuildRun::provision() {
     m_record.environment_variables.push_back({v.name, v.value, "PARAMETER_STORE"});
   for (auto& v : m_spec->env.secrets_manager)
     m_record.environment_variables.push_back({v.name, v.value, "SECRETS_MANAGER"});
+  for (auto* given : {&m_options.project_env, &m_options.env_override_vars})
+    for (auto& v : *given)
+      m_record.environment_variables.push_back({v.name, v.type == "PLAINTEXT" ? m_log.mask(v.value) : v.value, v.type});
   for (auto& [name, value] : m_inputs.user_env)
     m_record.environment_variables.push_back({name, m_log.mask(value), "PLAINTEXT"});
 
@@ -435,7 +497,9 @@ PhaseOutcome BuildRun::download_source() {
                              m_record.resolved_source_version));
   // The cache comes back before INSTALL.
   const auto& cache = m_spec->cache;
-  if (cache.present && !cache.paths.empty() && cache.action != CacheAction::save) {
+  if (!m_options.cache_enabled && cache.present)
+    m_log.system("Cache: the project's cache type is NO_CACHE; the buildspec's cache is not used");
+  if (m_options.cache_enabled && cache.present && !cache.paths.empty() && cache.action != CacheAction::save) {
     auto how = command_run(std::nullopt);
     std::string key = m_record.project_name;
     if (cache.key) {
@@ -618,10 +682,14 @@ PhaseOutcome BuildRun::upload_artifacts(bool build_succeeded) {
   };
   const auto& artifacts = m_spec->artifacts;
   ArtifactDirLayout staged{staging};
-  if (artifacts.present && !artifacts.primary.files.empty())
-    m_record.artifacts = package(artifacts.primary, staged.primary_dir(), m_record.project_name);
-  for (auto& s : artifacts.secondary)
-    if (auto r = package(s, staged.secondary_dir(s.identifier), s.identifier)) m_record.secondary_artifacts.push_back(*r);
+  if (!m_options.package_artifacts && artifacts.present)
+    m_log.system("Artifacts: the project's artifacts type is NO_ARTIFACTS; nothing is packaged");
+  if (m_options.package_artifacts) {
+    if (artifacts.present && !artifacts.primary.files.empty())
+      m_record.artifacts = package(artifacts.primary, staged.primary_dir(), m_record.project_name);
+    for (auto& s : artifacts.secondary)
+      if (auto r = package(s, staged.secondary_dir(s.identifier), s.identifier)) m_record.secondary_artifacts.push_back(*r);
+  }
 
   // 3. Move the staged outputs into place.
   for (const char* part : ArtifactDirLayout::k_replaced_parts) {
@@ -634,7 +702,7 @@ PhaseOutcome BuildRun::upload_artifacts(bool build_succeeded) {
 
   // 4. The cache, after a successful build only.
   const auto& cache = m_spec->cache;
-  if (build_succeeded && problems.empty() && cache.present && !cache.paths.empty() &&
+  if (build_succeeded && problems.empty() && m_options.cache_enabled && cache.present && !cache.paths.empty() &&
       cache.action != CacheAction::restore) {
     std::string key = m_record.project_name;
     if (cache.key)
@@ -715,7 +783,12 @@ Result<BuildOutcome> BuildRun::execute() {
   m_record.build_number = (*counter)["lastBuildNumber"].get<int64_t>();
   m_record.start_time = m_clock.now();
   m_record.initiator = m_options.initiator.empty() ? current_user_name() : m_options.initiator;
-  m_record.source_location = m_inputs.source_dir.string();
+  m_record.source_location = m_options.source_location.empty() ? m_inputs.source_dir.string() : m_options.source_location;
+  m_record.source_type = m_options.source_type;
+  m_record.environment_type = m_options.environment_type;
+  m_record.environment_image = m_options.environment_image;
+  m_record.compute_type = m_options.compute_type;
+  m_record.service_role = m_options.service_role;
   m_record.source_version = m_options.source_version;
   m_record.resolved_source_version = resolved;
   m_record.buildspec = m_inputs.buildspec_path.string();
@@ -733,6 +806,7 @@ Result<BuildOutcome> BuildRun::execute() {
   if (!m_options.artifacts_dir.empty()) {
     std::error_code ec;
     m_build_dir = std::filesystem::absolute(m_options.artifacts_dir, ec);
+    if (m_options.artifacts_dir_per_build) m_build_dir /= uuid;
   } else if (auto local = m_store.local_path("builds/" + m_inputs.project + "/" + uuid)) {
     m_build_dir = *local;
   } else {

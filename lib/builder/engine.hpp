@@ -37,6 +37,35 @@ struct BuildOptions {
   bool verbose = false;               // log each command's exit status and duration too
   // Each log line as it is written (progress on stderr).
   BuildLog::Echo echo;
+  // Where the source comes from: the directory `source_dir` (with `source_version`, a commit of its
+  // git repository exported into a fresh workspace), an archive (zip, tar) unpacked into a fresh
+  // workspace, or nothing: an empty workspace (a project whose source type is NO_SOURCE).
+  enum class SourceKind { directory, archive, none };
+  SourceKind source_kind = SourceKind::directory;
+  std::filesystem::path source_archive;  // SourceKind::archive
+  // An inline buildspec (a project's source.buildspec holding YAML, --buildspec-override): wins
+  // over `buildspec`; `buildspec_name` names it in messages.
+  std::string buildspec_text;
+  std::string buildspec_name;
+  // A build project's variables (PLAINTEXT, PARAMETER_STORE, SECRETS_MANAGER): above the
+  // buildspec's, below the env file and --env (CodeBuild: start-build overrides, then the
+  // project, then the buildspec).
+  std::vector<EnvironmentVariableRecord> project_env;
+  // Typed overrides (start-build --environment-variables-override): the highest precedence.
+  std::vector<EnvironmentVariableRecord> env_override_vars;
+  // A project whose cache type is NO_CACHE does not use the buildspec's cache.
+  bool cache_enabled = true;
+  // A project whose artifacts type is NO_ARTIFACTS packages nothing (reports still are).
+  bool package_artifacts = true;
+  // namespaceType BUILD_ID: the build's outputs go to a folder of its own inside artifacts_dir.
+  bool artifacts_dir_per_build = false;
+  // What the record says of the source and environment: a project's, or a local run's.
+  std::string source_type = "LOCAL";
+  std::string source_location;  // empty: the source directory
+  std::string environment_type = "LOCAL";
+  std::string environment_image = "local";
+  std::string compute_type;
+  std::string service_role;
   // The build is a run of its own under this token (the front end's, cancelled by Ctrl-C; or a
   // pipeline action's): cancelling it stops the build, STOPPED. A fresh token by default.
   CancelToken cancel;
@@ -65,6 +94,8 @@ struct LoadedBuildspec {
   std::vector<std::string> warnings;
 };
 Result<LoadedBuildspec> load_buildspec(const std::filesystem::path& path, std::string_view display_name = {});
+// The same for a buildspec given as text (inline), named `shown` in its diagnostics.
+Result<LoadedBuildspec> load_buildspec_text(std::string_view text, std::string_view shown);
 
 class BuildEngine {
  public:

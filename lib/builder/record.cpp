@@ -130,7 +130,7 @@ Json build_record_to_json(const BuildRecord& r) {
     phases.push_back(pj);
   }
   j["phases"] = phases;
-  j["source"] = Json{{"type", "LOCAL"}, {"location", r.source_location}, {"buildspec", r.buildspec}};
+  j["source"] = Json{{"type", r.source_type}, {"location", r.source_location}, {"buildspec", r.buildspec}};
   j["artifacts"] = r.artifacts ? artifact_to_json(*r.artifacts) : Json::object();
   Json secondary = Json::array();
   for (auto& a : r.secondary_artifacts) secondary.push_back(artifact_to_json(a));
@@ -140,7 +140,10 @@ Json build_record_to_json(const BuildRecord& r) {
   Json env_vars = Json::array();
   for (auto& e : r.environment_variables)
     env_vars.push_back(Json{{"name", e.name}, {"value", e.value}, {"type", e.type}});
-  j["environment"] = Json{{"type", "LOCAL"}, {"image", "local"}, {"environmentVariables", env_vars}};
+  j["environment"] = Json{{"type", r.environment_type}, {"image", r.environment_image}};
+  if (!r.compute_type.empty()) j["environment"]["computeType"] = r.compute_type;
+  j["environment"]["environmentVariables"] = env_vars;
+  if (!r.service_role.empty()) j["serviceRole"] = r.service_role;
   j["logs"] = Json{{"groupName", "/cicd/cbuild/" + r.project_name},
                    {"streamName", r.id.substr(r.id.find(':') + 1)},
                    {"location", r.log_path}};
@@ -194,11 +197,17 @@ Result<BuildRecord> build_record_from_json(const Json& json) {
   }
   auto source = j.object("source");
   r.source_location = source.string("location");
+  r.source_type = source.string("type", "LOCAL");
   r.buildspec = source.string("buildspec");
   if (auto artifacts = j.object("artifacts"); !artifacts.empty()) r.artifacts = artifact_from_json(artifacts);
   for (auto& a : j.objects("secondaryArtifacts")) r.secondary_artifacts.push_back(artifact_from_json(a));
   r.cache_location = j.object("cache").string("location");
-  for (auto& e : j.object("environment").objects("environmentVariables"))
+  auto environment = j.object("environment");
+  r.environment_type = environment.string("type", "LOCAL");
+  r.environment_image = environment.string("image", "local");
+  r.compute_type = environment.string("computeType");
+  r.service_role = j.string("serviceRole");
+  for (auto& e : environment.objects("environmentVariables"))
     r.environment_variables.push_back({e.string("name"), e.string("value"), e.string("type", "PLAINTEXT")});
   r.log_path = j.object("logs").string("location");
   r.timeout_in_minutes = j.integer<int>("timeoutInMinutes", 60);

@@ -79,6 +79,7 @@ struct BuildRecord {
   std::optional<SystemTime> end_time;
   bool build_complete = false;
   std::string initiator;
+  std::string source_type = "LOCAL";  // a project's source type (CODECOMMIT, S3, NO_SOURCE, ...)
   std::string source_location;  // the source directory (or repository, with a source version)
   std::string source_version;
   std::string resolved_source_version;
@@ -93,6 +94,10 @@ struct BuildRecord {
   std::string log_path;         // the full log
   std::string artifacts_dir;    // where this build's files went
   std::string cache_location;
+  std::string environment_type = "LOCAL";
+  std::string environment_image = "local";
+  std::string compute_type;
+  std::string service_role;
   // Which process runs the build, so that `stop-build` can reach it and a crash can be told
   // apart from a build still running.
   int pid = 0;

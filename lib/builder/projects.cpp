@@ -1,0 +1,460 @@
+#include "builder/projects.hpp"
+
+#include <algorithm>
+#include <array>
+#include <span>
+
+#include "util/envfile.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+namespace cicd {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Words = std::span<const std::string_view>;
+
+constexpr std::array<std::string_view, 9> k_source_types = {
+    "CODECOMMIT", "CODEPIPELINE", "GITHUB", "GITHUB_ENTERPRISE", "GITLAB", "GITLAB_SELF_MANAGED", "BITBUCKET", "S3",
+    "NO_SOURCE"};
+constexpr std::array<std::string_view, 3> k_artifact_types = {"CODEPIPELINE", "S3", "NO_ARTIFACTS"};
+constexpr std::array<std::string_view, 11> k_environment_types = {
+    "LINUX_CONTAINER",      "LINUX_GPU_CONTAINER", "ARM_CONTAINER", "WINDOWS_CONTAINER", "WINDOWS_SERVER_2019_CONTAINER",
+    "LINUX_LAMBDA_CONTAINER", "ARM_LAMBDA_CONTAINER", "MAC_ARM",     "LINUX_EC2",         "ARM_EC2",
+    "WINDOWS_EC2"};
+constexpr std::array<std::string_view, 3> k_variable_types = {"PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER"};
+constexpr std::array<std::string_view, 3> k_cache_types = {"NO_CACHE", "S3", "LOCAL"};
+constexpr std::array<std::string_view, 3> k_cache_modes = {"LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE",
+                                                           "LOCAL_CUSTOM_CACHE"};
+constexpr std::array<std::string_view, 2> k_packagings = {"NONE", "ZIP"};
+constexpr std::array<std::string_view, 2> k_namespace_types = {"NONE", "BUILD_ID"};
+
+// CreateProject's parameters, and what get-project adds.
+constexpr std::array<std::string_view, 27> k_project_keys = {
+    "name",          "description",        "source",          "secondarySources", "sourceVersion",
+    "secondarySourceVersions", "artifacts", "secondaryArtifacts", "cache",         "environment",
+    "serviceRole",   "timeoutInMinutes",   "queuedTimeoutInMinutes", "encryptionKey", "tags",
+    "vpcConfig",     "badgeEnabled",       "logsConfig",      "fileSystemLocations", "buildBatchConfig",
+    "concurrentBuildLimit", "autoRetryLimit", "arn",          "created",          "lastModified",
+    "badge",         "projectVisibility"};
+constexpr std::array<std::string_view, 11> k_source_keys = {
+    "type", "location", "gitCloneDepth", "gitSubmodulesConfig", "buildspec", "auth", "reportBuildStatus",
+    "buildStatusConfig", "insecureSsl", "sourceIdentifier", "sourceVersion"};
+constexpr std::array<std::string_view, 11> k_artifact_keys = {
+    "type", "location", "path", "namespaceType", "name", "packaging", "overrideArtifactName", "encryptionDisabled",
+    "artifactIdentifier", "bucketOwnerAccess", "fileSystemLocations"};
+constexpr std::array<std::string_view, 9> k_environment_keys = {
+    "type", "image", "computeType", "computeConfiguration", "fleet", "environmentVariables", "privilegedMode",
+    "certificate", "registryCredential"};
+constexpr std::array<std::string_view, 1> k_environment_extra_keys = {"imagePullCredentialsType"};
+constexpr std::array<std::string_view, 3> k_variable_keys = {"name", "value", "type"};
+constexpr std::array<std::string_view, 4> k_cache_keys = {"type", "location", "modes", "cacheNamespace"};
+
+std::string one_of(Words words) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (i) out += i + 1 == words.size() ? " or " : ", ";
+    out += words[i];
+  }
+  return out;
+}
+
+bool member(Words words, std::string_view w) { return std::find(words.begin(), words.end(), w) != words.end(); }
+
+// Collects problems while reading a project's JSON by pointer.
+class Checker {
+ public:
+  std::vector<ProjectProblem> problems;
+
+  void problem(std::string pointer, std::string message) { problems.push_back({std::move(pointer), std::move(message)}); }
+
+  // Unknown keys of an object, with a did-you-mean.
+  void keys(const Json& object, const std::string& pointer, Words known, Words extra = {}) {
+    for (auto& [k, v] : object.items()) {
+      if (member(known, k) || member(extra, k)) continue;
+      std::string hint;
+      if (auto best = closest_match(k, known)) hint = fmt::format("; did you mean '{}'?", *best);
+      problem(pointer + "/" + k, fmt::format("unknown field '{}'{}", k, hint));
+    }
+  }
+  const Json* object(const Json& parent, const std::string& pointer, std::string_view key, bool required) {
+    auto it = parent.find(std::string(key));
+    if (it == parent.end() || it->is_null()) {
+      if (required) problem(pointer + "/" + std::string(key), fmt::format("'{}' is required", key));
+      return nullptr;
+    }
+    if (!it->is_object()) {
+      problem(pointer + "/" + std::string(key), fmt::format("'{}' must be a structure", key));
+      return nullptr;
+    }
+    return &*it;
+  }
+  // A string field (numbers and booleans given as text by the shorthand are strings already).
+  std::string text(const Json& parent, const std::string& pointer, std::string_view key, bool required = false) {
+    auto it = parent.find(std::string(key));
+    if (it == parent.end() || it->is_null()) {
+      if (required) problem(pointer + "/" + std::string(key), fmt::format("'{}' is required", key));
+      return {};
+    }
+    if (it->is_string()) return it->get<std::string>();
+    if (it->is_number_integer() || it->is_boolean()) return it->dump();
+    problem(pointer + "/" + std::string(key), fmt::format("'{}' must be a string", key));
+    return {};
+  }
+  std::string choice(const Json& parent, const std::string& pointer, std::string_view key, Words allowed,
+                     bool required = false) {
+    auto value = text(parent, pointer, key, required);
+    if (value.empty() || member(allowed, value)) return value;
+    std::string hint;
+    if (auto best = closest_match(value, allowed)) hint = fmt::format("; did you mean '{}'?", *best);
+    else hint = fmt::format("; expected {}", one_of(allowed));
+    problem(pointer + "/" + std::string(key), fmt::format("'{}' is not a valid {}{}", value, key, hint));
+    return {};
+  }
+  std::optional<long long> integer(const Json& parent, const std::string& pointer, std::string_view key, long long lo,
+                                   long long hi) {
+    auto it = parent.find(std::string(key));
+    if (it == parent.end() || it->is_null()) return std::nullopt;
+    long long n = 0;
+    if (it->is_number_integer()) {
+      n = it->get<long long>();
+    } else if (auto parsed = it->is_string() ? parse_int(it->get<std::string>()) : std::nullopt) {
+      n = *parsed;
+    } else {
+      problem(pointer + "/" + std::string(key), fmt::format("'{}' must be a whole number", key));
+      return std::nullopt;
+    }
+    if (n < lo || n > hi) {
+      problem(pointer + "/" + std::string(key), fmt::format("'{}' must be between {} and {}; got {}", key, lo, hi, n));
+      return std::nullopt;
+    }
+    return n;
+  }
+  std::optional<bool> boolean(const Json& parent, const std::string& pointer, std::string_view key) {
+    auto it = parent.find(std::string(key));
+    if (it == parent.end() || it->is_null()) return std::nullopt;
+    if (it->is_boolean()) return it->get<bool>();
+    if (it->is_string() && (*it == "true" || *it == "false")) return *it == "true";
+    problem(pointer + "/" + std::string(key), fmt::format("'{}' must be true or false", key));
+    return std::nullopt;
+  }
+
+ private:
+  static std::optional<long long> parse_int(const std::string& s) {
+    if (s.empty() || s.size() > 18) return std::nullopt;
+    long long n = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return std::nullopt;
+      n = n * 10 + (c - '0');
+    }
+    return n;
+  }
+};
+
+void check_source(Checker& c, const Json& source, const std::string& at, BuildProject* out) {
+  c.keys(source, at, k_source_keys);
+  auto type = c.choice(source, at, "type", k_source_types, true);
+  auto location = c.text(source, at, "location");
+  auto buildspec = c.text(source, at, "buildspec");
+  c.integer(source, at, "gitCloneDepth", 0, 1000000);
+  c.boolean(source, at, "reportBuildStatus");
+  c.boolean(source, at, "insecureSsl");
+  if (type == "NO_SOURCE" && buildspec.empty())
+    c.problem(at + "/buildspec", "a NO_SOURCE project needs its buildspec inline in source.buildspec");
+  bool needs_location = !type.empty() && type != "NO_SOURCE" && type != "CODEPIPELINE";
+  if (needs_location && location.empty())
+    c.problem(at + "/location", fmt::format("a {} source needs a location", type));
+  if (out) {
+    out->source_type = type;
+    out->source_location = location;
+    out->source_buildspec = buildspec;
+  }
+}
+
+void check_artifacts(Checker& c, const Json& artifacts, const std::string& at, BuildProject* out) {
+  c.keys(artifacts, at, k_artifact_keys);
+  auto type = c.choice(artifacts, at, "type", k_artifact_types, true);
+  auto location = c.text(artifacts, at, "location");
+  auto packaging = c.choice(artifacts, at, "packaging", k_packagings);
+  auto namespace_type = c.choice(artifacts, at, "namespaceType", k_namespace_types);
+  c.boolean(artifacts, at, "overrideArtifactName");
+  c.boolean(artifacts, at, "encryptionDisabled");
+  if (type == "S3" && location.empty()) c.problem(at + "/location", "S3 artifacts need a location (a bucket or a directory)");
+  if (out) {
+    out->artifacts_type = type;
+    out->artifacts_location = location;
+    out->artifacts_path = c.text(artifacts, at, "path");
+    out->artifacts_name = c.text(artifacts, at, "name");
+    if (!packaging.empty()) out->artifacts_packaging = packaging;
+    out->artifacts_per_build = namespace_type == "BUILD_ID";
+  }
+}
+
+void check_environment(Checker& c, const Json& env, const std::string& at, BuildProject* out) {
+  c.keys(env, at, k_environment_keys, k_environment_extra_keys);
+  auto type = c.choice(env, at, "type", k_environment_types, true);
+  auto image = c.text(env, at, "image", true);
+  auto compute = c.text(env, at, "computeType", true);
+  c.boolean(env, at, "privilegedMode");
+  std::vector<EnvironmentVariableRecord> variables;
+  if (auto it = env.find("environmentVariables"); it != env.end() && !it->is_null()) {
+    if (!it->is_array()) {
+      c.problem(at + "/environmentVariables", "'environmentVariables' must be a list of {name, value, type}");
+    } else {
+      for (size_t i = 0; i < it->size(); ++i) {
+        auto vat = fmt::format("{}/environmentVariables/{}", at, i);
+        const Json& v = (*it)[i];
+        if (!v.is_object()) {
+          c.problem(vat, "each environment variable must be a structure {name, value, type}");
+          continue;
+        }
+        c.keys(v, vat, k_variable_keys);
+        auto name = c.text(v, vat, "name", true);
+        auto value = c.text(v, vat, "value", true);
+        auto vtype = c.choice(v, vat, "type", k_variable_types);
+        if (!name.empty() && !is_valid_env_name(name))
+          c.problem(vat + "/name", fmt::format("'{}' is not a valid variable name", name));
+        if (std::any_of(variables.begin(), variables.end(), [&](auto& e) { return e.name == name; }))
+          c.problem(vat + "/name", fmt::format("variable '{}' is given twice", name));
+        variables.push_back({name, value, vtype.empty() ? "PLAINTEXT" : vtype});
+      }
+    }
+  }
+  if (out) {
+    out->environment_type = type;
+    out->environment_image = image;
+    out->compute_type = compute;
+    out->environment_variables = std::move(variables);
+  }
+}
+
+void check_cache(Checker& c, const Json& cache, const std::string& at, BuildProject* out) {
+  c.keys(cache, at, k_cache_keys);
+  auto type = c.choice(cache, at, "type", k_cache_types, true);
+  if (auto it = cache.find("modes"); it != cache.end() && !it->is_null()) {
+    if (!it->is_array()) c.problem(at + "/modes", "'modes' must be a list");
+    else
+      for (size_t i = 0; i < it->size(); ++i)
+        if (!(*it)[i].is_string() || !member(k_cache_modes, (*it)[i].get<std::string>()))
+          c.problem(fmt::format("{}/modes/{}", at, i), fmt::format("a cache mode must be one of {}", one_of(k_cache_modes)));
+  }
+  if (out && !type.empty()) out->cache_type = type;
+}
+
+}  // namespace
+
+bool is_valid_project_name_for_codebuild(std::string_view name) {
+  if (name.size() < 2 || name.size() > 255 || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_'; });
+}
+
+std::string project_field_name(std::string_view pointer) {
+  std::string out;
+  for (auto part : split(pointer, '/')) {
+    if (part.empty()) continue;
+    if (std::all_of(part.begin(), part.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) out += "[" + part + "]";
+    else out += (out.empty() ? "" : ".") + part;
+  }
+  return out;
+}
+
+ProjectCheck check_project_json(const Json& json) {
+  ProjectCheck result;
+  Checker c;
+  if (!json.is_object()) {
+    result.problems.push_back({"", "a build project must be a structure of fields"});
+    return result;
+  }
+  BuildProject p;
+  p.json = json;
+  // 1. The top level.
+  c.keys(json, "", k_project_keys);
+  p.name = c.text(json, "", "name", true);
+  if (!p.name.empty() && !is_valid_project_name_for_codebuild(p.name))
+    c.problem("/name", fmt::format("invalid project name '{}': 2 to 255 letters, digits, '-' and '_', starting with a "
+                                   "letter or digit",
+                                   p.name));
+  c.text(json, "", "description");
+  p.source_version = c.text(json, "", "sourceVersion");
+  p.service_role = c.text(json, "", "serviceRole");
+  if (auto t = c.integer(json, "", "timeoutInMinutes", 5, 2160)) p.timeout_in_minutes = static_cast<int>(*t);
+  c.integer(json, "", "queuedTimeoutInMinutes", 5, 480);
+  c.integer(json, "", "concurrentBuildLimit", 1, 100000);
+  c.boolean(json, "", "badgeEnabled");
+  // 2. The structures.
+  if (auto* source = c.object(json, "", "source", true)) check_source(c, *source, "/source", &p);
+  if (auto* artifacts = c.object(json, "", "artifacts", true)) check_artifacts(c, *artifacts, "/artifacts", &p);
+  if (auto* environment = c.object(json, "", "environment", true)) check_environment(c, *environment, "/environment", &p);
+  if (auto* cache = c.object(json, "", "cache", false)) check_cache(c, *cache, "/cache", &p);
+  for (const char* list : {"secondarySources", "secondaryArtifacts", "tags", "secondarySourceVersions", "fileSystemLocations"}) {
+    auto it = json.find(list);
+    if (it != json.end() && !it->is_null() && !it->is_array())
+      c.problem(std::string("/") + list, fmt::format("'{}' must be a list", list));
+  }
+  if (auto it = json.find("secondarySources"); it != json.end() && it->is_array())
+    for (size_t i = 0; i < it->size(); ++i) {
+      auto at = fmt::format("/secondarySources/{}", i);
+      if (!(*it)[i].is_object()) {
+        c.problem(at, "each secondary source must be a structure");
+        continue;
+      }
+      check_source(c, (*it)[i], at, nullptr);
+      if (c.text((*it)[i], at, "sourceIdentifier").empty()) c.problem(at + "/sourceIdentifier", "a secondary source needs a sourceIdentifier");
+    }
+  if (auto it = json.find("secondaryArtifacts"); it != json.end() && it->is_array())
+    for (size_t i = 0; i < it->size(); ++i) {
+      auto at = fmt::format("/secondaryArtifacts/{}", i);
+      if ((*it)[i].is_object()) check_artifacts(c, (*it)[i], at, nullptr);
+      else c.problem(at, "each secondary artifact must be a structure");
+    }
+  result.problems = std::move(c.problems);
+  if (result.problems.empty()) result.project = std::move(p);
+  return result;
+}
+
+fs::path bucket_path(const fs::path& store_root, std::string_view bucket_and_key) {
+  std::string rel(bucket_and_key);
+  if (rel.starts_with("s3://")) rel.erase(0, 5);
+  return store_root / "buckets" / rel;
+}
+
+namespace {
+
+bool is_local_path(std::string_view location) {
+  return location.starts_with("/") || location.starts_with("./") || location.starts_with("../") || location == ".";
+}
+
+// A location that must lie in the bucket area stays there: no "..", no empty segments.
+Result<fs::path> bucket_location(const fs::path& store_root, std::string_view location, std::string_view what) {
+  std::string rel(location);
+  if (rel.starts_with("s3://")) rel.erase(0, 5);
+  while (!rel.empty() && rel.back() == '/') rel.pop_back();
+  if (rel.empty() || !is_safe_relative_path(rel))
+    return fail(ErrorKind::usage, "{} '{}': give a local path, or BUCKET/KEY without '..'", what, location);
+  return bucket_path(store_root, rel);
+}
+
+// A git location of the given type, as a repository path on this machine.
+Result<fs::path> git_location(const BuildProject& p, const fs::path& home) {
+  std::string location = p.source_location;
+  if (location.starts_with("file://")) return fs::path(location.substr(7));
+  if (is_local_path(location)) return fs::path(location);
+  if (p.source_type == "CODECOMMIT") {
+    // A repository of the home, by name or by its CodeCommit URL (.../v1/repos/NAME).
+    std::string name = location;
+    if (auto at = name.rfind("/repos/"); at != std::string::npos) name = name.substr(at + 7);
+    if (name.ends_with(".git")) name.resize(name.size() - 4);
+    if (name.empty() || !is_safe_relative_path(name) || name.find('/') != std::string::npos)
+      return fail(ErrorKind::usage, "project '{}': source location '{}' names no repository", p.name, location);
+    return home / "repos" / (name + ".git");
+  }
+  return fail(ErrorKind::usage,
+              "project '{}': source location '{}': cbuild builds {} sources from repositories on this machine; clone "
+              "it and give its path (or a file:// URL)",
+              p.name, location, p.source_type);
+}
+
+}  // namespace
+
+Result<BuildOptions> build_options_for(const BuildProject& p, const ProjectBuildInputs& in) {
+  BuildOptions o;
+  o.project = p.name;
+  o.source_type = p.source_type;
+  o.environment_type = p.environment_type;
+  o.environment_image = p.environment_image;
+  o.compute_type = p.compute_type;
+  o.service_role = p.service_role;
+  o.timeout_minutes = p.timeout_in_minutes;
+  o.project_env = p.environment_variables;
+  o.cache_enabled = p.cache_type != "NO_CACHE";
+  std::string version = in.source_version.empty() ? p.source_version : in.source_version;
+  std::error_code ec;
+
+  // 1. The source.
+  o.source_location = p.source_location;
+  if (p.source_type == "NO_SOURCE") {
+    o.source_kind = BuildOptions::SourceKind::none;
+  } else if (p.source_type == "CODEPIPELINE") {
+    if (in.source_dir.empty())
+      return fail(ErrorKind::usage,
+                  "project '{}' takes its source from a pipeline (source type CODEPIPELINE): give the input with --source DIR",
+                  p.name);
+    o.source_dir = in.source_dir;
+    o.source_location = in.source_dir.string();
+  } else if (p.source_type == "S3") {
+    fs::path where;
+    if (is_local_path(p.source_location)) {
+      where = p.source_location;
+    } else {
+      auto b = bucket_location(in.store_root, p.source_location, "source location");
+      if (!b) return std::unexpected(b.error());
+      where = *b;
+    }
+    if (fs::is_directory(where, ec)) {
+      o.source_dir = where;
+    } else if (fs::is_regular_file(where, ec)) {
+      o.source_kind = BuildOptions::SourceKind::archive;
+      o.source_archive = where;
+    } else {
+      return fail(ErrorKind::usage, "project '{}': source location '{}' ({}) does not exist", p.name, p.source_location,
+                  where.string());
+    }
+  } else {
+    auto repo = git_location(p, in.home);
+    if (!repo) return std::unexpected(repo.error());
+    if (!fs::exists(*repo, ec))
+      return fail(ErrorKind::usage, "project '{}': repository '{}' does not exist", p.name, repo->string());
+    o.source_dir = *repo;
+    // A repository is always built from an exported commit: its default branch unless told.
+    o.source_version = version.empty() ? "HEAD" : version;
+  }
+  if (!version.empty() && o.source_version.empty())
+    return fail(ErrorKind::usage, "project '{}': a source version needs a git source; its source type is {}", p.name,
+                p.source_type);
+
+  // 2. The buildspec: inline, or a path in the source.
+  if (p.source_buildspec.find('\n') != std::string::npos) {
+    o.buildspec_text = p.source_buildspec;
+    o.buildspec_name = fmt::format("project {}: source.buildspec", p.name);
+  } else if (!p.source_buildspec.empty()) {
+    if (!is_safe_relative_path(p.source_buildspec))
+      return fail(ErrorKind::usage, "project '{}': source.buildspec '{}' must be a path inside the source", p.name,
+                  p.source_buildspec);
+    o.buildspec = p.source_buildspec;
+  }
+
+  // 3. Where the outputs go.
+  if (p.artifacts_type == "NO_ARTIFACTS") {
+    o.package_artifacts = false;
+  } else if (p.artifacts_type == "CODEPIPELINE") {
+    if (in.artifacts_dir.empty())
+      return fail(ErrorKind::usage,
+                  "project '{}' hands its artifacts to a pipeline (artifacts type CODEPIPELINE): give --artifacts DIR",
+                  p.name);
+  } else if (p.artifacts_type == "S3") {
+    fs::path base;
+    if (is_local_path(p.artifacts_location)) {
+      base = p.artifacts_location;
+    } else {
+      auto b = bucket_location(in.store_root, p.artifacts_location, "artifacts location");
+      if (!b) return std::unexpected(b.error());
+      base = *b;
+    }
+    if (!p.artifacts_path.empty()) {
+      if (!is_safe_relative_path(p.artifacts_path))
+        return fail(ErrorKind::usage, "project '{}': artifacts.path '{}' must be a relative path without '..'", p.name,
+                    p.artifacts_path);
+      base /= p.artifacts_path;
+    }
+    o.artifacts_dir = base / (p.artifacts_name.empty() ? p.name : p.artifacts_name);
+    o.artifacts_dir_per_build = p.artifacts_per_build;
+    o.packaging = p.artifacts_packaging == "NONE" ? ArtifactPackaging::none : ArtifactPackaging::zip;
+  }
+  if (!in.artifacts_dir.empty()) o.artifacts_dir = in.artifacts_dir;
+  return o;
+}
+
+}  // namespace cicd
