@@ -1,12 +1,18 @@
 #include "builder/projects.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <array>
 #include <span>
 
+#include "formats/yaml_json.hpp"
+#include "store/definitions.hpp"
 #include "util/envfile.hpp"
 #include "util/fs.hpp"
+#include "util/process.hpp"
 #include "util/strings.hpp"
+#include "util/time.hpp"
 
 namespace cicd {
 
@@ -455,6 +461,279 @@ Result<BuildOptions> build_options_for(const BuildProject& p, const ProjectBuild
   }
   if (!in.artifacts_dir.empty()) o.artifacts_dir = in.artifacts_dir;
   return o;
+}
+
+}  // namespace cicd
+
+// ---- the projects of a home ----
+
+namespace cicd {
+
+namespace {
+
+constexpr std::string_view k_area = "build";
+constexpr std::string_view k_kind = "projects";
+
+Definitions definitions(const fs::path& home) { return Definitions(home, std::string(k_area), "cbuild"); }
+
+// Error{invalid} with one line per problem ("source.type: ..."), all of them.
+std::unexpected<Error> invalid_project(std::string_view name, const std::vector<ProjectProblem>& problems) {
+  std::vector<std::string> details;
+  for (auto& p : problems)
+    details.push_back(p.pointer.empty() ? p.message : fmt::format("{}: {}", project_field_name(p.pointer), p.message));
+  return std::unexpected(Error{ErrorKind::invalid,
+                               fmt::format("invalid build project{}: {} problem{}", name.empty() ? "" : " '" + std::string(name) + "'",
+                                           problems.size(), problems.size() == 1 ? "" : "s"),
+                               std::move(details)});
+}
+
+// The shorthand writes every scalar as text: numbers and booleans the API defines as such are
+// stored as such, so that the file and get-project read as AWS's do.
+void normalize(Json& j) {
+  static constexpr std::array<std::string_view, 4> k_ints = {"timeoutInMinutes", "queuedTimeoutInMinutes",
+                                                             "concurrentBuildLimit", "gitCloneDepth"};
+  static constexpr std::array<std::string_view, 7> k_bools = {"badgeEnabled", "reportBuildStatus", "insecureSsl",
+                                                              "privilegedMode", "overrideArtifactName",
+                                                              "encryptionDisabled", "fetchSubmodules"};
+  if (j.is_array()) {
+    for (auto& item : j) normalize(item);
+    return;
+  }
+  if (!j.is_object()) return;
+  for (auto& [k, v] : j.items()) {
+    if (v.is_string() && member(k_ints, k)) {
+      const auto& s = v.get_ref<const std::string&>();
+      if (!s.empty() && std::all_of(s.begin(), s.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) && s.size() < 10)
+        v = std::stoi(s);
+    } else if (v.is_string() && member(k_bools, k) && (v == "true" || v == "false")) {
+      v = v == "true";
+    } else {
+      normalize(v);
+    }
+  }
+}
+
+Status write_project(const Definitions& defs, const BuildProject& p) {
+  return defs.write(k_kind, p.name, fmt::format("build project '{}'", p.name), [&](YAML::Emitter& out) {
+    for (auto& [k, v] : p.json.items()) {
+      out << YAML::Key << k << YAML::Value;
+      yaml::emit_json(out, v);
+    }
+  });
+}
+
+}  // namespace
+
+BuildProjects::BuildProjects(fs::path home) : m_home(std::move(home)) {}
+
+Result<BuildProject> BuildProjects::get(const std::string& name) const {
+  if (!is_valid_project_name_for_codebuild(name)) return fail(ErrorKind::not_found, "build project '{}' does not exist", name);
+  return definitions(m_home).read<BuildProject>(
+      k_kind, name, "build project", fmt::format("build project '{}' does not exist", name),
+      [&](const YAML::Node& root, Diagnostics& d) -> std::optional<BuildProject> {
+        auto positioned = yaml::to_json(root, d);
+        auto check = check_project_json(positioned.value);
+        for (auto& p : check.problems)
+          d.error(positioned.at(p.pointer), p.pointer.empty() ? p.message : project_field_name(p.pointer) + ": " + p.message);
+        if (check.project && check.project->name != name)
+          d.error(positioned.at("/name"), fmt::format("the file of project '{}' names project '{}'", name, check.project->name));
+        return check.project;
+      });
+}
+
+Result<std::vector<std::string>> BuildProjects::list() const { return definitions(m_home).list(k_kind); }
+
+Result<std::vector<std::string>> BuildProjects::list(SortBy by, bool descending) const {
+  auto names = list();
+  if (!names) return std::unexpected(names.error());
+  std::vector<std::pair<std::string, std::string>> keyed;  // sort key, name
+  for (auto& name : *names) {
+    std::string key = name;
+    if (by != SortBy::name) {
+      auto p = get(name);
+      if (!p) return std::unexpected(p.error());
+      key = p->json.value(by == SortBy::created_time ? "created" : "lastModified", "") + "\n" + name;
+    }
+    keyed.emplace_back(std::move(key), name);
+  }
+  std::sort(keyed.begin(), keyed.end());
+  if (descending) std::reverse(keyed.begin(), keyed.end());
+  std::vector<std::string> out;
+  for (auto& k : keyed) out.push_back(k.second);
+  return out;
+}
+
+Result<BuildProject> BuildProjects::create(const Json& input) {
+  // 1. Checked whole before anything is written, with what CodeBuild fills in.
+  Json j = input.is_object() ? input : Json::object();
+  normalize(j);
+  auto now = format_iso8601(std::chrono::system_clock::now());
+  std::string name = j.value("name", "");
+  if (input.is_object()) {
+    j["arn"] = fmt::format("arn:cicd:codebuild:local:{}:project/{}", current_user_name(), name);
+    if (!j.contains("timeoutInMinutes")) j["timeoutInMinutes"] = 60;
+    if (!j.contains("queuedTimeoutInMinutes")) j["queuedTimeoutInMinutes"] = 480;
+    if (!j.contains("cache")) j["cache"] = Json{{"type", "NO_CACHE"}};
+    j["created"] = now;
+    j["lastModified"] = now;
+  }
+  auto check = check_project_json(input.is_object() ? j : input);
+  if (!check.project) return invalid_project(name, check.problems);
+  // 2. Created under the area's lock: of two creates of one name, one wins.
+  auto defs = definitions(m_home);
+  auto st = defs.create(k_kind, name, fmt::format("build project '{}' already exists", name),
+                        [&] { return write_project(defs, *check.project); });
+  if (!st) return std::unexpected(st.error());
+  return std::move(*check.project);
+}
+
+Result<BuildProject> BuildProjects::update(const Json& changes) {
+  if (!changes.is_object() || !changes.contains("name") || !changes["name"].is_string())
+    return fail(ErrorKind::usage, "update-project needs the project's name");
+  std::string name = changes["name"];
+  auto defs = definitions(m_home);
+  auto lock = defs.lock();
+  if (!lock) return std::unexpected(lock.error());
+  auto current = get(name);
+  if (!current) return std::unexpected(current.error());
+  Json j = current->json;
+  Json given = changes;
+  normalize(given);
+  for (auto& [k, v] : given.items()) {
+    if (k == "arn" || k == "created" || k == "lastModified") continue;
+    j[k] = v;
+  }
+  j["lastModified"] = format_iso8601(std::chrono::system_clock::now());
+  auto check = check_project_json(j);
+  if (!check.project) return invalid_project(name, check.problems);
+  if (auto st = write_project(defs, *check.project); !st) return std::unexpected(st.error());
+  return std::move(*check.project);
+}
+
+Status BuildProjects::remove(const std::string& name) {
+  auto defs = definitions(m_home);
+  auto lock = defs.lock();
+  if (!lock) return std::unexpected(lock.error());
+  if (!is_valid_project_name_for_codebuild(name) || !defs.exists(k_kind, name))
+    return fail(ErrorKind::not_found, "build project '{}' does not exist", name);
+  return defs.remove(k_kind, name);
+}
+
+Result<BuildOptions> BuildProjects::start_build_options(const std::string& name, const StartBuildOverrides& o,
+                                                        const fs::path& store_root) const {
+  auto project = get(name);
+  if (!project) return std::unexpected(project.error());
+  // 1. Overrides of the project's own fields are checked as the project would be.
+  if (!o.source_type.empty() || !o.source_location.empty() || o.artifacts || o.timeout_in_minutes) {
+    Json j = project->json;
+    if (!o.source_type.empty()) j["source"]["type"] = o.source_type;
+    if (!o.source_location.empty()) j["source"]["location"] = o.source_location;
+    if (o.artifacts) {
+      Json a = *o.artifacts;
+      normalize(a);
+      j["artifacts"] = a;
+    }
+    if (o.timeout_in_minutes) j["timeoutInMinutes"] = *o.timeout_in_minutes;
+    auto check = check_project_json(j);
+    if (!check.project) return invalid_project(name, check.problems);
+    project = std::move(*check.project);
+  }
+  ProjectBuildInputs in;
+  in.home = m_home;
+  in.store_root = store_root;
+  in.source_dir = o.source_dir;
+  in.artifacts_dir = o.artifacts_dir;
+  in.source_version = o.source_version;
+  auto options = build_options_for(*project, in);
+  if (!options) return std::unexpected(options.error());
+  // 2. Then the build's own: the buildspec and the variables.
+  if (!o.buildspec.empty()) {
+    options->buildspec.clear();
+    options->buildspec_text.clear();
+    if (o.buildspec.find('\n') != std::string::npos) {
+      options->buildspec_text = o.buildspec;
+      options->buildspec_name = "--buildspec-override";
+    } else {
+      options->buildspec = o.buildspec;
+    }
+  }
+  for (auto& v : o.environment_variables) {
+    if (!is_valid_env_name(v.name))
+      return fail(ErrorKind::usage, "--environment-variables-override: '{}' is not a valid variable name", v.name);
+    if (!member(k_variable_types, v.type))
+      return fail(ErrorKind::usage, "--environment-variables-override: variable '{}': type '{}' is not one of {}", v.name,
+                  v.type, one_of(k_variable_types));
+  }
+  options->env_override_vars = o.environment_variables;
+  return options;
+}
+
+// ---- flags ----
+
+const std::vector<ProjectStructureFlag>& project_structure_flags() {
+  using T = ShorthandKey::Type;
+  static const ShorthandSchema source = {
+      {"type"}, {"location"}, {"gitCloneDepth"}, {"gitSubmodulesConfig", T::structure, {{"fetchSubmodules"}}},
+      {"buildspec"}, {"auth", T::structure, {{"type"}, {"resource"}}}, {"reportBuildStatus"},
+      {"buildStatusConfig", T::structure, {{"context"}, {"targetUrl"}}}, {"insecureSsl"}, {"sourceIdentifier"}};
+  static const ShorthandSchema artifacts = {{"type"}, {"location"}, {"path"}, {"namespaceType"}, {"name"},
+                                            {"packaging"}, {"overrideArtifactName"}, {"encryptionDisabled"},
+                                            {"artifactIdentifier"}, {"bucketOwnerAccess"}};
+  static const ShorthandSchema environment = {
+      {"type"}, {"image"}, {"computeType"}, {"computeConfiguration", T::structure}, {"fleet", T::structure},
+      {"environmentVariables", T::structures, {{"name"}, {"value"}, {"type"}}}, {"privilegedMode"}, {"certificate"},
+      {"registryCredential", T::structure, {{"credential"}, {"credentialProvider"}}}, {"imagePullCredentialsType"}};
+  static const ShorthandSchema cache = {{"type"}, {"location"}, {"modes", T::list}, {"cacheNamespace"}};
+  static const ShorthandSchema tag = {{"key"}, {"value"}};
+  static const ShorthandSchema vpc = {{"vpcId"}, {"subnets", T::list}, {"securityGroupIds", T::list}};
+  static const ShorthandSchema logs = {
+      {"cloudWatchLogs", T::structure, {{"status"}, {"groupName"}, {"streamName"}}},
+      {"s3Logs", T::structure, {{"status"}, {"location"}, {"encryptionDisabled"}, {"bucketOwnerAccess"}}}};
+  static const ShorthandSchema source_version = {{"sourceIdentifier"}, {"sourceVersion"}};
+  static const std::vector<ProjectStructureFlag> flags = {
+      {"--source", "source", false, source},
+      {"--secondary-sources", "secondarySources", true, source},
+      {"--secondary-source-versions", "secondarySourceVersions", true, source_version},
+      {"--artifacts", "artifacts", false, artifacts},
+      {"--secondary-artifacts", "secondaryArtifacts", true, artifacts},
+      {"--cache", "cache", false, cache},
+      {"--environment", "environment", false, environment},
+      {"--tags", "tags", true, tag},
+      {"--vpc-config", "vpcConfig", false, vpc},
+      {"--logs-config", "logsConfig", false, logs},
+  };
+  return flags;
+}
+
+Result<Json> project_input(const ProjectFlags& flags) {
+  // 1. --cli-input-json: the whole input, as JSON text or file://PATH.
+  Json j = Json::object();
+  if (!flags.cli_input_json.empty()) {
+    std::string text = flags.cli_input_json;
+    std::string what = "--cli-input-json";
+    if (text.starts_with("file://")) {
+      auto read = read_file(text.substr(7));
+      if (!read) return fail(ErrorKind::usage, "--cli-input-json: cannot read '{}': {}", text.substr(7), read.error().message);
+      what = text.substr(7);
+      text = std::move(*read);
+    }
+    auto parsed = parse_json(text, what);
+    if (!parsed) return std::unexpected(parsed.error());
+    if (!parsed->is_object()) return fail(ErrorKind::usage, "--cli-input-json: expected a JSON object");
+    j = std::move(*parsed);
+  }
+  // 2. The flags, over it.
+  for (auto& [field, value] : flags.values) j[field] = value;
+  if (flags.badge_enabled) j["badgeEnabled"] = *flags.badge_enabled;
+  for (auto& f : project_structure_flags()) {
+    auto it = flags.structures.find(f.flag);
+    if (it == flags.structures.end() || it->second.empty()) continue;
+    auto parsed = f.list ? parse_cli_structures(it->second, f.flag, f.schema)
+                         : parse_cli_structure(it->second.back(), f.flag, f.schema);
+    if (!parsed) return std::unexpected(parsed.error());
+    j[f.field] = std::move(*parsed);
+  }
+  return j;
 }
 
 }  // namespace cicd

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "builder/record.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
+#include "util/shorthand.hpp"
 
 namespace cicd {
 
@@ -88,7 +90,71 @@ struct ProjectBuildInputs {
 };
 Result<BuildOptions> build_options_for(const BuildProject& project, const ProjectBuildInputs& inputs);
 
+// What `cbuild start-build --project-name` changes of a project, as CodeBuild's StartBuild
+// overrides (the flags win over the project).
+struct StartBuildOverrides {
+  std::string source_version;
+  std::string source_type;          // --source-type-override
+  std::string source_location;      // --source-location-override
+  std::string buildspec;            // --buildspec-override: a path in the source, or inline YAML
+  std::vector<EnvironmentVariableRecord> environment_variables;  // --environment-variables-override
+  std::optional<int> timeout_in_minutes;                         // --timeout-in-minutes-override
+  std::optional<Json> artifacts;                                 // --artifacts-override
+  std::filesystem::path source_dir;     // --source DIR (a CODEPIPELINE project's input)
+  std::filesystem::path artifacts_dir;  // --artifacts DIR
+};
+
+// ---- the AWS CLI's create-project / update-project flags ----
+
+// A flag that takes a structure (--source) or a list of them (--secondary-sources, one per
+// argument), in shorthand or JSON, and the project field it sets.
+struct ProjectStructureFlag {
+  std::string flag;   // "--source"
+  std::string field;  // "source"
+  bool list = false;
+  ShorthandSchema schema;
+};
+const std::vector<ProjectStructureFlag>& project_structure_flags();
+
+// What the flags gave: structures by flag (their arguments as given), plain values by field
+// ("description" -> "..."), and --cli-input-json's text (JSON, or file://PATH).
+struct ProjectFlags {
+  std::map<std::string, std::vector<std::string>> structures;
+  std::map<std::string, std::string> values;
+  std::optional<bool> badge_enabled;
+  std::string cli_input_json;
+};
+// The CreateProject/UpdateProject input they make: --cli-input-json first, the flags over it.
+Result<Json> project_input(const ProjectFlags& flags);
+
 // The store's bucket area: where S3 locations "BUCKET/KEY" live on this machine.
 std::filesystem::path bucket_path(const std::filesystem::path& store_root, std::string_view bucket_and_key);
+
+// The projects of a home: <home>/build/projects/NAME.yml (store/definitions.hpp: one lock for
+// changes, files checked on every read, all problems at once with FILE:LINE:COL).
+class BuildProjects {
+ public:
+  explicit BuildProjects(std::filesystem::path home);
+
+  // CreateProject: `input` in the AWS CLI's JSON shape. Error{invalid} (every problem, by field)
+  // for a bad one, Error{conflict} when the name is taken. Fills what CodeBuild fills (arn,
+  // created, lastModified, timeoutInMinutes 60, queuedTimeoutInMinutes 480, cache NO_CACHE).
+  Result<BuildProject> create(const Json& input);
+  // UpdateProject: the top-level fields given replace the project's; the result is checked whole.
+  Result<BuildProject> update(const Json& changes);
+  Result<BuildProject> get(const std::string& name) const;
+  Result<std::vector<std::string>> list() const;
+  // ListProjects' sorting (NAME, CREATED_TIME, LAST_MODIFIED_TIME), ascending unless `descending`.
+  enum class SortBy { name, created_time, last_modified_time };
+  Result<std::vector<std::string>> list(SortBy by, bool descending) const;
+  Status remove(const std::string& name);
+
+  // The options of `cbuild start-build --project-name`: the project's, then the overrides.
+  Result<BuildOptions> start_build_options(const std::string& name, const StartBuildOverrides& overrides,
+                                           const std::filesystem::path& store_root) const;
+
+ private:
+  std::filesystem::path m_home;
+};
 
 }  // namespace cicd

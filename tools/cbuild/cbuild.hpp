@@ -24,6 +24,7 @@ void setup_hash_files(CLI::App& app, Context& ctx);
 void setup_parameters(CLI::App& app, Context& ctx);
 void setup_builds(CLI::App& app, Context& ctx);
 void setup_reports(CLI::App& app, Context& ctx);
+void setup_projects(CLI::App& app, Context& ctx);
 
 }  // namespace cbuild
 }  // namespace cicd

@@ -18,6 +18,7 @@ int cbuild_main(int argc, char** argv) {
   cbuild::setup_parameters(app, ctx);
   cbuild::setup_builds(app, ctx);
   cbuild::setup_reports(app, ctx);
+  cbuild::setup_projects(app, ctx);
   cli::add_help_data(app);
 
   std::vector<std::string> verbs;

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "builder/engine.hpp"
+#include "builder/projects.hpp"
 #include "cbuild/cbuild.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
@@ -25,7 +26,47 @@ struct RunOptions {
   bool strict_runtimes = false;
   std::string packaging = "zip";
   bool keep_workspace = false;
+  // start-build of a build project, with CodeBuild's overrides.
+  std::string project_name;
+  std::string buildspec_override;
+  std::vector<std::string> environment_variables_override;
+  std::optional<int> timeout_override;
+  std::string source_type_override;
+  std::string source_location_override;
+  std::string artifacts_override;
+  bool timeout_given = false;
+  bool packaging_given = false;
 };
+
+// A project's build: its options, with the overrides and the cbuild flags that mean something
+// for it (--source, --artifacts, --source-version, -b as --buildspec-override).
+BuildOptions project_options(const RunOptions& o, const Context& ctx) {
+  if (!o.project.empty())
+    throw Failure({ErrorKind::usage, "--project names a build of a source directory; --project-name a build project: give one", {}});
+  StartBuildOverrides ov;
+  ov.source_version = o.source_version;
+  ov.source_type = o.source_type_override;
+  ov.source_location = o.source_location_override;
+  ov.buildspec = o.buildspec_override.empty() ? o.buildspec : o.buildspec_override;
+  if (o.timeout_override) ov.timeout_in_minutes = *o.timeout_override;
+  if (!o.environment_variables_override.empty()) {
+    static const ShorthandSchema k_variable = {{"name"}, {"value"}, {"type"}};
+    auto vars = unwrap(parse_cli_structures(o.environment_variables_override, "--environment-variables-override", k_variable));
+    for (auto& v : vars)
+      ov.environment_variables.push_back({v.value("name", ""), v.value("value", ""), v.value("type", "PLAINTEXT")});
+  }
+  if (!o.artifacts_override.empty()) {
+    for (auto& f : project_structure_flags())
+      if (f.flag == "--artifacts") ov.artifacts = unwrap(parse_cli_structure(o.artifacts_override, "--artifacts-override", f.schema));
+  }
+  ov.source_dir = o.source;
+  ov.artifacts_dir = o.artifacts;
+  auto paths = ctx.globals.paths();
+  auto options = unwrap(BuildProjects(paths.home).start_build_options(o.project_name, ov, paths.store));
+  if (o.timeout_given) options.timeout_minutes = o.timeout;
+  if (o.packaging_given) options.packaging = o.packaging == "none" ? ArtifactPackaging::none : ArtifactPackaging::zip;
+  return options;
+}
 
 void print_summary(const BuildOutcome& outcome) {
   const auto& r = outcome.record;
@@ -89,10 +130,20 @@ void print_plan(const BuildPlan& plan) {
 int run_run(const RunOptions& o, Context& ctx) {
   const auto& g = ctx.globals;
   BuildOptions options;
-  options.source_dir = o.source;
-  options.buildspec = o.buildspec;
-  options.source_version = o.source_version;
-  options.artifacts_dir = o.artifacts;
+  if (!o.project_name.empty()) {
+    options = project_options(o, ctx);
+  } else {
+    if (!o.buildspec_override.empty() || !o.environment_variables_override.empty() || o.timeout_override ||
+        !o.source_type_override.empty() || !o.source_location_override.empty() || !o.artifacts_override.empty())
+      throw Failure({ErrorKind::usage, "the --*-override flags change a build project: give --project-name", {}});
+    options.source_dir = o.source;
+    options.buildspec = o.buildspec;
+    options.source_version = o.source_version;
+    options.artifacts_dir = o.artifacts;
+    options.project = o.project;
+    options.timeout_minutes = o.timeout;
+    options.packaging = o.packaging == "none" ? ArtifactPackaging::none : ArtifactPackaging::zip;
+  }
   for (auto& kv : o.env) {
     auto eq = kv.find('=');
     if (eq == std::string::npos)
@@ -100,10 +151,7 @@ int run_run(const RunOptions& o, Context& ctx) {
     options.env_overrides.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
   }
   options.env_file = o.env_file;
-  options.project = o.project;
-  options.timeout_minutes = o.timeout;
   options.strict_runtimes = o.strict_runtimes;
-  options.packaging = o.packaging == "none" ? ArtifactPackaging::none : ArtifactPackaging::zip;
   options.keep_workspace = o.keep_workspace;
   options.verbose = g.verbose;
   bool color = g.color();
@@ -157,16 +205,36 @@ void setup_run(CLI::App& app, Context& ctx) {
       ->allow_extra_args(false);
   sub->add_option("--env-file", o->env_file, "Read NAME=VALUE lines (overrides the buildspec)")->option_text("FILE");
   sub->add_option("--project", o->project, "Project name (default: the source directory's name)")->option_text("NAME");
-  sub->add_option("--timeout", o->timeout, "Build timeout in minutes, fractions allowed (default 60)")
-      ->check(CLI::Range(0.001, 2160.0))
-      ->option_text("MINUTES");
+  auto* timeout = sub->add_option("--timeout", o->timeout, "Build timeout in minutes, fractions allowed (default 60)")
+                      ->check(CLI::Range(0.001, 2160.0))
+                      ->option_text("MINUTES");
   sub->add_flag("--dry-run", o->dry_run, "Print the plan; run nothing");
   sub->add_flag("--strict-runtimes", o->strict_runtimes, "Fail INSTALL when runtime-versions are not met");
-  sub->add_option("--artifact-packaging", o->packaging, "Package artifacts as a zip, or copy the files (none)")
-      ->check(CLI::IsMember({"zip", "none"}))
-      ->option_text("zip|none");
+  auto* packaging = sub->add_option("--artifact-packaging", o->packaging, "Package artifacts as a zip, or copy the files (none)")
+                        ->check(CLI::IsMember({"zip", "none"}))
+                        ->option_text("zip|none");
   sub->add_flag("--keep-workspace", o->keep_workspace, "Keep the workspace exported for --source-version");
-  sub->callback([o, &ctx] { ctx.exit_code = cli::guarded_main("cbuild", [&] { return run_run(*o, ctx); }); });
+  sub->add_option("--project-name", o->project_name, "Run this build project (cbuild create-project)")->option_text("NAME");
+  sub->add_option("--buildspec-override", o->buildspec_override,
+                  "With --project-name: a buildspec path in the source, or an inline buildspec")
+      ->option_text("PATH|YAML");
+  sub->add_option("--environment-variables-override", o->environment_variables_override,
+                  "With --project-name: variables over the project's, one per argument")
+      ->option_text("name=N,value=V,type=T...");
+  sub->add_option("--timeout-in-minutes-override", o->timeout_override, "With --project-name: the build's timeout (5 to 2160)")
+      ->check(CLI::Range(5, 2160))
+      ->option_text("MINUTES");
+  sub->add_option("--source-type-override", o->source_type_override, "With --project-name: another source type")
+      ->option_text("TYPE");
+  sub->add_option("--source-location-override", o->source_location_override, "With --project-name: another source location")
+      ->option_text("LOCATION");
+  sub->add_option("--artifacts-override", o->artifacts_override, "With --project-name: other artifacts settings")
+      ->option_text("STRUCTURE");
+  sub->callback([o, &ctx, timeout, packaging] {
+    o->timeout_given = timeout->count() > 0;
+    o->packaging_given = packaging->count() > 0;
+    ctx.exit_code = cli::guarded_main("cbuild", [&] { return run_run(*o, ctx); });
+  });
 }
 
 }  // namespace cicd::cbuild
