@@ -24,6 +24,7 @@
 #include "formats/yaml_util.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
+#include "util/shorthand.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
 
@@ -33,6 +34,8 @@ namespace {
 
 using Keys = std::span<const std::string_view>;
 using yaml::MapEntry;
+using shorthand::Field;
+using shorthand::find_field;
 
 constexpr std::string_view k_applications = "applications";
 constexpr std::string_view k_configs = "deployment-configs";
@@ -60,21 +63,6 @@ constexpr std::array<std::string_view, 3> k_filter_types = {"KEY_ONLY", "VALUE_O
 constexpr std::array<std::string_view, 2> k_settable_types = {"HOST_COUNT", "FLEET_PERCENT"};
 
 std::string now_iso() { return format_iso8601(std::chrono::system_clock::now()); }
-
-std::string one_of(Keys words) {
-  std::string out;
-  for (size_t i = 0; i < words.size(); ++i) {
-    if (i) out += i + 1 == words.size() ? " or " : ", ";
-    out += words[i];
-  }
-  return out;
-}
-
-// "; did you mean 'X'?" or "; expected A, B or C".
-std::string suggestion(std::string_view word, Keys known) {
-  if (auto best = closest_match(word, known)) return fmt::format("; did you mean '{}'?", *best);
-  return fmt::format("; expected {}", one_of(known));
-}
 
 bool has_control_character(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return std::iscntrl(static_cast<unsigned char>(c)) != 0; });
@@ -140,7 +128,7 @@ std::optional<std::string> event_problem(std::string_view event) {
   if (event == k_event_alarm)
     return fmt::format("{}: alarms are not supported (there are no CloudWatch alarms here); use {}",
                        k_event_alarm, one_of(k_events));
-  return fmt::format("unknown auto-rollback event '{}'{}", event, suggestion(event, k_events));
+  return fmt::format("unknown auto-rollback event '{}'{}", event, did_you_mean(event, k_events));
 }
 
 std::optional<std::string> auto_rollback_problem(const AutoRollbackConfiguration& c) {
@@ -221,197 +209,55 @@ std::vector<std::string> unique_events(const std::vector<std::string>& events) {
 
 // ---- AWS CLI shorthand ----
 
-std::unexpected<Error> shorthand_error(std::string_view flag, std::string_view whole, std::string_view why) {
-  return fail(ErrorKind::usage, "{} '{}': {}", flag, whole, why);
-}
-
-bool opens_quote(char c) { return c == '"' || c == '\''; }
-
-// Splits at commas outside quotes, brackets and braces, keeping each piece's text as written.
-// A quote is one only at the start of a word (so "Value=don't" keeps its apostrophe).
-std::optional<std::string> split_top(std::string_view text, std::vector<std::string>& out) {
-  std::string current;
-  char quote = 0;
-  int depth = 0;
-  bool word_start = true;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (quote) {
-      current += c;
-      if (c == '\\' && quote == '"' && i + 1 < text.size()) current += text[++i];
-      else if (c == quote) quote = 0;
-      continue;
-    }
-    if (c == '\\') {
-      current += c;
-      if (i + 1 < text.size()) current += text[++i];
-      word_start = false;
-      continue;
-    }
-    if (opens_quote(c) && word_start) {
-      quote = c;
-      current += c;
-      continue;
-    }
-    if (c == '[' || c == '{') {
-      ++depth;
-    } else if (c == ']' || c == '}') {
-      if (--depth < 0) return fmt::format("unbalanced '{}'", c);
-    } else if (c == ',' && depth == 0) {
-      out.push_back(std::move(current));
-      current.clear();
-      word_start = true;
-      continue;
-    }
-    current += c;
-    word_start = c == '=' || c == ',' || c == '[' || c == '{' || c == ' ';
-  }
-  if (quote) return "unterminated quote";
-  if (depth > 0) return "unbalanced brackets: a '[' or '{' is not closed";
-  out.push_back(std::move(current));
-  return std::nullopt;
-}
-
-// The value a piece stands for: surrounding quotes removed, backslash escapes resolved.
-std::string unquote(std::string_view raw) {
-  raw = trim(raw);
-  if (raw.size() >= 2 && opens_quote(raw.front()) && raw.back() == raw.front()) {
-    char quote = raw.front();
-    std::string_view inner = raw.substr(1, raw.size() - 2);
-    if (quote == '\'') return std::string(inner);
-    raw = inner;
-  }
-  std::string out;
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '\\' && i + 1 < raw.size()) ++i;
-    out += raw[i];
-  }
-  return out;
-}
-
-// The first '=' that is not quoted or escaped, or npos.
-size_t find_equals(std::string_view raw) {
-  for (size_t i = 0; i < raw.size(); ++i) {
-    char c = raw[i];
-    if (c == '\\') {
-      ++i;
-    } else if (c == '=') {
-      return i;
-    } else if (opens_quote(c) || c == '[' || c == '{') {
-      return std::string_view::npos;
-    }
-  }
-  return std::string_view::npos;
-}
-
-struct Field {
-  std::string key;
-  std::vector<std::string> values;
-};
-
-// "a=1,b=x,y": fields in order. A piece without '=' continues the previous field's list (only
-// fields in `list_keys` take lists); "b=[x,y]" is the same list.
-Result<std::vector<Field>> parse_fields(std::string_view text, std::string_view flag, std::string_view whole,
-                                        Keys known, Keys list_keys) {
-  if (trim(text).empty()) return shorthand_error(flag, whole, fmt::format("empty; expected {}", one_of(known)));
-  std::vector<std::string> pieces;
-  if (auto why = split_top(text, pieces)) return shorthand_error(flag, whole, *why);
-  auto is_list = [&](std::string_view key) {
-    return std::find(list_keys.begin(), list_keys.end(), key) != list_keys.end();
-  };
-  std::vector<Field> out;
-  for (auto& piece : pieces) {
-    if (trim(piece).empty()) return shorthand_error(flag, whole, "empty field: remove the stray ','");
-    size_t eq = find_equals(piece);
-    if (eq == std::string_view::npos) {
-      if (out.empty())
-        return shorthand_error(flag, whole, fmt::format("'{}' is not of the form name=value", trim(piece)));
-      if (!is_list(out.back().key))
-        return shorthand_error(flag, whole,
-                               fmt::format("'{}' takes one value; got another, '{}' (quote a value that holds a ',')",
-                                           out.back().key, trim(piece)));
-      out.back().values.push_back(unquote(piece));
-      continue;
-    }
-    std::string key{trim(std::string_view(piece).substr(0, eq))};
-    std::string_view value = trim(std::string_view(piece).substr(eq + 1));
-    if (std::find(known.begin(), known.end(), key) == known.end())
-      return shorthand_error(flag, whole, fmt::format("unknown field '{}'{}", key, suggestion(key, known)));
-    if (std::any_of(out.begin(), out.end(), [&](const Field& f) { return f.key == key; }))
-      return shorthand_error(flag, whole, fmt::format("field '{}' is given twice", key));
-    Field field{key, {}};
-    if (value.size() >= 2 && value.front() == '[' && value.back() == ']') {
-      if (!is_list(key))
-        return shorthand_error(flag, whole, fmt::format("'{}' takes one value, not a list", key));
-      std::string_view inner = value.substr(1, value.size() - 2);
-      if (!trim(inner).empty()) {
-        std::vector<std::string> items;
-        if (auto why = split_top(inner, items)) return shorthand_error(flag, whole, *why);
-        for (auto& item : items) field.values.push_back(unquote(item));
-      }
-    } else {
-      field.values.push_back(unquote(value));
-    }
-    out.push_back(std::move(field));
-  }
-  return out;
-}
-
-const Field* find_field(const std::vector<Field>& fields, std::string_view key) {
-  for (auto& f : fields)
-    if (f.key == key) return &f;
-  return nullptr;
-}
-
 Result<Tag> tag_from(std::string_view text, std::string_view flag, std::string_view whole) {
   static constexpr std::array<std::string_view, 2> k_keys = {"Key", "Value"};
-  auto fields = parse_fields(text, flag, whole, k_keys, {});
+  auto fields = shorthand::parse_fields(text, flag, whole, k_keys, {});
   if (!fields) return std::unexpected(fields.error());
   Tag tag;
   const Field* key = find_field(*fields, "Key");
-  if (!key) return shorthand_error(flag, whole, "missing 'Key' (as in Key=Env,Value=Prod)");
+  if (!key) return shorthand::error(flag, whole, "missing 'Key' (as in Key=Env,Value=Prod)");
   tag.key = key->values.front();
   if (const Field* value = find_field(*fields, "Value")) tag.value = value->values.front();
-  if (auto p = tag_problem(tag)) return shorthand_error(flag, whole, *p);
+  if (auto p = tag_problem(tag)) return shorthand::error(flag, whole, *p);
   return tag;
 }
 
 Result<TagFilter> tag_filter_from(std::string_view text, std::string_view flag, std::string_view whole) {
   static constexpr std::array<std::string_view, 3> k_keys = {"Key", "Value", "Type"};
-  auto fields = parse_fields(text, flag, whole, k_keys, {});
+  auto fields = shorthand::parse_fields(text, flag, whole, k_keys, {});
   if (!fields) return std::unexpected(fields.error());
   TagFilter filter;
   const Field* key = find_field(*fields, "Key");
   const Field* value = find_field(*fields, "Value");
   const Field* type = find_field(*fields, "Type");
-  if (!key && !value) return shorthand_error(flag, whole, "a tag filter needs a Key, a Value or both");
+  if (!key && !value) return shorthand::error(flag, whole, "a tag filter needs a Key, a Value or both");
   if (key) filter.key = key->values.front();
   if (value) filter.value = value->values.front();
   if (type) {
     auto t = parse_tag_filter_type(type->values.front());
     if (!t)
-      return shorthand_error(flag, whole,
+      return shorthand::error(flag, whole,
                              fmt::format("unknown Type '{}'{}", type->values.front(),
-                                         suggestion(type->values.front(), k_filter_types)));
+                                         did_you_mean(type->values.front(), k_filter_types)));
     filter.type = *t;
   } else {
     filter.type = default_filter_type(key != nullptr, value != nullptr);
   }
-  if (auto p = tag_filter_problem(filter)) return shorthand_error(flag, whole, *p);
+  if (auto p = tag_filter_problem(filter)) return shorthand::error(flag, whole, *p);
   return filter;
 }
 
 // One tag filter from JSON ({"Key": .., "Value": .., "Type": ..}).
 Result<TagFilter> tag_filter_from_json(const Json& item, std::string_view flag, std::string_view whole) {
   static constexpr std::array<std::string_view, 3> k_keys = {"Key", "Value", "Type"};
-  if (!item.is_object()) return shorthand_error(flag, whole, "each tag filter must be an object {\"Key\": ...}");
+  if (!item.is_object()) return shorthand::error(flag, whole, "each tag filter must be an object {\"Key\": ...}");
   TagFilter filter;
   bool has_key = false, has_value = false;
   std::optional<std::string> type;
   for (auto& [k, v] : item.items()) {
     if (std::find(k_keys.begin(), k_keys.end(), k) == k_keys.end())
-      return shorthand_error(flag, whole, fmt::format("unknown field '{}'{}", k, suggestion(k, k_keys)));
-    if (!v.is_string()) return shorthand_error(flag, whole, fmt::format("'{}' must be a string", k));
+      return shorthand::error(flag, whole, fmt::format("unknown field '{}'{}", k, did_you_mean(k, k_keys)));
+    if (!v.is_string()) return shorthand::error(flag, whole, fmt::format("'{}' must be a string", k));
     if (k == "Key") {
       filter.key = v.get<std::string>();
       has_key = true;
@@ -422,15 +268,15 @@ Result<TagFilter> tag_filter_from_json(const Json& item, std::string_view flag, 
       type = v.get<std::string>();
     }
   }
-  if (!has_key && !has_value) return shorthand_error(flag, whole, "a tag filter needs a Key, a Value or both");
+  if (!has_key && !has_value) return shorthand::error(flag, whole, "a tag filter needs a Key, a Value or both");
   if (type) {
     auto t = parse_tag_filter_type(*type);
-    if (!t) return shorthand_error(flag, whole, fmt::format("unknown Type '{}'{}", *type, suggestion(*type, k_filter_types)));
+    if (!t) return shorthand::error(flag, whole, fmt::format("unknown Type '{}'{}", *type, did_you_mean(*type, k_filter_types)));
     filter.type = *t;
   } else {
     filter.type = default_filter_type(has_key, has_value);
   }
-  if (auto p = tag_filter_problem(filter)) return shorthand_error(flag, whole, *p);
+  if (auto p = tag_filter_problem(filter)) return shorthand::error(flag, whole, *p);
   return filter;
 }
 
@@ -439,16 +285,16 @@ Result<TagSet> tag_set_from_json(std::string_view text, std::string_view flag) {
   try {
     doc = Json::parse(text);
   } catch (const std::exception& e) {
-    return shorthand_error(flag, text, fmt::format("invalid JSON: {}", e.what()));
+    return shorthand::error(flag, text, fmt::format("invalid JSON: {}", e.what()));
   }
-  if (!doc.is_object()) return shorthand_error(flag, text, "expected a JSON object with \"onPremisesTagSetList\"");
+  if (!doc.is_object()) return shorthand::error(flag, text, "expected a JSON object with \"onPremisesTagSetList\"");
   TagSet set;
   for (auto& [k, v] : doc.items()) {
     if (k != "onPremisesTagSetList")
-      return shorthand_error(flag, text, fmt::format("unknown field '{}'; expected onPremisesTagSetList", k));
-    if (!v.is_array()) return shorthand_error(flag, text, "onPremisesTagSetList must be a list of lists");
+      return shorthand::error(flag, text, fmt::format("unknown field '{}'; expected onPremisesTagSetList", k));
+    if (!v.is_array()) return shorthand::error(flag, text, "onPremisesTagSetList must be a list of lists");
     for (auto& group : v) {
-      if (!group.is_array()) return shorthand_error(flag, text, "onPremisesTagSetList must be a list of lists");
+      if (!group.is_array()) return shorthand::error(flag, text, "onPremisesTagSetList must be a list of lists");
       std::vector<TagFilter> filters;
       for (auto& item : group) {
         auto f = tag_filter_from_json(item, flag, text);
@@ -461,13 +307,6 @@ Result<TagSet> tag_set_from_json(std::string_view text, std::string_view flag) {
   return set;
 }
 
-// Strips one pair of enclosing brackets ("[...]" or "{...}"), or nullopt.
-std::optional<std::string_view> inside(std::string_view text, char open, char close) {
-  text = trim(text);
-  if (text.size() < 2 || text.front() != open || text.back() != close) return std::nullopt;
-  return text.substr(1, text.size() - 2);
-}
-
 Result<TagSet> tag_set_from_shorthand(std::string_view text, std::string_view flag) {
   constexpr std::string_view k_form = "onPremisesTagSetList=[[{Key=..,Value=..,Type=..},{..}],[{..}]]";
   std::string_view body = trim(text);
@@ -475,28 +314,28 @@ Result<TagSet> tag_set_from_shorthand(std::string_view text, std::string_view fl
   if (eq == std::string_view::npos || trim(body.substr(0, eq)) != "onPremisesTagSetList") {
     std::string_view field = eq == std::string_view::npos ? body : trim(body.substr(0, eq));
     if (eq != std::string_view::npos)
-      return shorthand_error(flag, text, fmt::format("unknown field '{}'; expected onPremisesTagSetList", field));
-    return shorthand_error(flag, text, fmt::format("expected JSON or {}", k_form));
+      return shorthand::error(flag, text, fmt::format("unknown field '{}'; expected onPremisesTagSetList", field));
+    return shorthand::error(flag, text, fmt::format("expected JSON or {}", k_form));
   }
-  auto groups_text = inside(body.substr(eq + 1), '[', ']');
-  if (!groups_text) return shorthand_error(flag, text, fmt::format("expected a list of lists: {}", k_form));
+  auto groups_text = shorthand::inside(body.substr(eq + 1), '[', ']');
+  if (!groups_text) return shorthand::error(flag, text, fmt::format("expected a list of lists: {}", k_form));
   TagSet set;
   if (trim(*groups_text).empty()) return set;
   std::vector<std::string> groups;
-  if (auto why = split_top(*groups_text, groups)) return shorthand_error(flag, text, *why);
+  if (auto why = shorthand::split_top(*groups_text, groups)) return shorthand::error(flag, text, *why);
   for (auto& group_text : groups) {
-    auto items_text = inside(group_text, '[', ']');
+    auto items_text = shorthand::inside(group_text, '[', ']');
     if (!items_text)
-      return shorthand_error(flag, text, fmt::format("each tag group must be a list: {}", k_form));
+      return shorthand::error(flag, text, fmt::format("each tag group must be a list: {}", k_form));
     std::vector<TagFilter> filters;
     std::vector<std::string> items;
     if (!trim(*items_text).empty()) {
-      if (auto why = split_top(*items_text, items)) return shorthand_error(flag, text, *why);
+      if (auto why = shorthand::split_top(*items_text, items)) return shorthand::error(flag, text, *why);
     }
     for (auto& item : items) {
-      auto fields_text = inside(item, '{', '}');
+      auto fields_text = shorthand::inside(item, '{', '}');
       if (!fields_text)
-        return shorthand_error(flag, text, fmt::format("each tag filter must be in braces: {}", k_form));
+        return shorthand::error(flag, text, fmt::format("each tag filter must be in braces: {}", k_form));
       auto filter = tag_filter_from(*fields_text, flag, text);
       if (!filter) return std::unexpected(filter.error());
       filters.push_back(std::move(*filter));
@@ -717,7 +556,7 @@ std::optional<TagFilter> read_tag_filter(const YAML::Node& node, Diagnostics& d)
         type = parse_tag_filter_type(*s);
         if (!type)
           d.error(yaml::value_position(e), fmt::format("unknown tag filter Type '{}'{}", *s,
-                                                       suggestion(*s, k_filter_types)));
+                                                       did_you_mean(*s, k_filter_types)));
       }
     }
   }
@@ -846,7 +685,7 @@ std::optional<DeploymentConfigInfo> parse_deployment_config(const YAML::Node& ro
             type = parse_minimum_healthy_type(*s);
             if (!type)
               d.error(yaml::value_position(m), fmt::format("unknown minimum healthy hosts type '{}'{}", *s,
-                                                           suggestion(*s, k_settable_types)));
+                                                           did_you_mean(*s, k_settable_types)));
           }
         } else if (m.key == "value") {
           value = yaml::integer(m, d);
@@ -887,7 +726,7 @@ std::optional<InstanceTarget> read_target(const MapEntry& entry, Diagnostics& d)
         t.kind = *s == "ssh" ? TargetKind::ssh : TargetKind::local;
         kind_known = true;
       } else {
-        d.error(yaml::value_position(e), fmt::format("unknown target type '{}'{}", *s, suggestion(*s, k_kinds)));
+        d.error(yaml::value_position(e), fmt::format("unknown target type '{}'{}", *s, did_you_mean(*s, k_kinds)));
       }
     }
   }
@@ -1181,22 +1020,22 @@ Result<AutoRollbackConfiguration> parse_auto_rollback_shorthand(std::string_view
 Result<AutoRollbackConfiguration> parse_auto_rollback_shorthand(std::string_view text, std::string_view flag) {
   static constexpr std::array<std::string_view, 2> k_keys = {"enabled", "events"};
   static constexpr std::array<std::string_view, 1> k_lists = {"events"};
-  auto fields = parse_fields(text, flag, text, k_keys, k_lists);
+  auto fields = shorthand::parse_fields(text, flag, text, k_keys, k_lists);
   if (!fields) return std::unexpected(fields.error());
   AutoRollbackConfiguration c;
   const Field* enabled = find_field(*fields, "enabled");
   // Required rather than defaulted: "events=..." alone most likely means "on", and AWS would
   // silently take it as off.
-  if (!enabled) return shorthand_error(flag, text, "missing 'enabled=true' or 'enabled=false'");
+  if (!enabled) return shorthand::error(flag, text, "missing 'enabled=true' or 'enabled=false'");
   if (iequals(enabled->values.front(), "true")) {
     c.enabled = true;
   } else if (!iequals(enabled->values.front(), "false")) {
-    return shorthand_error(flag, text,
+    return shorthand::error(flag, text,
                            fmt::format("'enabled' must be true or false; got '{}'", enabled->values.front()));
   }
   if (const Field* events = find_field(*fields, "events")) {
     for (auto& e : events->values)
-      if (auto p = event_problem(e)) return shorthand_error(flag, text, *p);
+      if (auto p = event_problem(e)) return shorthand::error(flag, text, *p);
     c.events = unique_events(events->values);
   }
   return c;
@@ -1208,23 +1047,23 @@ Result<DeploymentConfig> parse_minimum_healthy_hosts_shorthand(std::string_view 
 
 Result<DeploymentConfig> parse_minimum_healthy_hosts_shorthand(std::string_view text, std::string_view flag) {
   static constexpr std::array<std::string_view, 2> k_keys = {"type", "value"};
-  auto fields = parse_fields(text, flag, text, k_keys, {});
+  auto fields = shorthand::parse_fields(text, flag, text, k_keys, {});
   if (!fields) return std::unexpected(fields.error());
   const Field* type = find_field(*fields, "type");
   const Field* value = find_field(*fields, "value");
-  if (!type) return shorthand_error(flag, text, "missing 'type' (HOST_COUNT or FLEET_PERCENT)");
-  if (!value) return shorthand_error(flag, text, "missing 'value'");
+  if (!type) return shorthand::error(flag, text, "missing 'type' (HOST_COUNT or FLEET_PERCENT)");
+  if (!value) return shorthand::error(flag, text, "missing 'value'");
   DeploymentConfig c;
   auto t = parse_minimum_healthy_type(type->values.front());
   if (!t)
-    return shorthand_error(flag, text, fmt::format("unknown type '{}'{}", type->values.front(),
-                                                   suggestion(type->values.front(), k_settable_types)));
+    return shorthand::error(flag, text, fmt::format("unknown type '{}'{}", type->values.front(),
+                                                   did_you_mean(type->values.front(), k_settable_types)));
   std::string_view number = value->values.front();
   bool negative = number.starts_with('-');
   auto n = parse_uint(negative ? number.substr(1) : number);
-  if (!n) return shorthand_error(flag, text, fmt::format("'value' must be a whole number; got '{}'", number));
+  if (!n) return shorthand::error(flag, text, fmt::format("'value' must be a whole number; got '{}'", number));
   long long v = negative ? -*n : *n;
-  if (auto p = minimum_healthy_problem(*t, v)) return shorthand_error(flag, text, *p);
+  if (auto p = minimum_healthy_problem(*t, v)) return shorthand::error(flag, text, *p);
   c.type = *t;
   c.value = static_cast<int>(v);
   return c;
@@ -1233,7 +1072,7 @@ Result<DeploymentConfig> parse_minimum_healthy_hosts_shorthand(std::string_view 
 Result<TagSet> parse_tag_set(std::string_view text, std::string_view flag) {
   auto set = trim(text).starts_with('{') ? tag_set_from_json(text, flag) : tag_set_from_shorthand(text, flag);
   if (!set) return set;
-  if (auto p = tag_set_problem(*set)) return shorthand_error(flag, text, *p);
+  if (auto p = tag_set_problem(*set)) return shorthand::error(flag, text, *p);
   return set;
 }
 
@@ -1244,25 +1083,25 @@ Result<InstanceTarget> parse_ssh_target(std::string_view text, std::string_view 
   if (size_t at = rest.find('@'); at != std::string_view::npos) {
     t.user = std::string(rest.substr(0, at));
     rest = rest.substr(at + 1);
-    if (t.user.empty()) return shorthand_error(flag, text, "empty user before '@'");
+    if (t.user.empty()) return shorthand::error(flag, text, "empty user before '@'");
   }
   std::string_view port;
   if (rest.starts_with('[')) {
     // [IPv6]:port
     size_t close = rest.find(']');
-    if (close == std::string_view::npos) return shorthand_error(flag, text, "unbalanced '[' around the host");
+    if (close == std::string_view::npos) return shorthand::error(flag, text, "unbalanced '[' around the host");
     t.host = std::string(rest.substr(1, close - 1));
     std::string_view after = rest.substr(close + 1);
     if (!after.empty()) {
-      if (!after.starts_with(':')) return shorthand_error(flag, text, "expected ':PORT' after ']'");
+      if (!after.starts_with(':')) return shorthand::error(flag, text, "expected ':PORT' after ']'");
       port = after.substr(1);
-      if (port.empty()) return shorthand_error(flag, text, "empty port after ':'");
+      if (port.empty()) return shorthand::error(flag, text, "empty port after ':'");
     }
   } else if (std::count(rest.begin(), rest.end(), ':') == 1) {
     size_t colon = rest.find(':');
     t.host = std::string(rest.substr(0, colon));
     port = rest.substr(colon + 1);
-    if (port.empty()) return shorthand_error(flag, text, "empty port after ':'");
+    if (port.empty()) return shorthand::error(flag, text, "empty port after ':'");
   } else {
     // No colon, or a bare IPv6 address.
     t.host = std::string(rest);
@@ -1270,10 +1109,10 @@ Result<InstanceTarget> parse_ssh_target(std::string_view text, std::string_view 
   if (!port.empty()) {
     auto n = parse_uint(port);
     if (!n || *n < 1 || *n > 65535)
-      return shorthand_error(flag, text, fmt::format("ssh port must be from 1 to 65535; got '{}'", port));
+      return shorthand::error(flag, text, fmt::format("ssh port must be from 1 to 65535; got '{}'", port));
     t.port = static_cast<int>(*n);
   }
-  if (auto p = target_problem(t)) return shorthand_error(flag, text, *p);
+  if (auto p = target_problem(t)) return shorthand::error(flag, text, *p);
   return t;
 }
 
