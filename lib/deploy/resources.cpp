@@ -1,11 +1,10 @@
-// cdeploy's definitions in the home: one YAML file per resource under <home>/deploy/.
+// cdeploy's definitions in the home: one YAML file per resource under <home>/deploy/, through
+// store/definitions (which says how files are locked, written and checked).
 //
-// Concurrency: every change (create, update, delete, tagging) holds one advisory lock,
-// <home>/deploy/.lock, for its whole check-then-write. One lock for all four kinds rather than
-// one per kind's directory, because the checks cross kinds: a deployment group needs its
-// application and its deployment config, and deleting either must not race with creating a
-// group that uses it. Changes are rare and quick, so the coarser lock costs nothing. Readers take
-// no lock: every file is replaced by an atomic rename, so a reader sees the old or the new file.
+// Concurrency: every change (create, update, delete, tagging) holds the area's one lock,
+// <home>/deploy/.lock, for its whole check-then-write, because the checks cross the four kinds: a
+// deployment group needs its application and its deployment config, and deleting either must not
+// race with creating a group that uses it.
 #include "deploy/resources.hpp"
 
 #include <fmt/format.h>
@@ -22,6 +21,7 @@
 #include <span>
 
 #include "formats/yaml_util.hpp"
+#include "store/definition_fields.hpp"
 #include "util/fs.hpp"
 #include "util/process.hpp"
 #include "util/shorthand.hpp"
@@ -36,23 +36,23 @@ using Keys = std::span<const std::string_view>;
 using yaml::MapEntry;
 using shorthand::Field;
 using shorthand::find_field;
+using definition::optional_text;
+using definition::read_id;
+using definition::read_name;
+using definition::read_time;
+using definition::require_keys;
 
 constexpr std::string_view k_applications = "applications";
 constexpr std::string_view k_configs = "deployment-configs";
 constexpr std::string_view k_instances = "instances";
 constexpr std::string_view k_groups = "deployment-groups";
-constexpr std::string_view k_extension = ".yml";
 constexpr std::string_view k_builtin_prefix = "CodeDeployDefault.";
 constexpr std::string_view k_default_config = "CodeDeployDefault.OneAtATime";
 
-constexpr size_t k_max_name = 100;
 constexpr size_t k_max_tag_groups = 3;
 // AWS's limits for tag keys and values.
 constexpr size_t k_max_tag_key = 128;
 constexpr size_t k_max_tag_value = 256;
-// A holder that is alive but stuck should not hang every other cdeploy command forever; a dead
-// one releases the lock by itself (flock).
-constexpr auto k_lock_timeout = std::chrono::seconds(30);
 
 constexpr std::string_view k_event_failure = "DEPLOYMENT_FAILURE";
 constexpr std::string_view k_event_stop = "DEPLOYMENT_STOP_ON_REQUEST";
@@ -62,6 +62,9 @@ constexpr std::array<std::string_view, 2> k_events = {k_event_failure, k_event_s
 constexpr std::array<std::string_view, 3> k_filter_types = {"KEY_ONLY", "VALUE_ONLY", "KEY_AND_VALUE"};
 constexpr std::array<std::string_view, 2> k_settable_types = {"HOST_COUNT", "FLEET_PERCENT"};
 
+// The kind of an application's deployment groups: they live in a folder of their application's.
+std::string groups_of(std::string_view application) { return fmt::format("{}/{}", k_groups, application); }
+
 std::string now_iso() { return format_iso8601(std::chrono::system_clock::now()); }
 
 bool has_control_character(std::string_view s) {
@@ -69,13 +72,6 @@ bool has_control_character(std::string_view s) {
 }
 
 // ---- validators: a problem's wording, or nullopt; create reports it, a read positions it ----
-
-std::optional<std::string> name_problem(std::string_view what, std::string_view name) {
-  if (is_valid_resource_name(name)) return std::nullopt;
-  if (name.empty()) return fmt::format("{} name is empty", what);
-  return fmt::format("invalid {} name '{}': use 1 to 100 letters, digits, '.', '_' or '-' (not only dots)", what,
-                     name);
-}
 
 std::optional<std::string> tag_text_problem(std::string_view key, std::string_view value) {
   if (key.size() > k_max_tag_key)
@@ -347,84 +343,12 @@ Result<TagSet> tag_set_from_shorthand(std::string_view text, std::string_view fl
 
 // ---- YAML files ----
 
-fs::path deploy_dir(const fs::path& home) { return home / "deploy"; }
-
-fs::path definition_path(const fs::path& dir, std::string_view name) {
-  return dir / (std::string(name) + std::string(k_extension));
-}
-
-Result<FileLock> lock_definitions(const fs::path& home) {
-  return FileLock::acquire(deploy_dir(home) / ".lock", LockMode::exclusive, LockWait::block,
-                           std::chrono::duration_cast<std::chrono::milliseconds>(k_lock_timeout));
-}
-
-bool file_exists(const fs::path& path) {
-  std::error_code ec;
-  return fs::exists(fs::symlink_status(path, ec));
-}
-
-Status remove_definition(const fs::path& path) {
-  std::error_code ec;
-  fs::remove(path, ec);
-  if (ec) return fail(ErrorKind::io, "cannot remove '{}': {}", path.string(), ec.message());
-  return sync_directory(path.parent_path());
-}
-
-// Names of the definitions in a directory (`<name>.yml`), sorted; a missing directory is empty.
-Result<std::vector<std::string>> list_names(const fs::path& dir) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return out;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    std::string file = it->path().filename().string();
-    if (!file.ends_with(k_extension)) continue;
-    std::string name = file.substr(0, file.size() - k_extension.size());
-    // Temporary files of atomic writes and stray files are not definitions.
-    if (!is_valid_resource_name(name)) continue;
-    out.push_back(std::move(name));
-  }
-  if (ec) return fail(ErrorKind::io, "cannot list '{}': {}", dir.string(), ec.message());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-using EmitBody = std::function<void(YAML::Emitter&)>;
-
-// A definition file: a comment saying what it is, then the fields.
-Result<std::string> emit_definition(const std::string& comment, const EmitBody& body) {
-  try {
-    YAML::Emitter out;
-    out << YAML::Comment(comment) << YAML::Newline;
-    out << YAML::BeginMap;
-    body(out);
-    out << YAML::EndMap;
-    if (!out.good()) return fail(ErrorKind::internal, "cannot write YAML: {}", out.GetLastError());
-    return std::string(out.c_str()) + "\n";
-  } catch (const std::exception& e) {
-    return fail(ErrorKind::internal, "cannot write YAML: {}", e.what());
-  }
-}
-
-std::string comment_for(std::string_view what) {
-  return fmt::format("cdeploy {}. This file may be edited by hand: cdeploy checks it on every read.", what);
-}
-
-Status write_definition(const fs::path& path, const std::string& comment, const EmitBody& body) {
-  auto text = emit_definition(comment, body);
-  if (!text) return std::unexpected(text.error());
-  return write_file_atomic(path, *text);
-}
-
-void emit_kv(YAML::Emitter& out, std::string_view key, const std::string& value) {
-  out << YAML::Key << std::string(key) << YAML::Value << value;
-}
-
 void emit_tag_filter(YAML::Emitter& out, const TagFilter& f) {
   out << YAML::BeginMap;
   // Only the parts the type looks at, so a hand-editor is not misled by an ignored one.
-  if (f.type != TagFilterType::value_only) emit_kv(out, "Key", f.key);
-  if (f.type != TagFilterType::key_only) emit_kv(out, "Value", f.value);
-  emit_kv(out, "Type", std::string(tag_filter_type_name(f.type)));
+  if (f.type != TagFilterType::value_only) definition::emit(out, "Key", f.key);
+  if (f.type != TagFilterType::key_only) definition::emit(out, "Value", f.value);
+  definition::emit(out, "Type", std::string(tag_filter_type_name(f.type)));
   out << YAML::EndMap;
 }
 
@@ -440,92 +364,6 @@ void emit_tag_set(YAML::Emitter& out, const TagSet& set) {
     out << YAML::EndSeq;
   }
   out << YAML::EndSeq << YAML::EndMap;
-}
-
-// Reads, parses and checks one definition; a mistake becomes Error{invalid} with positioned details.
-template <class T>
-Result<T> read_definition(const fs::path& path, std::string_view kind, const std::string& missing,
-                          const std::function<std::optional<T>(const YAML::Node&, Diagnostics&)>& parse) {
-  auto text = read_file(path);
-  if (!text) {
-    if (text.error().kind == ErrorKind::not_found) return fail(ErrorKind::not_found, missing);
-    return std::unexpected(text.error());
-  }
-  Diagnostics diagnostics;
-  std::optional<T> out;
-  try {
-    if (auto root = yaml::load(*text, diagnostics)) {
-      if (!root->IsMap()) {
-        diagnostics.error(root->IsNull() ? Position{1, 1} : yaml::position_of(*root),
-                          fmt::format("the {} definition must be a mapping of fields; got {}", kind,
-                                      root->IsNull() ? "an empty file" : yaml::describe(*root)));
-      } else {
-        out = parse(*root, diagnostics);
-      }
-    }
-  } catch (const std::exception& e) {
-    // yaml-cpp throws on some malformed input even after a successful load.
-    diagnostics.error({1, 1}, fmt::format("invalid YAML: {}", e.what()));
-  }
-  if (out && !diagnostics.has_errors()) return std::move(*out);
-  diagnostics.sort();
-  std::vector<std::string> details;
-  for (auto& d : diagnostics.items()) details.push_back(format_diagnostic(path.string(), d));
-  return std::unexpected(
-      Error{ErrorKind::invalid, fmt::format("invalid {} definition '{}'", kind, path.string()), std::move(details)});
-}
-
-// Reports required keys that are missing, at the mapping.
-void require_keys(const std::vector<MapEntry>& entries, Keys required, const YAML::Node& map, std::string_view where,
-                  Diagnostics& d) {
-  for (auto key : required) {
-    bool present = std::any_of(entries.begin(), entries.end(), [&](const MapEntry& e) { return e.key == key; });
-    if (!present) d.error(yaml::position_of(map), fmt::format("missing '{}' in {}", key, where));
-  }
-}
-
-// A name field, which must also match where the file is (`expected`, `place` saying which).
-void read_name(const MapEntry& e, std::string_view what, std::string_view expected, std::string_view place,
-               Diagnostics& d, std::string& out) {
-  auto s = yaml::scalar(e, d);
-  if (!s) return;
-  if (auto p = name_problem(what, *s)) {
-    d.error(yaml::value_position(e), *p);
-    return;
-  }
-  if (*s != expected) {
-    d.error(yaml::value_position(e),
-            fmt::format("'{}' is '{}', which does not match {}; rename one to match", e.key, *s, place));
-    return;
-  }
-  out = *s;
-}
-
-void read_id(const MapEntry& e, Diagnostics& d, std::string& out) {
-  auto s = yaml::scalar(e, d);
-  if (!s) return;
-  if (trim(*s).empty()) {
-    d.error(yaml::value_position(e), fmt::format("'{}' is empty", e.key));
-    return;
-  }
-  out = *s;
-}
-
-void read_time(const MapEntry& e, Diagnostics& d, std::string& out) {
-  auto s = yaml::scalar(e, d);
-  if (!s) return;
-  if (!parse_iso8601(*s)) {
-    d.error(yaml::value_position(e),
-            fmt::format("'{}' must be an ISO-8601 time such as 2026-01-31T12:00:00.000Z; got '{}'", e.key, *s));
-    return;
-  }
-  out = *s;
-}
-
-// A string that may be written empty (`Value:`): null reads as "".
-std::optional<std::string> optional_text(const MapEntry& e, Diagnostics& d) {
-  if (e.value.IsNull()) return std::string();
-  return yaml::scalar(e, d);
 }
 
 std::optional<TagFilter> read_tag_filter(const YAML::Node& node, Diagnostics& d) {
@@ -639,7 +477,7 @@ std::optional<Application> parse_application(const YAML::Node& root, std::string
   auto entries = yaml::entries(root, where, k_keys, d, yaml::UnknownKeys::error);
   require_keys(entries, k_keys, root, where, d);
   Application a;
-  std::string place = fmt::format("the file name '{}{}'", name, k_extension);
+  std::string place = definition::file_name_place(name);
   for (auto& e : entries) {
     if (e.key == "applicationName") read_name(e, "application", name, place, d, a.name);
     else if (e.key == "applicationId") read_id(e, d, a.id);
@@ -657,7 +495,7 @@ std::optional<DeploymentConfigInfo> parse_deployment_config(const YAML::Node& ro
   auto entries = yaml::entries(root, where, k_keys, d, yaml::UnknownKeys::error);
   require_keys(entries, k_keys, root, where, d);
   DeploymentConfigInfo info;
-  std::string place = fmt::format("the file name '{}{}'", name, k_extension);
+  std::string place = definition::file_name_place(name);
   for (auto& e : entries) {
     if (e.key == "deploymentConfigName") {
       read_name(e, "deployment config", name, place, d, info.config.name);
@@ -817,7 +655,7 @@ std::optional<Instance> parse_instance(const YAML::Node& root, std::string_view 
   auto entries = yaml::entries(root, where, k_keys, d, yaml::UnknownKeys::error);
   require_keys(entries, std::span(k_keys).first(4), root, where, d);
   Instance i;
-  std::string place = fmt::format("the file name '{}{}'", name, k_extension);
+  std::string place = definition::file_name_place(name);
   for (auto& e : entries) {
     if (e.key == "instanceName") {
       read_name(e, "instance", name, place, d, i.name);
@@ -851,7 +689,7 @@ std::optional<DeploymentGroup> parse_deployment_group(const YAML::Node& root, st
   require_keys(entries, std::array<std::string_view, 5>{k_keys[0], k_keys[1], k_keys[2], k_keys[3], k_keys[6]}, root,
                where, d);
   DeploymentGroup g;
-  std::string file_place = fmt::format("the file name '{}{}'", name, k_extension);
+  std::string file_place = definition::file_name_place(name);
   std::string dir_place = fmt::format("the directory '{}' the file is in", application);
   for (auto& e : entries) {
     if (e.key == "applicationName") {
@@ -862,7 +700,7 @@ std::optional<DeploymentGroup> parse_deployment_group(const YAML::Node& root, st
       read_id(e, d, g.id);
     } else if (e.key == "deploymentConfigName") {
       if (auto s = yaml::scalar(e, d)) {
-        if (auto p = name_problem("deployment config", *s)) d.error(yaml::value_position(e), *p);
+        if (auto p = resource_name_problem("deployment config", *s)) d.error(yaml::value_position(e), *p);
         else g.deployment_config_name = *s;
       }
     } else if (e.key == "onPremisesTagSet") {
@@ -878,72 +716,72 @@ std::optional<DeploymentGroup> parse_deployment_group(const YAML::Node& root, st
 
 // ---- writing each kind ----
 
-Status write_application(const fs::path& path, const Application& a) {
-  return write_definition(path, comment_for(fmt::format("application '{}'", a.name)), [&](YAML::Emitter& out) {
-    emit_kv(out, "applicationName", a.name);
-    emit_kv(out, "applicationId", a.id);
-    emit_kv(out, "createTime", a.create_time);
+Status write_application(const Definitions& defs, const Application& a) {
+  return defs.write(k_applications, a.name, fmt::format("application '{}'", a.name), [&](YAML::Emitter& out) {
+    definition::emit(out, "applicationName", a.name);
+    definition::emit(out, "applicationId", a.id);
+    definition::emit(out, "createTime", a.create_time);
   });
 }
 
-Status write_deployment_config(const fs::path& path, const DeploymentConfigInfo& info) {
-  return write_definition(
-      path, comment_for(fmt::format("deployment config '{}'", info.config.name)), [&](YAML::Emitter& out) {
-        emit_kv(out, "deploymentConfigName", info.config.name);
-        emit_kv(out, "deploymentConfigId", info.id);
+Status write_deployment_config(const Definitions& defs, const DeploymentConfigInfo& info) {
+  return defs.write(
+      k_configs, info.config.name, fmt::format("deployment config '{}'", info.config.name), [&](YAML::Emitter& out) {
+        definition::emit(out, "deploymentConfigName", info.config.name);
+        definition::emit(out, "deploymentConfigId", info.id);
         out << YAML::Key << "minimumHealthyHosts" << YAML::Value << YAML::BeginMap;
-        emit_kv(out, "type", std::string(minimum_healthy_type_name(info.config.type)));
+        definition::emit(out, "type", std::string(minimum_healthy_type_name(info.config.type)));
         out << YAML::Key << "value" << YAML::Value << info.config.value;
         out << YAML::EndMap;
-        emit_kv(out, "createTime", info.create_time);
+        definition::emit(out, "createTime", info.create_time);
       });
 }
 
-Status write_instance(const fs::path& path, const Instance& i) {
-  return write_definition(
-      path, comment_for(fmt::format("on-premises instance '{}'", i.name)), [&](YAML::Emitter& out) {
-        emit_kv(out, "instanceName", i.name);
-        emit_kv(out, "instanceArn", i.arn);
-        emit_kv(out, "registerTime", i.register_time);
+Status write_instance(const Definitions& defs, const Instance& i) {
+  return defs.write(
+      k_instances, i.name, fmt::format("on-premises instance '{}'", i.name), [&](YAML::Emitter& out) {
+        definition::emit(out, "instanceName", i.name);
+        definition::emit(out, "instanceArn", i.arn);
+        definition::emit(out, "registerTime", i.register_time);
         out << YAML::Key << "target" << YAML::Value << YAML::BeginMap;
         if (i.target.kind == TargetKind::local) {
-          emit_kv(out, "type", "local");
+          definition::emit(out, "type", "local");
         } else {
-          emit_kv(out, "type", "ssh");
-          if (!i.target.user.empty()) emit_kv(out, "user", i.target.user);
-          emit_kv(out, "host", i.target.host);
+          definition::emit(out, "type", "ssh");
+          if (!i.target.user.empty()) definition::emit(out, "user", i.target.user);
+          definition::emit(out, "host", i.target.host);
           out << YAML::Key << "port" << YAML::Value << i.target.port;
         }
         out << YAML::EndMap;
-        emit_kv(out, "root", i.root);
+        definition::emit(out, "root", i.root);
         out << YAML::Key << "tags" << YAML::Value;
         if (i.tags.empty()) out << YAML::Flow;  // "tags: []" rather than a lone "[]" line
         out << YAML::BeginSeq;
         for (auto& t : i.tags) {
           out << YAML::BeginMap;
-          emit_kv(out, "Key", t.key);
-          emit_kv(out, "Value", t.value);
+          definition::emit(out, "Key", t.key);
+          definition::emit(out, "Value", t.value);
           out << YAML::EndMap;
         }
         out << YAML::EndSeq;
       });
 }
 
-Status write_deployment_group(const fs::path& path, const DeploymentGroup& g) {
-  return write_definition(
-      path, comment_for(fmt::format("deployment group '{}' of application '{}'", g.name, g.application)),
+Status write_deployment_group(const Definitions& defs, const DeploymentGroup& g) {
+  return defs.write(
+      groups_of(g.application), g.name, fmt::format("deployment group '{}' of application '{}'", g.name, g.application),
       [&](YAML::Emitter& out) {
-        emit_kv(out, "applicationName", g.application);
-        emit_kv(out, "deploymentGroupName", g.name);
-        emit_kv(out, "deploymentGroupId", g.id);
-        emit_kv(out, "deploymentConfigName", g.deployment_config_name);
+        definition::emit(out, "applicationName", g.application);
+        definition::emit(out, "deploymentGroupName", g.name);
+        definition::emit(out, "deploymentGroupId", g.id);
+        definition::emit(out, "deploymentConfigName", g.deployment_config_name);
         emit_tag_set(out, g.tag_set);
         out << YAML::Key << "autoRollbackConfiguration" << YAML::Value << YAML::BeginMap;
         out << YAML::Key << "enabled" << YAML::Value << g.auto_rollback.enabled;
         out << YAML::Key << "events" << YAML::Value << YAML::Flow << YAML::BeginSeq;
         for (auto& e : g.auto_rollback.events) out << e;
         out << YAML::EndSeq << YAML::EndMap;
-        emit_kv(out, "createTime", g.create_time);
+        definition::emit(out, "createTime", g.create_time);
       });
 }
 
@@ -953,8 +791,8 @@ Json tag_filter_to_json(const TagFilter& f) {
 
 // The checks create and update share for a group's own fields.
 Status check_group_fields(const DeploymentGroup& g) {
-  if (auto p = name_problem("deployment group", g.name)) return fail(ErrorKind::invalid, *p);
-  if (auto p = name_problem("deployment config", g.deployment_config_name)) return fail(ErrorKind::invalid, *p);
+  if (auto p = resource_name_problem("deployment group", g.name)) return fail(ErrorKind::invalid, *p);
+  if (auto p = resource_name_problem("deployment config", g.deployment_config_name)) return fail(ErrorKind::invalid, *p);
   if (auto p = tag_set_problem(g.tag_set)) return fail(ErrorKind::invalid, *p);
   if (auto p = auto_rollback_problem(g.auto_rollback)) return fail(ErrorKind::invalid, *p);
   return {};
@@ -1116,15 +954,6 @@ Result<InstanceTarget> parse_ssh_target(std::string_view text, std::string_view 
   return t;
 }
 
-bool is_valid_resource_name(std::string_view name) {
-  if (name.empty() || name.size() > k_max_name) return false;
-  // "." and ".." would name directories, not files.
-  if (std::all_of(name.begin(), name.end(), [](char c) { return c == '.'; })) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-  });
-}
-
 Json application_to_json(const Application& a) {
   return Json{{"applicationId", a.id},
               {"applicationName", a.name},
@@ -1189,64 +1018,59 @@ Json deployment_group_to_json(const DeploymentGroup& g) {
 
 // ---- Resources ----
 
-Resources::Resources(std::filesystem::path home) : m_home(std::move(home)) {}
-
-std::filesystem::path Resources::dir(std::string_view kind) const { return deploy_dir(m_home) / kind; }
+Resources::Resources(std::filesystem::path home) : m_defs(std::move(home), "deploy", "cdeploy") {}
 
 // Applications
 
 Result<Application> Resources::create_application(const std::string& name) {
-  if (auto p = name_problem("application", name)) return fail(ErrorKind::invalid, *p);
-  auto lock = lock_definitions(m_home);
-  if (!lock) return std::unexpected(lock.error());
-  fs::path path = definition_path(dir(k_applications), name);
-  if (file_exists(path)) return fail(ErrorKind::conflict, "application '{}' already exists", name);
+  if (auto p = resource_name_problem("application", name)) return fail(ErrorKind::invalid, *p);
   Application a{name, make_uuid(), now_iso()};
-  if (auto st = write_application(path, a); !st) return std::unexpected(st.error());
+  if (auto st = m_defs.create(k_applications, name, fmt::format("application '{}' already exists", name),
+                              [&] { return write_application(m_defs, a); });
+      !st)
+    return std::unexpected(st.error());
   return a;
 }
 
 Result<Application> Resources::get_application(const std::string& name) const {
-  if (auto p = name_problem("application", name)) return fail(ErrorKind::invalid, *p);
-  return read_definition<Application>(
-      definition_path(dir(k_applications), name), "application",
-      fmt::format("application '{}' does not exist", name),
+  if (auto p = resource_name_problem("application", name)) return fail(ErrorKind::invalid, *p);
+  return m_defs.read<Application>(
+      k_applications, name, "application", fmt::format("application '{}' does not exist", name),
       [&](const YAML::Node& root, Diagnostics& d) { return parse_application(root, name, d); });
 }
 
-Result<std::vector<std::string>> Resources::list_applications() const { return list_names(dir(k_applications)); }
+Result<std::vector<std::string>> Resources::list_applications() const { return m_defs.list(k_applications); }
 
 Status Resources::delete_application(const std::string& name) {
-  if (auto p = name_problem("application", name)) return fail(ErrorKind::invalid, *p);
-  auto lock = lock_definitions(m_home);
+  if (auto p = resource_name_problem("application", name)) return fail(ErrorKind::invalid, *p);
+  auto lock = m_defs.lock();
   if (!lock) return std::unexpected(lock.error());
-  fs::path path = definition_path(dir(k_applications), name);
-  if (!file_exists(path)) return fail(ErrorKind::not_found, "application '{}' does not exist", name);
+  if (!m_defs.exists(k_applications, name)) return fail(ErrorKind::not_found, "application '{}' does not exist", name);
   // Groups first: a crash in between leaves an application without groups, never groups that
   // would come back to life under a new application of the same name.
   std::error_code ec;
-  fs::remove_all(dir(k_groups) / name, ec);
+  fs::remove_all(m_defs.dir(groups_of(name)), ec);
   if (ec) return fail(ErrorKind::io, "cannot remove the deployment groups of '{}': {}", name, ec.message());
-  return remove_definition(path);
+  return m_defs.remove(k_applications, name);
 }
 
 // Deployment configs
 
 Result<DeploymentConfig> Resources::create_deployment_config(const DeploymentConfig& config) {
-  if (auto p = name_problem("deployment config", config.name)) return fail(ErrorKind::invalid, *p);
+  if (auto p = resource_name_problem("deployment config", config.name)) return fail(ErrorKind::invalid, *p);
   if (find_builtin_deployment_config(config.name))
     return fail(ErrorKind::conflict, "deployment config '{}' already exists (it is built in)", config.name);
   if (config.name.starts_with(k_builtin_prefix))
     return fail(ErrorKind::invalid, "invalid deployment config name '{}': names starting with '{}' are reserved",
                 config.name, k_builtin_prefix);
   if (auto p = minimum_healthy_problem(config.type, config.value)) return fail(ErrorKind::invalid, *p);
-  auto lock = lock_definitions(m_home);
-  if (!lock) return std::unexpected(lock.error());
-  fs::path path = definition_path(dir(k_configs), config.name);
-  if (file_exists(path)) return fail(ErrorKind::conflict, "deployment config '{}' already exists", config.name);
   DeploymentConfigInfo info{config, make_uuid(), now_iso()};
   info.config.builtin = false;
-  if (auto st = write_deployment_config(path, info); !st) return std::unexpected(st.error());
+  if (auto st = m_defs.create(k_configs, config.name,
+                              fmt::format("deployment config '{}' already exists", config.name),
+                              [&] { return write_deployment_config(m_defs, info); });
+      !st)
+    return std::unexpected(st.error());
   return info.config;
 }
 
@@ -1258,17 +1082,16 @@ Result<DeploymentConfig> Resources::get_deployment_config(const std::string& nam
 
 Result<DeploymentConfigInfo> Resources::describe_deployment_config(const std::string& name) const {
   if (auto builtin = find_builtin_deployment_config(name)) return DeploymentConfigInfo{*builtin, {}, {}};
-  if (auto p = name_problem("deployment config", name)) return fail(ErrorKind::invalid, *p);
-  return read_definition<DeploymentConfigInfo>(
-      definition_path(dir(k_configs), name), "deployment config",
-      fmt::format("deployment config '{}' does not exist", name),
+  if (auto p = resource_name_problem("deployment config", name)) return fail(ErrorKind::invalid, *p);
+  return m_defs.read<DeploymentConfigInfo>(
+      k_configs, name, "deployment config", fmt::format("deployment config '{}' does not exist", name),
       [&](const YAML::Node& root, Diagnostics& d) { return parse_deployment_config(root, name, d); });
 }
 
 Result<std::vector<std::string>> Resources::list_deployment_configs() const {
   std::vector<std::string> out;
   for (auto& c : builtin_deployment_configs()) out.push_back(c.name);
-  auto custom = list_names(dir(k_configs));
+  auto custom = m_defs.list(k_configs);
   if (!custom) return custom;
   out.insert(out.end(), custom->begin(), custom->end());
   return out;
@@ -1277,16 +1100,15 @@ Result<std::vector<std::string>> Resources::list_deployment_configs() const {
 Status Resources::delete_deployment_config(const std::string& name) {
   if (find_builtin_deployment_config(name))
     return fail(ErrorKind::conflict, "deployment config '{}' is built in and cannot be deleted", name);
-  if (auto p = name_problem("deployment config", name)) return fail(ErrorKind::invalid, *p);
-  auto lock = lock_definitions(m_home);
+  if (auto p = resource_name_problem("deployment config", name)) return fail(ErrorKind::invalid, *p);
+  auto lock = m_defs.lock();
   if (!lock) return std::unexpected(lock.error());
-  fs::path path = definition_path(dir(k_configs), name);
-  if (!file_exists(path)) return fail(ErrorKind::not_found, "deployment config '{}' does not exist", name);
+  if (!m_defs.exists(k_configs, name)) return fail(ErrorKind::not_found, "deployment config '{}' does not exist", name);
   // A group that cannot be read might use it: refuse rather than guess (fail closed).
   auto applications = list_applications();
   if (!applications) return std::unexpected(applications.error());
   for (auto& application : *applications) {
-    auto groups = list_names(dir(k_groups) / application);
+    auto groups = m_defs.list(groups_of(application));
     if (!groups) return std::unexpected(groups.error());
     for (auto& group_name : *groups) {
       auto group = get_deployment_group(application, group_name);
@@ -1296,21 +1118,17 @@ Status Resources::delete_deployment_config(const std::string& name) {
                     name, group_name, application);
     }
   }
-  return remove_definition(path);
+  return m_defs.remove(k_configs, name);
 }
 
 // Instances
 
 Result<Instance> Resources::register_instance(const std::string& name, const InstanceTarget& target,
                                               const std::string& root) {
-  if (auto p = name_problem("instance", name)) return fail(ErrorKind::invalid, *p);
+  if (auto p = resource_name_problem("instance", name)) return fail(ErrorKind::invalid, *p);
   if (auto p = target_problem(target)) return fail(ErrorKind::invalid, *p);
   auto root_path = normalise_root(root);
   if (!root_path) return std::unexpected(root_path.error());
-  auto lock = lock_definitions(m_home);
-  if (!lock) return std::unexpected(lock.error());
-  fs::path path = definition_path(dir(k_instances), name);
-  if (file_exists(path)) return fail(ErrorKind::conflict, "instance '{}' is already registered", name);
   Instance i;
   i.name = name;
   i.arn = fmt::format("arn:cicd:codedeploy:local:{}:instance/{}", current_user_name(), name);
@@ -1318,30 +1136,31 @@ Result<Instance> Resources::register_instance(const std::string& name, const Ins
   i.target = target;
   if (i.target.kind == TargetKind::local) i.target.port = InstanceTarget{}.port;
   i.root = *root_path;
-  if (auto st = write_instance(path, i); !st) return std::unexpected(st.error());
+  if (auto st = m_defs.create(k_instances, name, fmt::format("instance '{}' is already registered", name),
+                              [&] { return write_instance(m_defs, i); });
+      !st)
+    return std::unexpected(st.error());
   return i;
 }
 
 Result<Instance> Resources::get_instance(const std::string& name) const {
-  if (auto p = name_problem("instance", name)) return fail(ErrorKind::invalid, *p);
-  return read_definition<Instance>(
-      definition_path(dir(k_instances), name), "instance", fmt::format("instance '{}' is not registered", name),
-      [&](const YAML::Node& root, Diagnostics& d) { return parse_instance(root, name, d); });
+  if (auto p = resource_name_problem("instance", name)) return fail(ErrorKind::invalid, *p);
+  return m_defs.read<Instance>(k_instances, name, "instance", fmt::format("instance '{}' is not registered", name),
+                               [&](const YAML::Node& root, Diagnostics& d) { return parse_instance(root, name, d); });
 }
 
 Status Resources::deregister_instance(const std::string& name) {
-  if (auto p = name_problem("instance", name)) return fail(ErrorKind::invalid, *p);
-  auto lock = lock_definitions(m_home);
+  if (auto p = resource_name_problem("instance", name)) return fail(ErrorKind::invalid, *p);
+  auto lock = m_defs.lock();
   if (!lock) return std::unexpected(lock.error());
-  fs::path path = definition_path(dir(k_instances), name);
-  if (!file_exists(path)) return fail(ErrorKind::not_found, "instance '{}' is not registered", name);
-  return remove_definition(path);
+  if (!m_defs.exists(k_instances, name)) return fail(ErrorKind::not_found, "instance '{}' is not registered", name);
+  return m_defs.remove(k_instances, name);
 }
 
 Result<std::vector<std::string>> Resources::list_instances(const std::vector<TagFilter>& filters) const {
   for (auto& f : filters)
     if (auto p = tag_filter_problem(f)) return fail(ErrorKind::invalid, *p);
-  auto names = list_names(dir(k_instances));
+  auto names = m_defs.list(k_instances);
   if (!names || filters.empty()) return names;
   std::vector<std::string> out;
   for (auto& name : *names) {
@@ -1359,7 +1178,7 @@ Status Resources::change_tags(const std::vector<std::string>& instance_names, co
   if (tags.empty()) return fail(ErrorKind::invalid, "no tags given");
   for (auto& t : tags)
     if (auto p = tag_problem(t)) return fail(ErrorKind::invalid, *p);
-  auto lock = lock_definitions(m_home);
+  auto lock = m_defs.lock();
   if (!lock) return std::unexpected(lock.error());
   // 1. Read every instance first: one unknown or broken instance changes none.
   std::vector<Instance> instances;
@@ -1370,7 +1189,7 @@ Status Resources::change_tags(const std::vector<std::string>& instance_names, co
   }
   for (auto& i : instances) {
     change(i);
-    if (auto st = write_instance(definition_path(dir(k_instances), i.name), i); !st) return st;
+    if (auto st = write_instance(m_defs, i); !st) return st;
   }
   return {};
 }
@@ -1403,41 +1222,42 @@ Status Resources::remove_tags(const std::vector<std::string>& instance_names, co
 Result<DeploymentGroup> Resources::create_deployment_group(const DeploymentGroup& group) {
   DeploymentGroup g = group;
   if (g.deployment_config_name.empty()) g.deployment_config_name = std::string(k_default_config);
-  if (auto p = name_problem("application", g.application)) return fail(ErrorKind::invalid, *p);
+  if (auto p = resource_name_problem("application", g.application)) return fail(ErrorKind::invalid, *p);
   if (auto st = check_group_fields(g); !st) return std::unexpected(st.error());
   g.auto_rollback.events = unique_events(g.auto_rollback.events);
-  auto lock = lock_definitions(m_home);
-  if (!lock) return std::unexpected(lock.error());
-  if (!file_exists(definition_path(dir(k_applications), g.application)))
-    return fail(ErrorKind::not_found, "application '{}' does not exist", g.application);
-  if (auto config = get_deployment_config(g.deployment_config_name); !config)
-    return std::unexpected(config.error());
-  fs::path path = definition_path(dir(k_groups) / g.application, g.name);
-  if (file_exists(path))
-    return fail(ErrorKind::conflict, "deployment group '{}' already exists in application '{}'", g.name,
-                g.application);
   g.id = make_uuid();
   g.create_time = now_iso();
-  if (auto st = write_deployment_group(path, g); !st) return std::unexpected(st.error());
+  auto parents_exist = [&]() -> Status {
+    if (!m_defs.exists(k_applications, g.application))
+      return fail(ErrorKind::not_found, "application '{}' does not exist", g.application);
+    if (auto config = get_deployment_config(g.deployment_config_name); !config) return std::unexpected(config.error());
+    return {};
+  };
+  if (auto st = m_defs.create(
+          groups_of(g.application), g.name,
+          fmt::format("deployment group '{}' already exists in application '{}'", g.name, g.application),
+          [&] { return write_deployment_group(m_defs, g); }, parents_exist);
+      !st)
+    return std::unexpected(st.error());
   return g;
 }
 
 Result<DeploymentGroup> Resources::get_deployment_group(const std::string& application, const std::string& name) const {
-  if (auto p = name_problem("application", application)) return fail(ErrorKind::invalid, *p);
-  if (auto p = name_problem("deployment group", name)) return fail(ErrorKind::invalid, *p);
-  if (!file_exists(definition_path(dir(k_applications), application)))
+  if (auto p = resource_name_problem("application", application)) return fail(ErrorKind::invalid, *p);
+  if (auto p = resource_name_problem("deployment group", name)) return fail(ErrorKind::invalid, *p);
+  if (!m_defs.exists(k_applications, application))
     return fail(ErrorKind::not_found, "application '{}' does not exist", application);
-  return read_definition<DeploymentGroup>(
-      definition_path(dir(k_groups) / application, name), "deployment group",
+  return m_defs.read<DeploymentGroup>(
+      groups_of(application), name, "deployment group",
       fmt::format("deployment group '{}' does not exist in application '{}'", name, application),
       [&](const YAML::Node& root, Diagnostics& d) { return parse_deployment_group(root, application, name, d); });
 }
 
 Result<std::vector<std::string>> Resources::list_deployment_groups(const std::string& application) const {
-  if (auto p = name_problem("application", application)) return fail(ErrorKind::invalid, *p);
-  if (!file_exists(definition_path(dir(k_applications), application)))
+  if (auto p = resource_name_problem("application", application)) return fail(ErrorKind::invalid, *p);
+  if (!m_defs.exists(k_applications, application))
     return fail(ErrorKind::not_found, "application '{}' does not exist", application);
-  return list_names(dir(k_groups) / application);
+  return m_defs.list(groups_of(application));
 }
 
 Result<DeploymentGroup> Resources::update_deployment_group(const std::string& application,
@@ -1454,7 +1274,7 @@ Result<DeploymentGroup> Resources::update_deployment_group(const std::string& ap
 Result<DeploymentGroup> Resources::update_deployment_group(const std::string& application,
                                                            const std::string& current_name,
                                                            const DeploymentGroupUpdate& update) {
-  auto lock = lock_definitions(m_home);
+  auto lock = m_defs.lock();
   if (!lock) return std::unexpected(lock.error());
   // 1. The group as it is now (this also checks the names and that the application exists).
   auto current = get_deployment_group(application, current_name);
@@ -1468,36 +1288,33 @@ Result<DeploymentGroup> Resources::update_deployment_group(const std::string& ap
   g.auto_rollback.events = unique_events(g.auto_rollback.events);
   if (auto st = check_group_fields(g); !st) return std::unexpected(st.error());
   if (auto config = get_deployment_config(g.deployment_config_name); !config) return std::unexpected(config.error());
-  fs::path old_path = definition_path(dir(k_groups) / application, current_name);
-  fs::path new_path = definition_path(dir(k_groups) / application, g.name);
   bool renamed = g.name != current_name;
-  if (renamed && file_exists(new_path))
+  if (renamed && m_defs.exists(groups_of(application), g.name))
     return fail(ErrorKind::conflict, "deployment group '{}' already exists in application '{}'", g.name, application);
   // 3. Write the new file before removing the old one: a crash leaves both, never neither.
-  if (auto st = write_deployment_group(new_path, g); !st) return std::unexpected(st.error());
+  if (auto st = write_deployment_group(m_defs, g); !st) return std::unexpected(st.error());
   if (renamed) {
-    if (auto st = remove_definition(old_path); !st) return std::unexpected(st.error());
+    if (auto st = m_defs.remove(groups_of(application), current_name); !st) return std::unexpected(st.error());
   }
   return g;
 }
 
 Status Resources::delete_deployment_group(const std::string& application, const std::string& name) {
-  if (auto p = name_problem("application", application)) return fail(ErrorKind::invalid, *p);
-  if (auto p = name_problem("deployment group", name)) return fail(ErrorKind::invalid, *p);
-  auto lock = lock_definitions(m_home);
+  if (auto p = resource_name_problem("application", application)) return fail(ErrorKind::invalid, *p);
+  if (auto p = resource_name_problem("deployment group", name)) return fail(ErrorKind::invalid, *p);
+  auto lock = m_defs.lock();
   if (!lock) return std::unexpected(lock.error());
-  if (!file_exists(definition_path(dir(k_applications), application)))
+  if (!m_defs.exists(k_applications, application))
     return fail(ErrorKind::not_found, "application '{}' does not exist", application);
-  fs::path path = definition_path(dir(k_groups) / application, name);
-  if (!file_exists(path))
+  if (!m_defs.exists(groups_of(application), name))
     return fail(ErrorKind::not_found, "deployment group '{}' does not exist in application '{}'", name, application);
-  return remove_definition(path);
+  return m_defs.remove(groups_of(application), name);
 }
 
 Result<std::vector<Instance>> Resources::instances_for(const DeploymentGroup& group) const {
   std::vector<Instance> out;
   if (group.tag_set.empty()) return out;
-  auto names = list_names(dir(k_instances));
+  auto names = m_defs.list(k_instances);
   if (!names) return std::unexpected(names.error());
   for (auto& name : *names) {
     auto instance = get_instance(name);

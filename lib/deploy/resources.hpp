@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "deploy/fleet.hpp"
+#include "store/definitions.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
 
@@ -122,10 +123,6 @@ Result<TagSet> parse_tag_set(std::string_view text, std::string_view flag = "--o
 Result<InstanceTarget> parse_ssh_target(std::string_view text, std::string_view flag = "--ssh");
 
 
-// Names of applications, groups, configs and instances: 1-100 of [A-Za-z0-9._-] (as AWS, which
-// also allows more; these are also file names here).
-bool is_valid_resource_name(std::string_view name);
-
 // JSON in the shape of the AWS CLI's get-* outputs (applicationInfo, deploymentGroupInfo, ...).
 Json application_to_json(const Application& a);
 Json deployment_config_to_json(const DeploymentConfig& c, const std::string& create_time = {});
@@ -188,14 +185,13 @@ class Resources {
   // The instances a group deploys to, by name. An empty tag set matches no instance.
   Result<std::vector<Instance>> instances_for(const DeploymentGroup& group) const;
 
-  const std::filesystem::path& home() const { return m_home; }
+  const std::filesystem::path& home() const { return m_defs.home(); }
 
  private:
-  std::filesystem::path dir(std::string_view kind) const;
   // Reads every named instance (all must exist), applies `change` to each, writes them back.
   Status change_tags(const std::vector<std::string>& instance_names, const std::vector<Tag>& tags,
                      const std::function<void(Instance&)>& change);
-  std::filesystem::path m_home;
+  Definitions m_defs;
 };
 
 }  // namespace cicd
