@@ -97,7 +97,7 @@ struct DeploymentGroup {
   std::string create_time;
 };
 
-// ---- AWS CLI shorthand syntax ----
+// ---- AWS CLI shorthand syntax (resource_shorthand.cpp, on util/shorthand) ----
 // "Key=Env,Value=Prod"
 Result<Tag> parse_tag_shorthand(std::string_view text);
 // "Key=Env,Value=Prod,Type=KEY_AND_VALUE" (Type defaults as AWS: KEY_AND_VALUE with both,
@@ -110,7 +110,8 @@ Result<DeploymentConfig> parse_minimum_healthy_hosts_shorthand(std::string_view 
 // The same with the flag the text came from, which errors name ("--tags 'Key=Env,Vaule=Prod': unknown
 // field 'Vaule'; did you mean 'Value'?"). The one-argument forms name --tags,
 // --on-premises-instance-tag-filters, --auto-rollback-configuration and --minimum-healthy-hosts.
-// Values may be quoted ('a,b' or "a,b") or escape a character with a backslash.
+// Values may be quoted ('a,b' or "a,b") or escape a comma with a backslash (util/shorthand.hpp has
+// the rules).
 Result<Tag> parse_tag_shorthand(std::string_view text, std::string_view flag);
 Result<TagFilter> parse_tag_filter_shorthand(std::string_view text, std::string_view flag);
 Result<AutoRollbackConfiguration> parse_auto_rollback_shorthand(std::string_view text, std::string_view flag);
@@ -122,15 +123,16 @@ Result<TagSet> parse_tag_set(std::string_view text, std::string_view flag = "--o
 // An ssh target "[user@]host[:port]" (IPv6 as "[::1]:22"), for --ssh.
 Result<InstanceTarget> parse_ssh_target(std::string_view text, std::string_view flag = "--ssh");
 
-
-// JSON in the shape of the AWS CLI's get-* outputs (applicationInfo, deploymentGroupInfo, ...).
+// JSON in the shape of the AWS CLI's get-* outputs (applicationInfo, deploymentGroupInfo, ...)
+// (resource_json.cpp).
 Json application_to_json(const Application& a);
 Json deployment_config_to_json(const DeploymentConfig& c, const std::string& create_time = {});
 Json instance_target_to_json(const InstanceTarget& t);
 Json instance_to_json(const Instance& i);
 Json deployment_group_to_json(const DeploymentGroup& g);
 
-// Files: <home>/deploy/applications/<name>.yml, deployment-configs/<name>.yml, instances/<name>.yml,
+// Files (store/definitions, area "deploy"; resource_files.cpp): <home>/deploy/applications/<name>.yml,
+// deployment-configs/<name>.yml, instances/<name>.yml,
 // deployment-groups/<application>/<name>.yml. Every change holds one advisory lock,
 // <home>/deploy/.lock (creating is exclusive: of two concurrent creates of one name exactly one
 // succeeds); reads take no lock, since files are replaced by atomic renames. A hand-edited file
