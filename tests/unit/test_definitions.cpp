@@ -1,11 +1,9 @@
 // store/definitions on its own, with a toy kind: widgets in the area "toys" of a tool "ctoy".
 #include <catch2/catch.hpp>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <atomic>
-#include <thread>
 
 #include "store/definition_fields.hpp"
 #include "store/definitions.hpp"
@@ -242,22 +240,14 @@ TEST_CASE("definitions: of concurrent creates of one name from threads exactly o
   Scratch scratch;
   constexpr int k_threads = 8;
   std::atomic<int> won{0}, conflicts{0}, other{0};
-  std::atomic<bool> go{false};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < k_threads; ++t) {
-    threads.emplace_back([&, t] {
-      auto defs = toys(scratch);  // each its own object, as separate invocations would be
-      Widget w = widget("w1");
-      w.size = t;
-      while (!go) std::this_thread::yield();
-      auto result = create_widget(defs, w);
-      if (result) ++won;
-      else if (result.error().kind == ErrorKind::conflict) ++conflicts;
-      else ++other;
-    });
-  }
-  go = true;
-  for (auto& t : threads) t.join();
+  test::race_threads(k_threads, [&](int t) {
+    Widget w = widget("w1");
+    w.size = t;
+    auto result = create_widget(toys(scratch), w);  // each its own object, as separate invocations
+    if (result) ++won;
+    else if (result.error().kind == ErrorKind::conflict) ++conflicts;
+    else ++other;
+  });
   CHECK(won == 1);
   CHECK(conflicts == k_threads - 1);
   CHECK(other == 0);
@@ -266,38 +256,12 @@ TEST_CASE("definitions: of concurrent creates of one name from threads exactly o
 
 TEST_CASE("definitions: of concurrent creates of one name from processes exactly one succeeds", "[definitions]") {
   Scratch scratch;
-  constexpr int k_processes = 6;
-  // The children wait for this pipe to close so they start together.
-  int gate[2];
-  REQUIRE(::pipe(gate) == 0);
-  std::vector<pid_t> children;
-  for (int p = 0; p < k_processes; ++p) {
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      ::close(gate[1]);
-      char c;
-      while (::read(gate[0], &c, 1) > 0) {
-      }
-      auto result = create_widget(toys(scratch), widget("w1"));
-      ::_exit(result ? 0 : result.error().kind == ErrorKind::conflict ? 1 : 2);
-    }
-    children.push_back(pid);
-  }
-  ::close(gate[0]);
-  ::close(gate[1]);
-  int won = 0, conflicts = 0, other = 0;
-  for (pid_t pid : children) {
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 3;
-    if (code == 0) ++won;
-    else if (code == 1) ++conflicts;
-    else ++other;
-  }
-  CHECK(won == 1);
-  CHECK(conflicts == k_processes - 1);
-  CHECK(other == 0);
+  auto codes = test::race_processes(6, [&](int) {
+    auto result = create_widget(toys(scratch), widget("w1"));
+    return result ? 0 : result.error().kind == ErrorKind::conflict ? 1 : 2;
+  });
+  CHECK(std::count(codes.begin(), codes.end(), 0) == 1);
+  CHECK(std::count(codes.begin(), codes.end(), 1) == 5);
   CHECK(read_widget(toys(scratch), k_widgets, "w1"));
 }
 
