@@ -80,7 +80,9 @@ Result<TagFilter> tag_filter_from_json(const Json& item, std::string_view flag, 
   if (!has_key && !has_value) return shorthand::error(flag, whole, "a tag filter needs a Key, a Value or both");
   if (type) {
     auto t = parse_tag_filter_type(*type);
-    if (!t) return shorthand::error(flag, whole, fmt::format("unknown Type '{}'{}", *type, did_you_mean(*type, k_filter_types)));
+    if (!t)
+      return shorthand::error(flag, whole,
+                              fmt::format("unknown Type '{}'{}", *type, did_you_mean(*type, k_filter_types)));
     filter.type = *t;
   } else {
     filter.type = default_filter_type(has_key, has_value);

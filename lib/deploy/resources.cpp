@@ -28,7 +28,8 @@ std::string now_iso() { return format_iso8601(std::chrono::system_clock::now());
 // The checks create and update share for a group's own fields.
 Status check_group_fields(const DeploymentGroup& g) {
   if (auto p = resource_name_problem("deployment group", g.name)) return fail(ErrorKind::invalid, *p);
-  if (auto p = resource_name_problem("deployment config", g.deployment_config_name)) return fail(ErrorKind::invalid, *p);
+  if (auto p = resource_name_problem("deployment config", g.deployment_config_name))
+    return fail(ErrorKind::invalid, *p);
   if (auto p = tag_set_problem(g.tag_set)) return fail(ErrorKind::invalid, *p);
   if (auto p = auto_rollback_problem(g.auto_rollback)) return fail(ErrorKind::invalid, *p);
   return {};
@@ -132,8 +133,9 @@ Status Resources::delete_deployment_config(const std::string& name) {
       auto group = get_deployment_group(application, group_name);
       if (!group) return std::unexpected(group.error());
       if (group->deployment_config_name == name)
-        return fail(ErrorKind::conflict, "deployment config '{}' is in use by deployment group '{}' of application '{}'",
-                    name, group_name, application);
+        return fail(ErrorKind::conflict,
+                    "deployment config '{}' is in use by deployment group '{}' of application '{}'", name,
+                    group_name, application);
     }
   }
   return m_defs.remove(k_configs, name);

@@ -35,7 +35,8 @@ inline constexpr std::string_view k_event_stop = "DEPLOYMENT_STOP_ON_REQUEST";
 inline constexpr std::string_view k_event_alarm = "DEPLOYMENT_STOP_ON_ALARM";
 inline constexpr std::array<std::string_view, 2> k_events = {k_event_failure, k_event_stop};
 
-inline constexpr std::array<std::string_view, 3> k_filter_types = {"KEY_ONLY", "VALUE_ONLY", "KEY_AND_VALUE"};
+inline constexpr std::array<std::string_view, 3> k_filter_types = {"KEY_ONLY", "VALUE_ONLY",
+                                                                   "KEY_AND_VALUE"};
 inline constexpr std::array<std::string_view, 2> k_settable_types = {"HOST_COUNT", "FLEET_PERCENT"};
 
 // ---- validators (resource_checks.cpp): a problem's wording, or nullopt; create and the flags
@@ -62,11 +63,14 @@ std::vector<std::string> unique_events(const std::vector<std::string>& events);
 // ---- definition files (resource_files.cpp): each kind's YAML, read with positioned diagnostics
 // (`name`, and a group's `application`, are where the file is: its fields must match) ----
 
-std::optional<Application> parse_application(const YAML::Node& root, std::string_view name, Diagnostics& d);
-std::optional<DeploymentConfigInfo> parse_deployment_config(const YAML::Node& root, std::string_view name,
-                                                            Diagnostics& d);
-std::optional<Instance> parse_instance(const YAML::Node& root, std::string_view name, Diagnostics& d);
-std::optional<DeploymentGroup> parse_deployment_group(const YAML::Node& root, std::string_view application,
+std::optional<Application> parse_application(const YAML::Node& root, std::string_view name,
+                                             Diagnostics& d);
+std::optional<DeploymentConfigInfo> parse_deployment_config(const YAML::Node& root,
+                                                            std::string_view name, Diagnostics& d);
+std::optional<Instance> parse_instance(const YAML::Node& root, std::string_view name,
+                                       Diagnostics& d);
+std::optional<DeploymentGroup> parse_deployment_group(const YAML::Node& root,
+                                                      std::string_view application,
                                                       std::string_view name, Diagnostics& d);
 
 // Each writes its definition's file; the caller holds the lock.

@@ -10,16 +10,18 @@
 
 namespace cicd::definition {
 
-void require_keys(const std::vector<yaml::MapEntry>& entries, std::span<const std::string_view> required,
-                  const YAML::Node& map, std::string_view where, Diagnostics& d) {
+void require_keys(const std::vector<yaml::MapEntry>& entries,
+                  std::span<const std::string_view> required, const YAML::Node& map,
+                  std::string_view where, Diagnostics& d) {
   for (auto key : required) {
-    bool present = std::any_of(entries.begin(), entries.end(), [&](const yaml::MapEntry& e) { return e.key == key; });
+    bool present = std::any_of(entries.begin(), entries.end(),
+                               [&](const yaml::MapEntry& e) { return e.key == key; });
     if (!present) d.error(yaml::position_of(map), fmt::format("missing '{}' in {}", key, where));
   }
 }
 
-void read_name(const yaml::MapEntry& e, std::string_view what, std::string_view expected, std::string_view place,
-               Diagnostics& d, std::string& out) {
+void read_name(const yaml::MapEntry& e, std::string_view what, std::string_view expected,
+               std::string_view place, Diagnostics& d, std::string& out) {
   auto s = yaml::scalar(e, d);
   if (!s) return;
   if (auto p = resource_name_problem(what, *s)) {
@@ -28,7 +30,8 @@ void read_name(const yaml::MapEntry& e, std::string_view what, std::string_view 
   }
   if (*s != expected) {
     d.error(yaml::value_position(e),
-            fmt::format("'{}' is '{}', which does not match {}; rename one to match", e.key, *s, place));
+            fmt::format("'{}' is '{}', which does not match {}; rename one to match", e.key, *s,
+                        place));
     return;
   }
   out = *s;
@@ -53,7 +56,8 @@ void read_time(const yaml::MapEntry& e, Diagnostics& d, std::string& out) {
   if (!s) return;
   if (!parse_iso8601(*s)) {
     d.error(yaml::value_position(e),
-            fmt::format("'{}' must be an ISO-8601 time such as 2026-01-31T12:00:00.000Z; got '{}'", e.key, *s));
+            fmt::format("'{}' must be an ISO-8601 time such as 2026-01-31T12:00:00.000Z; got '{}'",
+                        e.key, *s));
     return;
   }
   out = *s;

@@ -19,14 +19,15 @@
 namespace cicd::definition {
 
 // Reports each key of `required` missing from `entries`, at the mapping: "missing 'K' in WHERE".
-void require_keys(const std::vector<yaml::MapEntry>& entries, std::span<const std::string_view> required,
-                  const YAML::Node& map, std::string_view where, Diagnostics& d);
+void require_keys(const std::vector<yaml::MapEntry>& entries,
+                  std::span<const std::string_view> required, const YAML::Node& map,
+                  std::string_view where, Diagnostics& d);
 
 // A name field, which must be a valid resource name and match where the file is: `expected`,
 // with `place` saying which ("the file name 'web.yml'", see file_name_place). `what` names the
 // resource ("application").
-void read_name(const yaml::MapEntry& e, std::string_view what, std::string_view expected, std::string_view place,
-               Diagnostics& d, std::string& out);
+void read_name(const yaml::MapEntry& e, std::string_view what, std::string_view expected,
+               std::string_view place, Diagnostics& d, std::string& out);
 // "the file name '<name>.yml'": the place of a name that must match its file's.
 std::string file_name_place(std::string_view name);
 

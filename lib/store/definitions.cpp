@@ -57,8 +57,9 @@ bool is_valid_resource_name(std::string_view name) {
 std::optional<std::string> resource_name_problem(std::string_view what, std::string_view name) {
   if (is_valid_resource_name(name)) return std::nullopt;
   if (name.empty()) return fmt::format("{} name is empty", what);
-  return fmt::format("invalid {} name '{}': use 1 to 100 letters, digits, '.', '_' or '-' (not only dots)", what,
-                     name);
+  return fmt::format(
+      "invalid {} name '{}': use 1 to 100 letters, digits, '.', '_' or '-' (not only dots)", what,
+      name);
 }
 
 Definitions::Definitions(fs::path home, std::string area, std::string tool)
@@ -75,7 +76,9 @@ Result<FileLock> Definitions::lock() const {
                            std::chrono::duration_cast<std::chrono::milliseconds>(k_lock_timeout));
 }
 
-bool Definitions::exists(std::string_view kind, std::string_view name) const { return file_exists(path(kind, name)); }
+bool Definitions::exists(std::string_view kind, std::string_view name) const {
+  return file_exists(path(kind, name));
+}
 
 Result<std::vector<std::string>> Definitions::list(std::string_view kind) const {
   std::vector<std::string> out;
@@ -108,13 +111,16 @@ Status Definitions::write(std::string_view kind, std::string_view name, std::str
                           const EmitBody& body) const {
   if (auto st = check_name(name); !st) return st;
   auto text = emit_definition(
-      fmt::format("{} {}. This file may be edited by hand: {} checks it on every read.", m_tool, what, m_tool), body);
+      fmt::format("{} {}. This file may be edited by hand: {} checks it on every read.", m_tool,
+                  what, m_tool),
+      body);
   if (!text) return std::unexpected(text.error());
   return write_file_atomic(path(kind, name), *text);
 }
 
-Status Definitions::create(std::string_view kind, std::string_view name, const std::string& exists_message,
-                           const std::function<Status()>& write, const std::function<Status()>& check) const {
+Status Definitions::create(std::string_view kind, std::string_view name,
+                           const std::string& exists_message, const std::function<Status()>& write,
+                           const std::function<Status()>& check) const {
   auto held = lock();
   if (!held) return std::unexpected(held.error());
   if (check) {
@@ -124,13 +130,15 @@ Status Definitions::create(std::string_view kind, std::string_view name, const s
   return write();
 }
 
-Status Definitions::read_checked(std::string_view kind, std::string_view name, std::string_view what,
-                                 const std::string& missing_message, const ParseBody& parse) const {
+Status Definitions::read_checked(std::string_view kind, std::string_view name,
+                                 std::string_view what, const std::string& missing_message,
+                                 const ParseBody& parse) const {
   if (auto st = check_name(name); !st) return st;
   fs::path file = path(kind, name);
   auto text = read_file(file);
   if (!text) {
-    if (text.error().kind == ErrorKind::not_found) return fail(ErrorKind::not_found, missing_message);
+    if (text.error().kind == ErrorKind::not_found)
+      return fail(ErrorKind::not_found, missing_message);
     return std::unexpected(text.error());
   }
   Diagnostics diagnostics;
@@ -153,8 +161,9 @@ Status Definitions::read_checked(std::string_view kind, std::string_view name, s
   diagnostics.sort();
   std::vector<std::string> details;
   for (auto& d : diagnostics.items()) details.push_back(format_diagnostic(file.string(), d));
-  return std::unexpected(
-      Error{ErrorKind::invalid, fmt::format("invalid {} definition '{}'", what, file.string()), std::move(details)});
+  return std::unexpected(Error{ErrorKind::invalid,
+                               fmt::format("invalid {} definition '{}'", what, file.string()),
+                               std::move(details)});
 }
 
 }  // namespace cicd

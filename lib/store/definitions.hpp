@@ -78,13 +78,15 @@ class Definitions {
   // Writes a definition atomically: a comment "<tool> <what>. This file may be edited by hand:
   // <tool> checks it on every read." (`what`: "application 'web'"), then the mapping `body`
   // fills. The caller holds lock().
-  Status write(std::string_view kind, std::string_view name, std::string_view what, const EmitBody& body) const;
+  Status write(std::string_view kind, std::string_view name, std::string_view what,
+               const EmitBody& body) const;
 
   // Creates a definition: takes the lock, runs `check` (the preconditions that need the lock, such
   // as a parent that must exist; may be empty), then Error{conflict} `exists_message` if a
   // definition of that name is there, else `write` (which calls write()).
   Status create(std::string_view kind, std::string_view name, const std::string& exists_message,
-                const std::function<Status()>& write, const std::function<Status()>& check = {}) const;
+                const std::function<Status()>& write,
+                const std::function<Status()>& check = {}) const;
 
   // Reads and checks one definition: Error{not_found} `missing_message` when there is no file,
   // Error{invalid} with positioned details when it does not pass `parse` (see the top of this
@@ -97,10 +99,11 @@ class Definitions {
   Result<T> read(std::string_view kind, std::string_view name, std::string_view what,
                  const std::string& missing_message, const Parse& parse) const {
     std::optional<T> out;
-    auto st = read_checked(kind, name, what, missing_message, [&](const YAML::Node& root, Diagnostics& d) {
-      out = parse(root, d);
-      return out.has_value();
-    });
+    auto st = read_checked(kind, name, what, missing_message,
+                           [&](const YAML::Node& root, Diagnostics& d) {
+                             out = parse(root, d);
+                             return out.has_value();
+                           });
     if (!st) return std::unexpected(st.error());
     return std::move(*out);
   }

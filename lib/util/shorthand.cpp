@@ -43,8 +43,10 @@ std::optional<std::string> split_top(std::string_view text, std::vector<std::str
     char c = text[i];
     if (quote) {
       current += c;
-      if (escapes_in_quote(text, i, quote)) current += text[++i];
-      else if (c == quote) quote = 0;
+      if (escapes_in_quote(text, i, quote))
+        current += text[++i];
+      else if (c == quote)
+        quote = 0;
       continue;
     }
     if (escapes_comma(text, i)) {
@@ -131,7 +133,8 @@ using OnMore = std::function<Status(const std::string& key, std::string_view pie
 // continues the key before it, which must take a list (`on_more`). `path` places the structure
 // in the argument, for messages.
 Status walk_fields(std::string_view text, std::string_view flag, std::string_view whole, Keys known,
-                   std::string_view path, const std::function<bool(std::string_view key)>& takes_list,
+                   std::string_view path,
+                   const std::function<bool(std::string_view key)>& takes_list,
                    const OnValue& on_value, const OnMore& on_more) {
   std::vector<std::string> pieces;
   if (auto why = split_top(text, pieces)) return error(flag, whole, *why);
@@ -140,18 +143,22 @@ Status walk_fields(std::string_view text, std::string_view flag, std::string_vie
     if (trim(piece).empty()) return error(flag, whole, "empty field: remove the stray ','");
     size_t eq = find_equals(piece);
     if (eq == std::string_view::npos) {
-      if (seen.empty()) return error(flag, whole, fmt::format("'{}' is not of the form name=value", trim(piece)));
+      if (seen.empty())
+        return error(flag, whole, fmt::format("'{}' is not of the form name=value", trim(piece)));
       if (!takes_list(seen.back()))
-        return error(flag, whole,
-                     fmt::format("'{}' takes one value; got another, '{}' (quote a value that holds a ',')",
-                                 key_path(path, seen.back()), trim(piece)));
+        return error(
+            flag, whole,
+            fmt::format("'{}' takes one value; got another, '{}' (quote a value that holds a ',')",
+                        key_path(path, seen.back()), trim(piece)));
       if (auto st = on_more(seen.back(), piece); !st) return st;
       continue;
     }
     std::string key{trim(std::string_view(piece).substr(0, eq))};
     std::string_view value = trim(std::string_view(piece).substr(eq + 1));
     if (!known.empty() && std::find(known.begin(), known.end(), key) == known.end())
-      return error(flag, whole, fmt::format("unknown field '{}'{}", key_path(path, key), did_you_mean(key, known)));
+      return error(
+          flag, whole,
+          fmt::format("unknown field '{}'{}", key_path(path, key), did_you_mean(key, known)));
     if (std::find(seen.begin(), seen.end(), key) != seen.end())
       return error(flag, whole, fmt::format("field '{}' is given twice", key_path(path, key)));
     seen.push_back(key);
@@ -161,7 +168,8 @@ Status walk_fields(std::string_view text, std::string_view flag, std::string_vie
 }
 
 // The items of "[a,b]" as written; "[]" has none.
-Result<std::vector<std::string>> list_items(std::string_view list, std::string_view flag, std::string_view whole) {
+Result<std::vector<std::string>> list_items(std::string_view list, std::string_view flag,
+                                            std::string_view whole) {
   std::vector<std::string> items;
   auto inner = inside(list, '[', ']');
   if (!inner || trim(*inner).empty()) return items;
@@ -169,19 +177,23 @@ Result<std::vector<std::string>> list_items(std::string_view list, std::string_v
   return items;
 }
 
-bool contains(Keys keys, std::string_view key) { return std::find(keys.begin(), keys.end(), key) != keys.end(); }
+bool contains(Keys keys, std::string_view key) {
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
 
 }  // namespace
 
-Result<std::vector<Field>> parse_fields(std::string_view text, std::string_view flag, std::string_view whole,
-                                        Keys known, Keys list_keys) {
-  if (trim(text).empty()) return error(flag, whole, fmt::format("empty; expected {}", one_of(known)));
+Result<std::vector<Field>> parse_fields(std::string_view text, std::string_view flag,
+                                        std::string_view whole, Keys known, Keys list_keys) {
+  if (trim(text).empty())
+    return error(flag, whole, fmt::format("empty; expected {}", one_of(known)));
   std::vector<Field> out;
   auto takes_list = [&](std::string_view key) { return contains(list_keys, key); };
   auto on_value = [&](const std::string& key, std::string_view value) -> Status {
     Field field{key, {}};
     if (inside(value, '[', ']')) {
-      if (!takes_list(key)) return error(flag, whole, fmt::format("'{}' takes one value, not a list", key));
+      if (!takes_list(key))
+        return error(flag, whole, fmt::format("'{}' takes one value, not a list", key));
       auto items = list_items(value, flag, whole);
       if (!items) return std::unexpected(items.error());
       for (auto& item : *items) field.values.push_back(unquote(item));
@@ -216,9 +228,12 @@ enum class Shape { value, list, structure };
 
 std::string_view shape_name(Shape s) {
   switch (s) {
-    case Shape::value: return "a plain value";
-    case Shape::list: return "a list";
-    case Shape::structure: return "a structure";
+    case Shape::value:
+      return "a plain value";
+    case Shape::list:
+      return "a list";
+    case Shape::structure:
+      return "a structure";
   }
   return "a plain value";
 }
@@ -243,7 +258,8 @@ class Converter {
   Converter(std::string_view flag, std::string_view whole) : m_flag(flag), m_whole(whole) {}
 
   // The body of a shorthand structure ("a=1,b=2", without braces).
-  Result<Json> structure_body(std::string_view body, const ShorthandSchema& keys, const std::string& path) {
+  Result<Json> structure_body(std::string_view body, const ShorthandSchema& keys,
+                              const std::string& path) {
     Json out = Json::object();
     if (trim(body).empty()) return out;
     auto names = names_of(keys);
@@ -268,18 +284,21 @@ class Converter {
       list.push_back(std::move(*item));
       return {};
     };
-    if (auto st = walk_fields(body, m_flag, m_whole, names, path, takes_list, on_value, on_more); !st)
+    if (auto st = walk_fields(body, m_flag, m_whole, names, path, takes_list, on_value, on_more);
+        !st)
       return std::unexpected(st.error());
     return out;
   }
 
-  Result<Json> json_structure(const Json& node, const ShorthandSchema& keys, const std::string& path) {
+  Result<Json> json_structure(const Json& node, const ShorthandSchema& keys,
+                              const std::string& path) {
     Json out = Json::object();
     auto names = names_of(keys);
     for (auto& [key, v] : node.items()) {
       const ShorthandKey* k = find_key(keys, key);
       if (!k && !keys.empty())
-        return fail_with(fmt::format("unknown field '{}'{}", key_path(path, key), did_you_mean(key, names)));
+        return fail_with(
+            fmt::format("unknown field '{}'{}", key_path(path, key), did_you_mean(key, names)));
       auto converted = value(v, k, key_path(path, key));
       if (!converted) return converted;
       out[key] = std::move(*converted);
@@ -294,11 +313,13 @@ class Converter {
     if (!key) return any(node, path);
     switch (key->type) {
       case Type::text:
-        if (shape != Shape::value) return fail_with(fmt::format("'{}' takes one value, not {}", path, shape_name(shape)));
+        if (shape != Shape::value)
+          return fail_with(fmt::format("'{}' takes one value, not {}", path, shape_name(shape)));
         return scalar(node, path);
       case Type::structure:
         if (shape != Shape::structure)
-          return fail_with(fmt::format("'{}' takes a structure ({{key=value,...}}), not {}", path, shape_name(shape)));
+          return fail_with(fmt::format("'{}' takes a structure ({{key=value,...}}), not {}", path,
+                                       shape_name(shape)));
         return structure(node, key->members, path);
       case Type::list:
       case Type::structures:
@@ -323,10 +344,12 @@ class Converter {
     Shape shape = shape_of(node);
     if (key.type == Type::structures) {
       if (shape != Shape::structure)
-        return fail_with(fmt::format("'{}' must be a structure ({{key=value,...}}), not {}", path, shape_name(shape)));
+        return fail_with(fmt::format("'{}' must be a structure ({{key=value,...}}), not {}", path,
+                                     shape_name(shape)));
       return structure(node, key.members, path);
     }
-    if (shape != Shape::value) return fail_with(fmt::format("'{}' must be a plain value, not {}", path, shape_name(shape)));
+    if (shape != Shape::value)
+      return fail_with(fmt::format("'{}' must be a plain value, not {}", path, shape_name(shape)));
     return scalar(node, path);
   }
 
@@ -338,11 +361,16 @@ class Converter {
     return Shape::value;
   }
   Result<Json> scalar(std::string_view raw, const std::string&) { return Json(unquote(raw)); }
-  Result<Json> structure(std::string_view raw, const ShorthandSchema& keys, const std::string& path) {
+  Result<Json> structure(std::string_view raw, const ShorthandSchema& keys,
+                         const std::string& path) {
+    Nested nested(m_depth);
+    if (m_depth > k_max_depth) return too_deep(path);
     return structure_body(*inside(raw, '{', '}'), keys, path);
   }
   template <class Each>
   Result<Json> list(std::string_view raw, const std::string& path, const Each& each) {
+    Nested nested(m_depth);
+    if (m_depth > k_max_depth) return too_deep(path);
     auto items = list_items(raw, m_flag, m_whole);
     if (!items) return std::unexpected(items.error());
     Json out = Json::array();
@@ -367,10 +395,14 @@ class Converter {
     return Json(node.dump());
   }
   Result<Json> structure(const Json& node, const ShorthandSchema& keys, const std::string& path) {
+    Nested nested(m_depth);
+    if (m_depth > k_max_depth) return too_deep(path);
     return json_structure(node, keys, path);
   }
   template <class Each>
   Result<Json> list(const Json& node, const std::string& path, const Each& each) {
+    Nested nested(m_depth);
+    if (m_depth > k_max_depth) return too_deep(path);
     Json out = Json::array();
     for (size_t i = 0; i < node.size(); ++i) {
       auto v = each(node[i], fmt::format("{}[{}]", path, i));
@@ -384,23 +416,44 @@ class Converter {
   template <class Node>
   Result<Json> any(const Node& node, const std::string& path) {
     switch (shape_of(node)) {
-      case Shape::structure: return structure(node, {}, path);
+      case Shape::structure:
+        return structure(node, {}, path);
       case Shape::list:
         return list(node, path, [&](const auto& element, const std::string& element_path) {
           return any(element, element_path);
         });
-      case Shape::value: break;
+      case Shape::value:
+        break;
     }
     return scalar(node, path);
   }
 
-  std::unexpected<Error> fail_with(std::string_view why) const { return error(m_flag, m_whole, why); }
+  std::unexpected<Error> fail_with(std::string_view why) const {
+    return error(m_flag, m_whole, why);
+  }
+
+  // Arguments are typed by people: a limit on nesting keeps a pathological one from exhausting the
+  // stack (each level is a few frames here).
+  static constexpr int k_max_depth = 32;
+  struct Nested {
+    explicit Nested(int& depth) : m_level(depth) { ++m_level; }
+    ~Nested() { --m_level; }
+    Nested(const Nested&) = delete;
+    Nested& operator=(const Nested&) = delete;
+    int& m_level;
+  };
+  std::unexpected<Error> too_deep(const std::string& path) const {
+    return fail_with(
+        fmt::format("'{}' is nested too deeply (more than {} levels)", path, k_max_depth));
+  }
 
   std::string_view m_flag;
   std::string_view m_whole;
+  int m_depth = 0;
 };
 
-Result<Json> from_json(std::string_view text, std::string_view flag, const ShorthandSchema& schema) {
+Result<Json> from_json(std::string_view text, std::string_view flag,
+                       const ShorthandSchema& schema) {
   Json doc;
   try {
     doc = Json::parse(text);
@@ -412,7 +465,8 @@ Result<Json> from_json(std::string_view text, std::string_view flag, const Short
   if (!doc.is_array()) return error(flag, text, "expected a JSON object or a list of objects");
   Json out = Json::array();
   for (size_t i = 0; i < doc.size(); ++i) {
-    if (!doc[i].is_object()) return error(flag, text, "expected a JSON object or a list of objects");
+    if (!doc[i].is_object())
+      return error(flag, text, "expected a JSON object or a list of objects");
     auto item = convert.json_structure(doc[i], schema, fmt::format("[{}]", i));
     if (!item) return item;
     out.push_back(std::move(*item));
@@ -424,9 +478,11 @@ Result<Json> from_json(std::string_view text, std::string_view flag, const Short
 
 }  // namespace shorthand
 
-Result<Json> parse_cli_structure(std::string_view text, std::string_view flag, const ShorthandSchema& schema) {
+Result<Json> parse_cli_structure(std::string_view text, std::string_view flag,
+                                 const ShorthandSchema& schema) {
   std::string_view body = trim(text);
-  if (body.starts_with('{') || body.starts_with('[')) return shorthand::from_json(body, flag, schema);
+  if (body.starts_with('{') || body.starts_with('['))
+    return shorthand::from_json(body, flag, schema);
   if (body.empty()) {
     auto names = shorthand::names_of(schema);
     return shorthand::error(flag, text,

@@ -56,7 +56,8 @@ using ShorthandSchema = std::vector<ShorthandKey>;
 // Unknown keys are refused with a did-you-mean; a value of the wrong shape names its key by its
 // path ("environmentVariables[0].value").
 //   parse_cli_structure("a=1,b=[x,y],c={d=2}", "--x", {}) -> {"a":"1","b":["x","y"],"c":{"d":"2"}}
-Result<Json> parse_cli_structure(std::string_view text, std::string_view flag, const ShorthandSchema& schema);
+Result<Json> parse_cli_structure(std::string_view text, std::string_view flag,
+                                 const ShorthandSchema& schema);
 
 // A flag that takes a list of structures, given as several arguments (the AWS CLI's
 // `--secondary-sources type=S3,location=a type=S3,location=b`), each shorthand or JSON (a JSON
@@ -95,7 +96,8 @@ struct Field {
 // A flat structure "a=1,b=x,y" (or "b=[x,y]"): its fields in order. Only keys in `known` are
 // accepted (did-you-mean otherwise), each once; only keys in `list_keys` take several values.
 // `whole` is the argument the errors quote (`text` may be a part of it).
-Result<std::vector<Field>> parse_fields(std::string_view text, std::string_view flag, std::string_view whole,
+Result<std::vector<Field>> parse_fields(std::string_view text, std::string_view flag,
+                                        std::string_view whole,
                                         std::span<const std::string_view> known,
                                         std::span<const std::string_view> list_keys);
 

@@ -1,9 +1,9 @@
 // store/definitions on its own, with a toy kind: widgets in the area "toys" of a tool "ctoy".
-#include <catch2/catch.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 
 #include "store/definition_fields.hpp"
 #include "store/definitions.hpp"
@@ -37,30 +37,40 @@ Status write_widget(const Definitions& defs, std::string_view kind, const Widget
   });
 }
 
-// A kind's parse function as a per-kind parser writes one: every field read, every problem reported.
+// A kind's parse function as a per-kind parser writes one: every field read, every problem
+// reported.
 std::optional<Widget> parse_widget(const YAML::Node& root, std::string_view name, Diagnostics& d) {
-  static constexpr std::array<std::string_view, 5> k_keys = {"widgetName", "widgetId", "createTime", "color", "size"};
+  static constexpr std::array<std::string_view, 5> k_keys = {"widgetName", "widgetId", "createTime",
+                                                             "color", "size"};
   constexpr std::string_view where = "the widget definition";
   auto entries = yaml::entries(root, where, k_keys, d, yaml::UnknownKeys::error);
   definition::require_keys(entries, std::span(k_keys).first(3), root, where, d);
   Widget w;
   for (auto& e : entries) {
-    if (e.key == "widgetName") definition::read_name(e, "widget", name, definition::file_name_place(name), d, w.name);
-    else if (e.key == "widgetId") definition::read_id(e, d, w.id);
-    else if (e.key == "createTime") definition::read_time(e, d, w.create_time);
-    else if (e.key == "color") w.color = definition::optional_text(e, d).value_or("");
-    else if (e.key == "size") w.size = yaml::integer(e, d).value_or(0);
+    if (e.key == "widgetName")
+      definition::read_name(e, "widget", name, definition::file_name_place(name), d, w.name);
+    else if (e.key == "widgetId")
+      definition::read_id(e, d, w.id);
+    else if (e.key == "createTime")
+      definition::read_time(e, d, w.create_time);
+    else if (e.key == "color")
+      w.color = definition::optional_text(e, d).value_or("");
+    else if (e.key == "size")
+      w.size = yaml::integer(e, d).value_or(0);
   }
   return w;
 }
 
-Result<Widget> read_widget(const Definitions& defs, std::string_view kind, const std::string& name) {
-  return defs.read<Widget>(kind, name, "widget", fmt::format("widget '{}' does not exist", name),
-                           [&](const YAML::Node& root, Diagnostics& d) { return parse_widget(root, name, d); });
+Result<Widget> read_widget(const Definitions& defs, std::string_view kind,
+                           const std::string& name) {
+  return defs.read<Widget>(
+      kind, name, "widget", fmt::format("widget '{}' does not exist", name),
+      [&](const YAML::Node& root, Diagnostics& d) { return parse_widget(root, name, d); });
 }
 
 Widget widget(std::string name) {
-  return Widget{std::move(name), "6f1c1a5e-8c3e-4e47-9d55-0c3c2f7e9a10", "2026-01-31T12:00:00.000Z", "red", 3};
+  return Widget{std::move(name), "6f1c1a5e-8c3e-4e47-9d55-0c3c2f7e9a10", "2026-01-31T12:00:00.000Z",
+                "red", 3};
 }
 
 Status create_widget(const Definitions& defs, const Widget& w) {
@@ -104,8 +114,9 @@ TEST_CASE("definitions: write, read, list and remove round trip", "[definitions]
   w.color = "a: b, 'quoted' \"too\"";  // the emitter quotes what needs it
   REQUIRE(write_widget(defs, k_widgets, w));
   CHECK(defs.exists(k_widgets, "w1"));
-  CHECK(scratch.read("toys/widgets/w1.yml").starts_with(
-      "# ctoy widget 'w1'. This file may be edited by hand: ctoy checks it on every read.\n\nwidgetName: w1\n"));
+  CHECK(scratch.read("toys/widgets/w1.yml")
+            .starts_with("# ctoy widget 'w1'. This file may be edited by hand: ctoy checks it on "
+                         "every read.\n\nwidgetName: w1\n"));
   auto read = read_widget(defs, k_widgets, "w1");
   REQUIRE(read);
   CHECK(*read == w);
@@ -129,10 +140,13 @@ TEST_CASE("definitions: write, read, list and remove round trip", "[definitions]
   CHECK(missing.error().message == "widget 'w1' does not exist");
 }
 
-TEST_CASE("definitions: names that are not resource names never reach the file system", "[definitions]") {
+TEST_CASE("definitions: names that are not resource names never reach the file system",
+          "[definitions]") {
   Scratch scratch;
   auto defs = toys(scratch);
-  auto message = "invalid resource name '../evil': use 1 to 100 letters, digits, '.', '_' or '-' (not only dots)";
+  auto message =
+      "invalid resource name '../evil': use 1 to 100 letters, digits, '.', '_' or '-' (not only "
+      "dots)";
   auto written = write_widget(defs, k_widgets, widget("../evil"));
   REQUIRE_FALSE(written);
   CHECK(written.error().kind == ErrorKind::invalid);
@@ -156,7 +170,8 @@ TEST_CASE("definitions: listing skips what is not a definition", "[definitions]"
   CHECK(defs.list("gadgets")->empty());
 }
 
-TEST_CASE("definitions: a hand-edited file reports all its problems at once, with positions", "[definitions]") {
+TEST_CASE("definitions: a hand-edited file reports all its problems at once, with positions",
+          "[definitions]") {
   Scratch scratch;
   auto defs = toys(scratch);
   auto path = scratch.write("toys/widgets/w1.yml",
@@ -173,11 +188,13 @@ TEST_CASE("definitions: a hand-edited file reports all its problems at once, wit
   std::string p = path.string();
   CHECK(result.error().details ==
         std::vector<std::string>{
-            p + ":2:13: error: 'widgetName' is 'w2', which does not match the file name 'w1.yml'; rename one to match",
+            p + ":2:13: error: 'widgetName' is 'w2', which does not match the file name 'w1.yml'; "
+                "rename one to match",
             p + ":3:11: error: 'widgetId' is empty",
             p + ":4:1: error: unknown key 'colour' in the widget definition; did you mean 'color'?",
             p + ":5:7: error: 'size' must be an integer; got 'big'",
-            p + ":6:13: error: 'createTime' must be an ISO-8601 time such as 2026-01-31T12:00:00.000Z; got "
+            p + ":6:13: error: 'createTime' must be an ISO-8601 time such as "
+                "2026-01-31T12:00:00.000Z; got "
                 "'yesterday'",
         });
 
@@ -188,11 +205,13 @@ TEST_CASE("definitions: a hand-edited file reports all its problems at once, wit
                                  p + ":1:1: error: missing 'createTime' in the widget definition"});
   scratch.write("toys/widgets/w1.yml", "- w1\n");
   CHECK(read_widget(defs, k_widgets, "w1").error().details ==
-        std::vector<std::string>{p + ":1:1: error: the widget definition must be a mapping of fields; got a list"});
+        std::vector<std::string>{
+            p + ":1:1: error: the widget definition must be a mapping of fields; got a list"});
   scratch.write("toys/widgets/w1.yml", "# nothing\n");
   CHECK(read_widget(defs, k_widgets, "w1").error().details ==
-        std::vector<std::string>{p + ":1:1: error: the widget definition must be a mapping of fields; got an empty "
-                                     "file"});
+        std::vector<std::string>{
+            p + ":1:1: error: the widget definition must be a mapping of fields; got an empty "
+                "file"});
   scratch.write("toys/widgets/w1.yml", "widgetName: [w1\n");
   auto syntax = read_widget(defs, k_widgets, "w1").error().details;
   REQUIRE(syntax.size() == 1);
@@ -202,8 +221,9 @@ TEST_CASE("definitions: a hand-edited file reports all its problems at once, wit
 TEST_CASE("definitions: an empty optional text reads as empty", "[definitions]") {
   Scratch scratch;
   auto defs = toys(scratch);
-  scratch.write("toys/widgets/w1.yml",
-                "widgetName: w1\nwidgetId: x\ncreateTime: 2026-01-31T12:00:00.000Z\ncolor:\nsize: 2\n");
+  scratch.write(
+      "toys/widgets/w1.yml",
+      "widgetName: w1\nwidgetId: x\ncreateTime: 2026-01-31T12:00:00.000Z\ncolor:\nsize: 2\n");
   auto w = read_widget(defs, k_widgets, "w1");
   REQUIRE(w);
   CHECK(w->color.empty());
@@ -225,7 +245,8 @@ TEST_CASE("definitions: create under the lock, with a precondition", "[definitio
     return defs.create(
         kind, name, "part exists", [&] { return write_widget(defs, kind, widget(name)); },
         [&]() -> Status {
-          if (!defs.exists(k_widgets, parent)) return fail(ErrorKind::not_found, "widget '{}' does not exist", parent);
+          if (!defs.exists(k_widgets, parent))
+            return fail(ErrorKind::not_found, "widget '{}' does not exist", parent);
           return {};
         });
   };
@@ -236,7 +257,8 @@ TEST_CASE("definitions: create under the lock, with a precondition", "[definitio
   CHECK(std::filesystem::exists(scratch.path() / "toys" / ".lock"));
 }
 
-TEST_CASE("definitions: of concurrent creates of one name from threads exactly one succeeds", "[definitions]") {
+TEST_CASE("definitions: of concurrent creates of one name from threads exactly one succeeds",
+          "[definitions]") {
   Scratch scratch;
   constexpr int k_threads = 8;
   std::atomic<int> won{0}, conflicts{0}, other{0};
@@ -244,9 +266,12 @@ TEST_CASE("definitions: of concurrent creates of one name from threads exactly o
     Widget w = widget("w1");
     w.size = t;
     auto result = create_widget(toys(scratch), w);  // each its own object, as separate invocations
-    if (result) ++won;
-    else if (result.error().kind == ErrorKind::conflict) ++conflicts;
-    else ++other;
+    if (result)
+      ++won;
+    else if (result.error().kind == ErrorKind::conflict)
+      ++conflicts;
+    else
+      ++other;
   });
   CHECK(won == 1);
   CHECK(conflicts == k_threads - 1);
@@ -254,7 +279,8 @@ TEST_CASE("definitions: of concurrent creates of one name from threads exactly o
   CHECK(read_widget(toys(scratch), k_widgets, "w1"));
 }
 
-TEST_CASE("definitions: of concurrent creates of one name from processes exactly one succeeds", "[definitions]") {
+TEST_CASE("definitions: of concurrent creates of one name from processes exactly one succeeds",
+          "[definitions]") {
   Scratch scratch;
   auto codes = test::race_processes(6, [&](int) {
     auto result = create_widget(toys(scratch), widget("w1"));
@@ -269,9 +295,11 @@ TEST_CASE("definitions: the lock is exclusive across objects", "[definitions]") 
   Scratch scratch;
   auto held = toys(scratch).lock();
   REQUIRE(held);
-  auto other = FileLock::acquire(scratch.path() / "toys" / ".lock", LockMode::exclusive, LockWait::try_once);
+  auto other =
+      FileLock::acquire(scratch.path() / "toys" / ".lock", LockMode::exclusive, LockWait::try_once);
   REQUIRE_FALSE(other);
   CHECK(other.error().kind == ErrorKind::conflict);
   held->release();
-  CHECK(FileLock::acquire(scratch.path() / "toys" / ".lock", LockMode::exclusive, LockWait::try_once));
+  CHECK(FileLock::acquire(scratch.path() / "toys" / ".lock", LockMode::exclusive,
+                          LockWait::try_once));
 }
