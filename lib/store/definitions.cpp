@@ -77,7 +77,7 @@ Result<FileLock> Definitions::lock() const {
 }
 
 bool Definitions::exists(std::string_view kind, std::string_view name) const {
-  return file_exists(path(kind, name));
+  return is_valid_resource_name(name) && file_exists(path(kind, name));
 }
 
 Result<std::vector<std::string>> Definitions::list(std::string_view kind) const {

@@ -68,11 +68,13 @@ class Definitions {
   // hang every other command forever: after 30 s this is Error{conflict}.
   Result<FileLock> lock() const;
 
+  // Whether the file is there (false for a name that is not a resource name).
   bool exists(std::string_view kind, std::string_view name) const;
   // The names of a kind's definitions, sorted; a missing directory has none. Files that are not
   // definitions (temporary files of atomic writes, invalid names, other extensions) are skipped.
   Result<std::vector<std::string>> list(std::string_view kind) const;
-  // Removes one definition (and syncs its directory); a missing one is no error.
+  // Removes one definition (and syncs its directory); a missing one is no error. The caller holds
+  // lock().
   Status remove(std::string_view kind, std::string_view name) const;
 
   // Writes a definition atomically: a comment "<tool> <what>. This file may be edited by hand:
@@ -83,7 +85,8 @@ class Definitions {
 
   // Creates a definition: takes the lock, runs `check` (the preconditions that need the lock, such
   // as a parent that must exist; may be empty), then Error{conflict} `exists_message` if a
-  // definition of that name is there, else `write` (which calls write()).
+  // definition of that name is there, else `write` (which calls write()). The lock is not
+  // reentrant: a caller that holds lock() already checks exists() and calls write() itself.
   Status create(std::string_view kind, std::string_view name, const std::string& exists_message,
                 const std::function<Status()>& write,
                 const std::function<Status()>& check = {}) const;

@@ -154,6 +154,8 @@ TEST_CASE("definitions: names that are not resource names never reach the file s
   CHECK(read_widget(defs, k_widgets, "../evil").error().message == message);
   CHECK(defs.remove(k_widgets, "../evil").error().message == message);
   CHECK_FALSE(std::filesystem::exists(scratch.path() / "toys" / "evil.yml"));
+  scratch.write("toys/evil.yml", "");
+  CHECK_FALSE(defs.exists(k_widgets, "../evil"));
 }
 
 TEST_CASE("definitions: listing skips what is not a definition", "[definitions]") {
