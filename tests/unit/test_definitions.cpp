@@ -80,14 +80,8 @@ Status create_widget(const Definitions& defs, const Widget& w) {
 
 }  // namespace
 
-TEST_CASE("definitions: resource names", "[definitions]") {
-  CHECK(is_valid_resource_name("web"));
-  CHECK(is_valid_resource_name("a_b-c.d9"));
-  CHECK(is_valid_resource_name(std::string(100, 'x')));
-  CHECK_FALSE(is_valid_resource_name(std::string(101, 'x')));
-  CHECK_FALSE(is_valid_resource_name(""));
-  CHECK_FALSE(is_valid_resource_name(".."));
-  CHECK_FALSE(is_valid_resource_name("a/b"));
+// is_valid_resource_name's cases are in test_resources.cpp, where it was first used.
+TEST_CASE("definitions: why a name is not a resource name", "[definitions]") {
   CHECK_FALSE(resource_name_problem("widget", "w1"));
   CHECK(resource_name_problem("widget", "") == "widget name is empty");
   CHECK(resource_name_problem("widget", "a/b") ==
