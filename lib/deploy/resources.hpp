@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "deploy/fleet.hpp"
+#include "store/definitions.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
 
@@ -96,7 +97,7 @@ struct DeploymentGroup {
   std::string create_time;
 };
 
-// ---- AWS CLI shorthand syntax ----
+// ---- AWS CLI shorthand syntax (resource_shorthand.cpp, on util/shorthand) ----
 // "Key=Env,Value=Prod"
 Result<Tag> parse_tag_shorthand(std::string_view text);
 // "Key=Env,Value=Prod,Type=KEY_AND_VALUE" (Type defaults as AWS: KEY_AND_VALUE with both,
@@ -109,7 +110,8 @@ Result<DeploymentConfig> parse_minimum_healthy_hosts_shorthand(std::string_view 
 // The same with the flag the text came from, which errors name ("--tags 'Key=Env,Vaule=Prod': unknown
 // field 'Vaule'; did you mean 'Value'?"). The one-argument forms name --tags,
 // --on-premises-instance-tag-filters, --auto-rollback-configuration and --minimum-healthy-hosts.
-// Values may be quoted ('a,b' or "a,b") or escape a character with a backslash.
+// Values may be quoted ('a,b' or "a,b") or escape a comma with a backslash (util/shorthand.hpp has
+// the rules).
 Result<Tag> parse_tag_shorthand(std::string_view text, std::string_view flag);
 Result<TagFilter> parse_tag_filter_shorthand(std::string_view text, std::string_view flag);
 Result<AutoRollbackConfiguration> parse_auto_rollback_shorthand(std::string_view text, std::string_view flag);
@@ -121,19 +123,16 @@ Result<TagSet> parse_tag_set(std::string_view text, std::string_view flag = "--o
 // An ssh target "[user@]host[:port]" (IPv6 as "[::1]:22"), for --ssh.
 Result<InstanceTarget> parse_ssh_target(std::string_view text, std::string_view flag = "--ssh");
 
-
-// Names of applications, groups, configs and instances: 1-100 of [A-Za-z0-9._-] (as AWS, which
-// also allows more; these are also file names here).
-bool is_valid_resource_name(std::string_view name);
-
-// JSON in the shape of the AWS CLI's get-* outputs (applicationInfo, deploymentGroupInfo, ...).
+// JSON in the shape of the AWS CLI's get-* outputs (applicationInfo, deploymentGroupInfo, ...)
+// (resource_json.cpp).
 Json application_to_json(const Application& a);
 Json deployment_config_to_json(const DeploymentConfig& c, const std::string& create_time = {});
 Json instance_target_to_json(const InstanceTarget& t);
 Json instance_to_json(const Instance& i);
 Json deployment_group_to_json(const DeploymentGroup& g);
 
-// Files: <home>/deploy/applications/<name>.yml, deployment-configs/<name>.yml, instances/<name>.yml,
+// Files (store/definitions, area "deploy"; resource_files.cpp): <home>/deploy/applications/<name>.yml,
+// deployment-configs/<name>.yml, instances/<name>.yml,
 // deployment-groups/<application>/<name>.yml. Every change holds one advisory lock,
 // <home>/deploy/.lock (creating is exclusive: of two concurrent creates of one name exactly one
 // succeeds); reads take no lock, since files are replaced by atomic renames. A hand-edited file
@@ -188,14 +187,13 @@ class Resources {
   // The instances a group deploys to, by name. An empty tag set matches no instance.
   Result<std::vector<Instance>> instances_for(const DeploymentGroup& group) const;
 
-  const std::filesystem::path& home() const { return m_home; }
+  const std::filesystem::path& home() const { return m_defs.home(); }
 
  private:
-  std::filesystem::path dir(std::string_view kind) const;
   // Reads every named instance (all must exist), applies `change` to each, writes them back.
   Status change_tags(const std::vector<std::string>& instance_names, const std::vector<Tag>& tags,
                      const std::function<void(Instance&)>& change);
-  std::filesystem::path m_home;
+  Definitions m_defs;
 };
 
 }  // namespace cicd

@@ -103,15 +103,6 @@ constexpr long long k_max_category = 1023;
 constexpr std::string_view k_acl_form = "[d[efault]:]{u[ser]|g[roup]|m[ask]|o[ther]}:[name]:perms";
 constexpr std::string_view k_range_form = "s<n>[-s<n>][:c<n>[.c<n>][,...]]";
 
-std::string expected_list(Keys known) {
-  std::string out;
-  for (size_t i = 0; i < known.size(); ++i) {
-    if (i) out += i + 1 == known.size() ? " or " : ", ";
-    out += known[i];
-  }
-  return out;
-}
-
 // "ApplicationStop, BeforeInstall, ... and AfterAllowTraffic"
 std::string event_list() {
   std::string out;
@@ -293,12 +284,8 @@ class AppspecParser {
                                     where));
         continue;
       }
-      std::string message = fmt::format("unknown key '{}' in {}", e.key, where);
-      if (auto suggestion = closest_match(e.key, known))
-        message += fmt::format("; did you mean '{}'?", *suggestion);
-      else
-        message += fmt::format("; expected {}", expected_list(known));
-      m_diags.error(e.key_position, std::move(message));
+      m_diags.error(e.key_position,
+                    fmt::format("unknown key '{}' in {}{}", e.key, where, did_you_mean(e.key, known)));
     }
   }
 

@@ -41,15 +41,6 @@ std::string key_text(const YAML::Node& key) {
   return key.IsScalar() ? key.Scalar() : std::string();
 }
 
-std::string expected_list(std::span<const std::string_view> known) {
-  std::string out;
-  for (size_t i = 0; i < known.size(); ++i) {
-    if (i) out += i + 1 == known.size() ? " or " : ", ";
-    out += known[i];
-  }
-  return out;
-}
-
 void collect_merged(const YAML::Node& value, int depth, std::vector<MapEntry>& out,
                     Diagnostics& diagnostics);
 
@@ -251,12 +242,7 @@ std::vector<MapEntry> entries(const YAML::Node& node, std::string_view where,
   if (unknown != UnknownKeys::allow) {
     for (auto& entry : out) {
       if (std::find(known.begin(), known.end(), entry.key) != known.end()) continue;
-      std::string message = fmt::format("unknown key '{}' in {}", entry.key, where);
-      if (auto suggestion = closest_match(entry.key, known)) {
-        message += fmt::format("; did you mean '{}'?", *suggestion);
-      } else if (!known.empty()) {
-        message += fmt::format("; expected {}", expected_list(known));
-      }
+      std::string message = fmt::format("unknown key '{}' in {}{}", entry.key, where, did_you_mean(entry.key, known));
       if (unknown == UnknownKeys::error)
         diagnostics.error(entry.key_position, std::move(message));
       else

@@ -103,6 +103,21 @@ std::optional<std::string> closest_match(std::string_view word, std::span<const 
   return best;
 }
 
+std::string one_of(std::span<const std::string_view> words) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (i) out += i + 1 == words.size() ? " or " : ", ";
+    out += words[i];
+  }
+  return out;
+}
+
+std::string did_you_mean(std::string_view word, std::span<const std::string_view> known) {
+  if (auto best = closest_match(word, known)) return fmt::format("; did you mean '{}'?", *best);
+  if (known.empty()) return {};
+  return fmt::format("; expected {}", one_of(known));
+}
+
 std::string shell_quote(std::string_view s) {
   if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("@%_-+=:,./").find(c) != std::string_view::npos;

@@ -21,6 +21,11 @@ bool iequals(std::string_view a, std::string_view b);
 size_t edit_distance(std::string_view a, std::string_view b);
 // The closest candidate within a sensible distance, if any.
 std::optional<std::string> closest_match(std::string_view word, std::span<const std::string_view> candidates);
+// "A, B or C", for "expected ..." texts.
+std::string one_of(std::span<const std::string_view> words);
+// What to add to an "unknown X 'word'" message: "; did you mean 'Y'?" when one of `known` is
+// close, else "; expected A, B or C" ("" when nothing is known).
+std::string did_you_mean(std::string_view word, std::span<const std::string_view> known);
 
 // Quotes a word for display in a POSIX shell (never executed: we pass argv).
 std::string shell_quote(std::string_view s);

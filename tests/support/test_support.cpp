@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -189,6 +190,48 @@ def zip_link(z, name, target):
   require_programs({"python3"});
   auto r = run({"python3", "-c", std::string(k_prelude) + script + "\n", out.string()});
   if (r.exit_code != 0) throw std::runtime_error("python3 could not craft '" + out.string() + "':\n" + r.err);
+}
+
+void race_threads(int count, const std::function<void(int index)>& body) {
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < count; ++t) {
+    threads.emplace_back([&, t] {
+      while (!go) std::this_thread::yield();
+      body(t);
+    });
+  }
+  go = true;
+  for (auto& t : threads) t.join();
+}
+
+std::vector<int> race_processes(int count, const std::function<int(int index)>& body) {
+  // The children wait for this pipe to close so they start together.
+  int gate[2];
+  if (::pipe(gate) != 0) throw std::runtime_error("pipe failed");
+  std::vector<pid_t> children;
+  for (int p = 0; p < count; ++p) {
+    pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+      ::close(gate[1]);
+      char c;
+      while (::read(gate[0], &c, 1) > 0) {
+      }
+      ::_exit(body(p));
+    }
+    children.push_back(pid);
+  }
+  ::close(gate[0]);
+  ::close(gate[1]);
+  std::vector<int> codes;
+  for (pid_t pid : children) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    codes.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  }
+  return codes;
 }
 
 }  // namespace cicd::test

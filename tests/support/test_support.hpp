@@ -108,4 +108,10 @@ void require_programs(const std::vector<std::string>& names);
 //   zip_link(z, name, target)            a symlink entry in a zip
 void craft_archive(const std::string& script, const std::filesystem::path& out);
 
+// Races: `body` run on `count` threads, or in `count` forked processes, that all start at once,
+// as concurrent invocations of a tool would. race_processes returns the children's exit codes in
+// order: `body`'s return value, or 128 + the signal that killed a child.
+void race_threads(int count, const std::function<void(int index)>& body);
+std::vector<int> race_processes(int count, const std::function<int(int index)>& body);
+
 }  // namespace cicd::test
