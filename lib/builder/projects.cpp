@@ -58,15 +58,6 @@ constexpr std::array<std::string_view, 1> k_environment_extra_keys = {"imagePull
 constexpr std::array<std::string_view, 3> k_variable_keys = {"name", "value", "type"};
 constexpr std::array<std::string_view, 4> k_cache_keys = {"type", "location", "modes", "cacheNamespace"};
 
-std::string one_of(Words words) {
-  std::string out;
-  for (size_t i = 0; i < words.size(); ++i) {
-    if (i) out += i + 1 == words.size() ? " or " : ", ";
-    out += words[i];
-  }
-  return out;
-}
-
 bool member(Words words, std::string_view w) { return std::find(words.begin(), words.end(), w) != words.end(); }
 
 // Collects problems while reading a project's JSON by pointer.

@@ -90,10 +90,10 @@ int run_delete(const ProjectOptions& o, Context& ctx) {
   return 0;
 }
 
-// The flags create-project and update-project share; `required` marks create-project's.
+// The flags create-project and update-project share.
 void add_project_flags(CLI::App* sub, ProjectOptions& o, bool create) {
-  auto* name = sub->add_option("--name", o.name, "The project's name")->option_text("NAME");
-  if (create) name->required();
+  // Not required here: --cli-input-json may give it (the project's check says when it is missing).
+  sub->add_option("--name", o.name, create ? "The project's name" : "The project to change")->option_text("NAME");
   sub->add_option("--description", o.description, "A description")->option_text("TEXT");
   for (auto& f : project_structure_flags()) {
     std::string help = f.list ? "One per argument: shorthand (key=value,...) or JSON" : "Shorthand (key=value,...) or JSON";
@@ -130,7 +130,6 @@ void setup_projects(CLI::App& app, Context& ctx) {
   auto* u = app.add_subcommand("update-project", "Change a build project's fields (the ones given replace its own)");
   u->group("Projects");
   add_project_flags(u, *update, false);
-  u->get_option("--name")->required();
   u->callback([update, &ctx] { ctx.exit_code = cli::guarded_main("cbuild", [&] { return run_update(*update, ctx); }); });
 
   auto get = std::make_shared<ProjectOptions>();
