@@ -127,7 +127,7 @@ Result<Inputs> resolve_inputs(const BuildOptions& options, const std::filesystem
   std::string shown = options.buildspec.empty() ? in.buildspec_path.string() : options.buildspec.string();
   if (!workspace.empty() && in.buildspec_path.string().starts_with(workspace.string()))
     shown = (directory ? options.source_version : options.source_archive.filename().string()) + ":" +
-            std::filesystem::relative(in.buildspec_path, workspace).string();
+            in.buildspec_path.lexically_relative(workspace).string();
   if (!options.buildspec_text.empty()) {
     shown = options.buildspec_name.empty() ? "inline buildspec" : options.buildspec_name;
     in.buildspec_path = shown;
@@ -215,6 +215,8 @@ class BuildRun {
         m_log(clock, options.echo) {}
 
   Result<BuildOutcome> execute();
+  // An unexpected exception ended the run: the record says FAULT, never stays IN_PROGRESS.
+  void fault(const std::string& why);
 
  private:
   // -- phases --
@@ -255,9 +257,7 @@ class BuildRun {
   std::optional<StopRequestWatcher> m_stop_watch;
   std::optional<ShellSession> m_session;
   Environment m_env;
-  std::vector<std::string> m_secret_values;
   std::optional<FileLock> m_source_lock;
-  std::optional<SystemTime> m_deadline_wall;
   std::chrono::steady_clock::time_point m_deadline;
   bool m_succeeding = true;
   std::vector<ReportOutcome> m_reports;
@@ -467,13 +467,19 @@ PhaseOutcome BuildRun::provision() {
   if (m_spec->proxy.upload_artifacts || m_spec->proxy.logs)
     m_log.system("proxy: nothing is uploaded through a proxy here; artifacts and logs stay on this machine");
 
+  // Another user (run-as) must reach the state and the helper programs.
+  if (std::any_of(users.begin(), users.end(), [](auto& u) { return u && u->value != current_user_name(); })) {
+    std::error_code perm_ec;
+    std::filesystem::permissions(m_scratch->path(), std::filesystem::perms(0755), std::filesystem::perm_options::replace,
+                                 perm_ec);
+    if (perm_ec)
+      problems.push_back({"CLIENT_ERROR", fmt::format("run-as: cannot open '{}' to the build's users: {}",
+                                                      m_scratch->path().string(), perm_ec.message())});
+  }
   if (!problems.empty()) {
     end_phase(BuildStatus::failed, problems);
     return PhaseOutcome::failed;
   }
-  // Another user (run-as) must reach the state and the helper programs.
-  if (std::any_of(users.begin(), users.end(), [](auto& u) { return u && u->value != current_user_name(); }))
-    std::filesystem::permissions(m_scratch->path(), std::filesystem::perms(0755), std::filesystem::perm_options::replace);
   ShellSessionOptions so;
   so.state_dir = m_scratch->path() / "state";
   so.initial_cwd = m_src;
@@ -673,9 +679,9 @@ PhaseOutcome BuildRun::upload_artifacts(bool build_succeeded) {
       return std::nullopt;
     }
     // Point at where it will be once staged outputs are moved into place.
-    auto rel = std::filesystem::relative(record->location, staging);
+    auto rel = std::filesystem::path(record->location).lexically_relative(staging);
     record->location = (m_build_dir / rel).string();
-    record->manifest = (m_build_dir / std::filesystem::relative(record->manifest, staging)).string();
+    record->manifest = (m_build_dir / std::filesystem::path(record->manifest).lexically_relative(staging)).string();
     m_log.system(fmt::format("Artifact {}: {} ({} files, {} bytes)", spec.identifier.empty() ? "primary" : spec.identifier,
                              record->location, record->files, record->size));
     return std::optional<ArtifactRecord>(std::move(*record));
@@ -742,6 +748,24 @@ void BuildRun::finalize() {
   if (m_session) m_session->close();
   m_run.end();
   end_phase(BuildStatus::succeeded);
+}
+
+void BuildRun::fault(const std::string& why) {
+  if (m_record.id.empty() || m_record.build_complete) return;
+  auto now = m_clock.now();
+  if (!m_record.phases.empty() && !m_record.phases.back().end_time) {
+    auto& phase = m_record.phases.back();
+    phase.end_time = now;
+    phase.status = BuildStatus::fault;
+    phase.contexts.push_back({"INTERNAL_ERROR", why});
+  }
+  m_record.status = BuildStatus::fault;
+  m_record.end_time = now;
+  m_record.build_complete = true;
+  m_record.process_groups.clear();
+  if (m_session) m_session->close();
+  m_run.end();
+  save_record(RecordCopies::store_and_build_dir, Durability::sync);
 }
 
 Result<BuildOutcome> BuildRun::execute() {
@@ -929,7 +953,12 @@ BuildEngine::BuildEngine(Store& store, std::filesystem::path home, ProcessRunner
 
 Result<BuildOutcome> BuildEngine::run(const BuildOptions& options) {
   BuildRun run(m_store, m_home, m_runner, m_clock, options);
-  return run.execute();
+  try {
+    return run.execute();
+  } catch (const std::exception& e) {
+    run.fault(e.what());
+    return fail(ErrorKind::internal, "the build failed unexpectedly: {}", e.what());
+  }
 }
 
 Result<BuildPlan> BuildEngine::plan(const BuildOptions& options) {
@@ -1016,9 +1045,11 @@ Result<std::vector<std::string>> list_builds(Store& store, const std::string& pr
     if (!k.ends_with("/build.json")) continue;
     auto parts = split(k, '/');
     if (parts.size() != 4) continue;
-    auto json = store.get_json(k);
-    if (!json || !*json) continue;
-    found.emplace_back((**json).value("startTime", ""), parts[1] + ":" + parts[2]);
+    // A record that cannot be read is an error naming its file, not a build silently left out.
+    auto record = get_record(store, k, build_record_from_json);
+    if (!record) return std::unexpected(record.error());
+    if (!*record) continue;
+    found.emplace_back(format_iso8601((*record)->start_time), parts[1] + ":" + parts[2]);
   }
   std::sort(found.begin(), found.end(), [](auto& a, auto& b) { return a.first > b.first; });
   std::vector<std::string> ids;
@@ -1035,18 +1066,17 @@ Result<std::vector<BuildRecord>> get_builds(Store& store, const std::vector<std:
       if (not_found) not_found->push_back(id);
       continue;
     }
-    auto json = store.get_json(key);
-    if (!json) return std::unexpected(json.error());
-    if (!*json) {
+    auto got = get_record(store, key, build_record_from_json);
+    if (!got) return std::unexpected(got.error());
+    if (!*got) {
       if (not_found) not_found->push_back(id);
       continue;
     }
-    auto record = build_record_from_json(**json);
-    if (!record) return std::unexpected(record.error());
+    auto record = std::move(**got);
     // A build whose process is gone without finishing: what it left running goes (only processes
     // provably its own), and the record says so, once.
-    if (record->status == BuildStatus::in_progress && !build_process_alive(*record)) {
-      kill_recorded_groups(record->process_groups);
+    if (record.status == BuildStatus::in_progress && !build_process_alive(record)) {
+      kill_recorded_groups(record.process_groups);
       auto repaired = store.update_json(key, [&](std::optional<Json> cur) -> Result<Json> {
         if (!cur) return fail(ErrorKind::not_found, "build '{}' vanished", id);
         auto r = build_record_from_json(*cur);
@@ -1070,7 +1100,7 @@ Result<std::vector<BuildRecord>> get_builds(Store& store, const std::vector<std:
         if (auto r = build_record_from_json(*repaired)) record = std::move(*r);
       }
     }
-    out.push_back(std::move(*record));
+    out.push_back(std::move(record));
   }
   return out;
 }
@@ -1108,7 +1138,8 @@ Status stream_build_log(Store& store, const std::string& id, bool follow,
   auto record = records->front();
   auto stored = store.local_path(build_record_key(id));
   std::filesystem::path path = record.log_path;
-  if (stored && std::filesystem::exists(stored->parent_path() / "build.log")) path = stored->parent_path() / "build.log";
+  std::error_code ec;
+  if (stored && std::filesystem::exists(stored->parent_path() / "build.log", ec)) path = stored->parent_path() / "build.log";
   std::ifstream in(path, std::ios::binary);
   if (!in && record.status != BuildStatus::in_progress)
     return fail(ErrorKind::not_found, "the log of build '{}' ({}) is gone", id, path.string());

@@ -122,8 +122,6 @@ std::string ShellSession::next_file(std::string_view stem) {
   return (m_options.state_dir / fmt::format("{}.{}", stem, ++m_seq)).string();
 }
 
-std::filesystem::path ShellSession::current_directory() { return m_cwd; }
-
 Status ShellSession::start_shell(const std::optional<std::string>& user) {
   if (auto st = make_dirs(m_options.state_dir, 0700); !st) return st;
   // Another user must be able to read the commands and write its saved state.

@@ -61,8 +61,6 @@ class ShellSession {
   Result<std::string> expand(const std::string& text, const CommandRun& how);
   // Current values of the named variables (those set, exported or not).
   Result<std::map<std::string, std::string>> values(const std::vector<std::string>& names, const CommandRun& how);
-  // The directory the last command left the shell in.
-  std::filesystem::path current_directory();
   // Ends the shell and everything it started.
   void close();
 

@@ -126,17 +126,16 @@ Status DeployEngine::save_instance(const InstanceRecord& record) {
 
 Result<DeploymentRecord> DeployEngine::get(const std::string& id) {
   if (!is_valid_deployment_id(id)) return fail(ErrorKind::not_found, "deployment '{}' does not exist", id);
-  auto j = m_store.get_json(deployment_key(id));
-  if (!j) return std::unexpected(j.error());
-  if (!*j) return fail(ErrorKind::not_found, "deployment '{}' does not exist", id);
-  auto record = deployment_from_json(**j);
-  if (!record) return std::unexpected(record.error());
+  auto got = get_record(m_store, deployment_key(id), deployment_from_json);
+  if (!got) return std::unexpected(got.error());
+  if (!*got) return fail(ErrorKind::not_found, "deployment '{}' does not exist", id);
+  auto record = std::move(**got);
   // A deployment whose process died is repaired on the first look.
-  if (!is_final(record->status) && !deployment_alive(*record)) {
-    if (auto st = repair_group_id(record->deployment_group_id); !st) return std::unexpected(st.error());
-    auto again = m_store.get_json(deployment_key(id));
-    if (again && *again)
-      if (auto r = deployment_from_json(**again)) return *r;
+  if (!is_final(record.status) && !deployment_alive(record)) {
+    if (auto st = repair_group_id(record.deployment_group_id); !st) return std::unexpected(st.error());
+    auto again = get_record(m_store, deployment_key(id), deployment_from_json);
+    if (!again) return std::unexpected(again.error());
+    if (*again) return std::move(**again);
   }
   return record;
 }
@@ -151,11 +150,12 @@ Status DeployEngine::repair_group_id(const std::string& group_id) {
   auto state = load_group_state(m_store, group_id);
   if (!state) return std::unexpected(state.error());
   if (state->active.empty()) return {};
-  auto j = m_store.get_json(deployment_key(state->active));
-  if (!j) return std::unexpected(j.error());
+  // A record of the active deployment that cannot be read (corrupt, by hand) must not hold the
+  // group forever: the group is freed, as for a missing record; a look at that deployment itself
+  // (get) reports the file.
+  auto got = get_record(m_store, deployment_key(state->active), deployment_from_json);
   std::optional<DeploymentRecord> record;
-  if (*j)
-    if (auto r = deployment_from_json(**j)) record = std::move(*r);
+  if (got && *got) record = std::move(**got);
   if (record && deployment_alive(*record)) return {};
   // 1. What the dead process left running goes first (only processes provably its own): the
   // next deployment must not meet an old hook still at work on the instance.
@@ -169,10 +169,10 @@ Status DeployEngine::repair_group_id(const std::string& group_id) {
                              : "the process that was to run this deployment never started it";
     std::vector<InstanceRecord> instances;
     for (auto& name : record->instances) {
-      auto ij = m_store.get_json(instance_key(record->id, name));
-      if (!ij || !*ij) continue;
-      auto ir = instance_record_from_json(**ij);
-      if (!ir) continue;
+      auto got_instance = get_record(m_store, instance_key(record->id, name), instance_record_from_json);
+      if (!got_instance) return std::unexpected(got_instance.error());
+      if (!*got_instance) continue;
+      auto ir = std::move(*got_instance);
       if (ir->status == TargetStatus::in_progress || ir->status == TargetStatus::pending) {
         ir->status = ir->status == TargetStatus::in_progress ? TargetStatus::failed : TargetStatus::skipped;
         for (auto& e : ir->lifecycle_events) {
@@ -624,10 +624,11 @@ Result<std::vector<std::string>> DeployEngine::list(const std::string& applicati
   std::vector<std::pair<std::string, std::string>> found;
   for (auto& k : *keys) {
     if (!k.ends_with("/deployment.json")) continue;
-    auto j = m_store.get_json(k);
-    if (!j || !*j) continue;
-    auto d = deployment_from_json(**j);
-    if (!d) continue;
+    // A record that cannot be read is an error naming its file, not a deployment left out.
+    auto got = get_record(m_store, k, deployment_from_json);
+    if (!got) return std::unexpected(got.error());
+    if (!*got) continue;
+    auto& d = *got;
     if (!application.empty() && d->application != application) continue;
     if (!group.empty() && d->deployment_group != group) continue;
     if (!statuses.empty() && std::find(statuses.begin(), statuses.end(), d->status) == statuses.end()) continue;
@@ -653,9 +654,9 @@ Result<std::vector<InstanceRecord>> DeployEngine::instances(const std::string& i
 Result<InstanceRecord> DeployEngine::instance(const std::string& id, const std::string& name) {
   if (!is_valid_deployment_id(id) || !is_valid_resource_name(name))
     return fail(ErrorKind::not_found, "instance '{}' is not part of deployment '{}'", name, id);
-  auto j = m_store.get_json(instance_key(id, name));
-  if (!j) return std::unexpected(j.error());
-  if (!*j) {
+  auto got = get_record(m_store, instance_key(id, name), instance_record_from_json);
+  if (!got) return std::unexpected(got.error());
+  if (!*got) {
     // Not started yet: Pending, if the deployment targets it.
     auto record = get(id);
     if (!record) return std::unexpected(record.error());
@@ -672,7 +673,7 @@ Result<InstanceRecord> DeployEngine::instance(const std::string& id, const std::
     }
     return pending;
   }
-  return instance_record_from_json(**j);
+  return std::move(**got);
 }
 
 Result<DeploymentRecord> DeployEngine::stop(const std::string& id, milliseconds wait) {

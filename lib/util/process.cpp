@@ -391,7 +391,8 @@ Result<SpawnedProcess> spawn_process(const ProcessSpec& spec, const std::vector<
   pid_t pid = 0;
   int rc = ::posix_spawn(&pid, c_argv[0], &actions, &attr, c_argv.data(), c_env.data());
   if (rc != 0) {
-    if (rc == ENOENT && !spec.cwd.empty() && !std::filesystem::is_directory(spec.cwd))
+    std::error_code dir_ec;
+    if (rc == ENOENT && !spec.cwd.empty() && !std::filesystem::is_directory(spec.cwd, dir_ec))
       return fail(ErrorKind::io, "cannot run '{}': directory '{}' does not exist", spec.argv[0], spec.cwd);
     return fail_errno(fmt::format("cannot run '{}'", spec.argv[0]), rc);
   }

@@ -12,7 +12,10 @@ struct HashOptions {
 };
 
 int run_hash_files(const HashOptions& o, Context& ctx) {
-  auto digest = unwrap(hash_files(std::filesystem::current_path(), o.patterns));
+  std::error_code ec;
+  auto here = std::filesystem::current_path(ec);
+  if (ec) throw Failure({ErrorKind::io, fmt::format("cannot read the current directory: {}", ec.message()), {}});
+  auto digest = unwrap(hash_files(here, o.patterns));
   if (ctx.globals.format() == cli::OutputFormat::json) cli::print_json(Json{{"hash", digest}, {"patterns", o.patterns}});
   else fmt::print("{}\n", digest);
   return 0;

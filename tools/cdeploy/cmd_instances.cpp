@@ -42,8 +42,12 @@ void setup_instances(CLI::App& app, Context& ctx) {
       InstanceTarget target = reg->ssh.empty() ? InstanceTarget{} : unwrap(parse_ssh_target(reg->ssh));
       // A root given relative to here means here; on an ssh instance it is a path there.
       std::string root = reg->root;
-      if (target.kind == TargetKind::local && !root.empty() && root.front() != '/')
-        root = std::filesystem::absolute(root).lexically_normal().string();
+      if (target.kind == TargetKind::local && !root.empty() && root.front() != '/') {
+        std::error_code ec;
+        auto here = std::filesystem::current_path(ec);
+        if (ec) throw Failure({ErrorKind::io, fmt::format("cannot read the current directory: {}", ec.message()), {}});
+        root = (here / root).lexically_normal().string();
+      }
       auto i = unwrap(ctx.resources().register_instance(reg->name, target, root));
       if (ctx.globals.format() == cli::OutputFormat::json) cli::print_json(Json{{"instanceInfo", instance_to_json(i)}});
       else if (!ctx.globals.quiet) fmt::print("instance {} registered ({})\n", i.name, i.arn);

@@ -63,6 +63,17 @@ int guarded_main(const char* tool, const std::function<int()>& body) {
   }
 }
 
+int last_catch(const char* tool, const std::function<int()>& body) {
+  try {
+    return guarded_main(tool, body);
+  } catch (const std::exception& e) {
+    std::cerr << tool << ": error: internal: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << tool << ": error: internal: an unknown exception\n";
+  }
+  return 5;
+}
+
 void print_json(const Json& value) {
   std::string text = to_json_text(value);
   std::fwrite(text.data(), 1, text.size(), stdout);

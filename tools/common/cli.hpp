@@ -43,6 +43,9 @@ void add_global_options(CLI::App& app, GlobalOptions& options);
 
 // Runs `body`, turning a Failure (or any exception) into "<tool>: error: ..." and its exit code.
 int guarded_main(const char* tool, const std::function<int()>& body);
+// The one last catch of a tool's *_main: whatever escapes (an exception of any type) is an
+// internal error, exit 5, with a message; never std::terminate.
+int last_catch(const char* tool, const std::function<int()>& body);
 
 // Prints a JSON document on stdout.
 void print_json(const Json& value);
