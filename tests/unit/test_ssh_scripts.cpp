@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "artifact/archive.hpp"
 #include "deploy/host.hpp"
@@ -89,4 +90,45 @@ TEST_CASE("ssh scripts: a bundle unpacks without set-user-ID, set-group-ID or st
   CHECK(f.dir.read("instance/deployment-archive/bin/tool") == "#!/bin/sh\n");
   // Nothing of the private directory it was unpacked in is left beside it.
   CHECK(std::distance(fs::directory_iterator(f.dir / "instance"), fs::directory_iterator()) == 1);
+}
+
+// A stand-in ssh that runs the remote command here as it is (no new namespace needed).
+constexpr const char* k_plain_ssh = R"SH(#!/bin/sh
+while [ $# -gt 0 ] && [ "$1" != -- ]; do shift; done
+shift 2
+[ $# -eq 0 ] && exit 0
+exec sh -c "$1"
+)SH";
+
+TEST_CASE("ssh scripts: a remote step that does not answer times out, and a stop ends it", "[deploy][ssh]") {
+  test::Scratch dir;
+  dir.write("bin/ssh", k_plain_ssh, 0755);
+  PosixProcessRunner runner;
+  InstanceTarget target;
+  target.kind = TargetKind::ssh;
+  target.host = "instance";
+  Run run;
+  SshHost host("i1", target, "/", {(dir / "bin/ssh").string()}, runner, &run);
+  auto pidfile = dir / "remote.pid";
+  std::string hang = "echo $$ > " + pidfile.string() + "; exec sleep 60";
+  SECTION("timeout") {
+    auto r = host.run_script(hang, {}, {}, {.timeout = std::chrono::seconds(1)});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().kind == ErrorKind::timed_out);
+    CHECK(r.error().message == "instance 'i1' (ssh instance:22): no answer within 1 s");
+  }
+  SECTION("stop") {
+    std::thread stopper([&] {
+      test::wait_until([&] { return fs::exists(pidfile); });
+      run.cancel(CancelReason::stopped, "stopped by a test");
+    });
+    auto r = host.run_script(hang, {}, {});
+    stopper.join();
+    REQUIRE_FALSE(r);
+    CHECK(r.error().kind == ErrorKind::stopped);
+    CHECK(r.error().message == "instance 'i1': the deployment was stopped by a test");
+  }
+  // The ssh client's group went with it (here, the "remote" sleep itself).
+  pid_t remote = std::stoi(dir.read("remote.pid"));
+  CHECK(test::wait_gone(remote));
 }
