@@ -255,6 +255,7 @@ class BuildRun {
   // the record (its callback saves it) and before the shell (which it outlives).
   Run m_run{m_options.cancel};
   std::optional<StopRequestWatcher> m_stop_watch;
+  bool m_save_groups_at_once = false;  // see on_groups_changed in execute()
   std::optional<ShellSession> m_session;
   Environment m_env;
   std::optional<FileLock> m_source_lock;
@@ -489,6 +490,10 @@ PhaseOutcome BuildRun::provision() {
   so.carry_state = !m_spec->fresh_shell_per_command();
   so.run = &m_run;
   m_session.emplace(m_runner, so);
+  // The shell starts now, so that the first command phase's save records its group (a save of its
+  // own costs a file replacement); from then on a new group is saved as it appears.
+  if (!run_as_for(m_spec->phase(k_command_phases.front())))
+    if (auto st = m_session->start(); !st) m_log.warning(fmt::format("the build shell did not start: {}", st.error().message));
   if (m_spec->fresh_shell_per_command())
     m_log.system("buildspec version 0.1: each command runs in a fresh shell from the source directory");
   end_phase(BuildStatus::succeeded);
@@ -593,6 +598,7 @@ PhaseOutcome BuildRun::run_commands(const std::vector<SpecString>& commands, con
 PhaseOutcome BuildRun::run_command_phase(PhaseType type) {
   const Phase& phase = m_spec->phase(type);
   begin_phase(record_phase(type));
+  m_save_groups_at_once = true;
   auto run_as = run_as_for(phase);
   std::vector<PhaseContext> contexts;
   int attempts = 1;
@@ -744,7 +750,8 @@ void BuildRun::finalize() {
   }
   if (auto st = write_exported_variables(m_build_dir, m_record.exported_environment_variables); !st)
     m_log.warning(st.error().message);
-  // 2. Nothing the build started outlives it.
+  // 2. Nothing the build started outlives it. The groups' end is saved with the COMPLETED record.
+  m_save_groups_at_once = false;
   if (m_session) m_session->close();
   m_run.end();
   end_phase(BuildStatus::succeeded);
@@ -824,7 +831,7 @@ Result<BuildOutcome> BuildRun::execute() {
   // look at the record kills what is left of them (the guard of util/run.hpp does it first).
   m_run.on_groups_changed([this](const std::vector<ProcessGroupRef>& groups) {
     m_record.process_groups = groups;
-    save_record();
+    if (m_save_groups_at_once) save_record();
   });
   m_stop_watch.emplace(m_store, build_stop_request_key(m_record.id), m_run);
   if (!m_options.artifacts_dir.empty()) {

@@ -359,6 +359,11 @@ Result<ProcessResult> ShellSession::run_fresh(const std::string& script, const C
   return m_runner.run(spec);
 }
 
+Status ShellSession::start(const std::optional<std::string>& user) {
+  if (!m_options.carry_state || m_live) return {};
+  return start_shell(user);
+}
+
 Result<ProcessResult> ShellSession::run(const std::string& command, const CommandRun& how) {
   if (!m_options.carry_state) return run_fresh(command, how);
   return run_in_shell(command, how);

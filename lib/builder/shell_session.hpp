@@ -56,6 +56,8 @@ class ShellSession {
 
   // Runs one command (or one block script).
   Result<ProcessResult> run(const std::string& command, const CommandRun& how);
+  // Starts the long-lived shell now rather than at the first command (nothing for version 0.1).
+  Status start(const std::optional<std::string>& user = std::nullopt);
   // Expands `text` as the shell expands a here-document ($VAR, $(cmd), `cmd`), in the current
   // state, changing nothing. For artifact names and cache keys.
   Result<std::string> expand(const std::string& text, const CommandRun& how);
