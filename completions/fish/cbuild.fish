@@ -8,8 +8,13 @@
 # option's value), or nothing.
 function __cbuild_verb
     set -l value_opts --home --store --output -b --buildspec -s --source --source-version -a --artifacts \
-        --env --env-file --project --timeout --artifact-packaging --name --value --value-file --type \
-        --ids --id --wait --report-group --report-arn --status
+        --env --env-file --project --timeout --artifact-packaging --project-name --buildspec-override \
+        --environment-variables-override --timeout-in-minutes-override --source-type-override \
+        --source-location-override --artifacts-override --name --value --value-file --type \
+        --ids --id --wait --report-group --report-arn --status --description --secondary-sources \
+        --secondary-source-versions --secondary-artifacts --cache --environment --tags --vpc-config \
+        --logs-config --service-role --timeout-in-minutes --queued-timeout-in-minutes --encryption-key \
+        --concurrent-build-limit --cli-input-json --names --sort-by --sort-order
     set -l tokens (commandline -opc)
     set -e tokens[1]
     set -l skip 0
@@ -72,6 +77,10 @@ function __cbuild_parameter_names
     __cbuild_query -q list-parameters | string split -f 1 \t
 end
 
+function __cbuild_project_names
+    __cbuild_query -q list-projects
+end
+
 function __cbuild_git_revs
     command git for-each-ref --format='%(refname:short)' refs/heads refs/tags 2>/dev/null
 end
@@ -94,6 +103,11 @@ complete -c cbuild -n __cbuild_needs_verb -a stop-build -d 'Stop a running build
 complete -c cbuild -n __cbuild_needs_verb -a list-reports -d 'List report ARNs, newest first'
 complete -c cbuild -n __cbuild_needs_verb -a describe-test-cases -d 'Print the cases of a test report'
 complete -c cbuild -n __cbuild_needs_verb -a describe-code-coverages -d 'Print the per-file coverage of a report'
+complete -c cbuild -n __cbuild_needs_verb -a create-project -d 'Create a build project'
+complete -c cbuild -n __cbuild_needs_verb -a update-project -d 'Change a build project'
+complete -c cbuild -n __cbuild_needs_verb -a batch-get-projects -d 'Print build projects'
+complete -c cbuild -n __cbuild_needs_verb -a list-projects -d 'List build project names'
+complete -c cbuild -n __cbuild_needs_verb -a delete-project -d 'Delete a build project'
 
 # global options
 complete -c cbuild -s h -l help -d 'Print help and exit'
@@ -120,6 +134,13 @@ complete -c cbuild -n '__cbuild_using_verb "" run start-build' -l dry-run -d 'Pr
 complete -c cbuild -n '__cbuild_using_verb "" run start-build' -l strict-runtimes -d 'Fail INSTALL when runtime-versions are not met'
 complete -c cbuild -n '__cbuild_using_verb "" run start-build' -l artifact-packaging -x -a 'zip none' -d 'Package artifacts as a zip, or copy them'
 complete -c cbuild -n '__cbuild_using_verb "" run start-build' -l keep-workspace -d 'Keep the exported workspace'
+complete -c cbuild -n '__cbuild_using_verb "" run start-build' -l project-name -x -a '(__cbuild_project_names)' -d 'Run this build project'
+complete -c cbuild -n '__cbuild_using_verb "" run start-build' -l buildspec-override -r -F -d 'Buildspec path in the source, or inline YAML'
+complete -c cbuild -n '__cbuild_using_verb "" run start-build' -l environment-variables-override -x -d 'Variables of this build: name=N,value=V,type=T'
+complete -c cbuild -n '__cbuild_using_verb "" run start-build' -l timeout-in-minutes-override -x -d 'Build timeout, 5 to 2160 minutes'
+complete -c cbuild -n '__cbuild_using_verb "" run start-build' -l source-type-override -x -a 'NO_SOURCE CODEPIPELINE S3 CODECOMMIT GITHUB GITHUB_ENTERPRISE GITLAB GITLAB_SELF_MANAGED BITBUCKET' -d 'Another source type'
+complete -c cbuild -n '__cbuild_using_verb "" run start-build' -l source-location-override -x -d 'Another source location'
+complete -c cbuild -n '__cbuild_using_verb "" run start-build' -l artifacts-override -x -d 'Other artifacts settings (structure)'
 # verb: validate
 complete -c cbuild -n '__cbuild_using_verb validate' -s h -l help -d 'Print help and exit'
 complete -c cbuild -n '__cbuild_using_verb validate' -F
@@ -170,4 +191,62 @@ complete -c cbuild -n '__cbuild_using_verb describe-test-cases' -a '(__cbuild_re
 complete -c cbuild -n '__cbuild_using_verb describe-code-coverages' -s h -l help -d 'Print help and exit'
 complete -c cbuild -n '__cbuild_using_verb describe-code-coverages' -l report-arn -x -a '(__cbuild_report_arns)' -d 'Report ARN'
 complete -c cbuild -n '__cbuild_using_verb describe-code-coverages' -a '(__cbuild_report_arns)'
+# verb: create-project
+complete -c cbuild -n '__cbuild_using_verb create-project' -s h -l help -d 'Print help and exit'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l name -x -d 'Project name'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l description -x -d 'A description'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l source -x -d 'type=...,location=...,buildspec=...'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l secondary-sources -x -d 'Secondary sources, one per argument'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l secondary-source-versions -x -d 'sourceIdentifier=...,sourceVersion=...'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l artifacts -x -d 'type=...,location=...,path=...,name=...,packaging=...'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l secondary-artifacts -x -d 'Secondary artifacts, one per argument'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l cache -x -d 'type=NO_CACHE|S3|LOCAL'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l environment -x -d 'type=...,image=...,computeType=...,environmentVariables=...'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l tags -x -d 'key=...,value=..., one per argument'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l vpc-config -x -d 'Recorded'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l logs-config -x -d 'Recorded'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l source-version -x -a '(__cbuild_git_revs)' -d 'Version built by default'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l service-role -x -d 'Recorded'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l timeout-in-minutes -x -d 'Build timeout, 5 to 2160 minutes'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l queued-timeout-in-minutes -x -d 'Recorded, 5 to 480'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l encryption-key -x -d 'Recorded'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l concurrent-build-limit -x -d 'Recorded'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l badge-enabled -d 'Recorded'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l no-badge-enabled -d 'Recorded'
+complete -c cbuild -n '__cbuild_using_verb create-project' -l cli-input-json -x -d 'The whole input as JSON, or file://PATH'
+# verb: update-project
+complete -c cbuild -n '__cbuild_using_verb update-project' -s h -l help -d 'Print help and exit'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l name -x -a '(__cbuild_project_names)' -d 'Project to change'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l description -x -d 'A description'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l source -x -d 'type=...,location=...,buildspec=...'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l secondary-sources -x -d 'Secondary sources, one per argument'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l secondary-source-versions -x -d 'sourceIdentifier=...,sourceVersion=...'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l artifacts -x -d 'type=...,location=...,path=...,name=...,packaging=...'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l secondary-artifacts -x -d 'Secondary artifacts, one per argument'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l cache -x -d 'type=NO_CACHE|S3|LOCAL'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l environment -x -d 'type=...,image=...,computeType=...,environmentVariables=...'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l tags -x -d 'key=...,value=..., one per argument'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l vpc-config -x -d 'Recorded'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l logs-config -x -d 'Recorded'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l source-version -x -a '(__cbuild_git_revs)' -d 'Version built by default'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l service-role -x -d 'Recorded'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l timeout-in-minutes -x -d 'Build timeout, 5 to 2160 minutes'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l queued-timeout-in-minutes -x -d 'Recorded, 5 to 480'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l encryption-key -x -d 'Recorded'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l concurrent-build-limit -x -d 'Recorded'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l badge-enabled -d 'Recorded'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l no-badge-enabled -d 'Recorded'
+complete -c cbuild -n '__cbuild_using_verb update-project' -l cli-input-json -x -d 'The whole input as JSON, or file://PATH'
+# verb: batch-get-projects
+complete -c cbuild -n '__cbuild_using_verb batch-get-projects' -s h -l help -d 'Print help and exit'
+complete -c cbuild -n '__cbuild_using_verb batch-get-projects' -l names -x -a '(__cbuild_project_names)' -d 'Project names'
+complete -c cbuild -n '__cbuild_using_verb batch-get-projects' -a '(__cbuild_project_names)'
+# verb: list-projects
+complete -c cbuild -n '__cbuild_using_verb list-projects' -s h -l help -d 'Print help and exit'
+complete -c cbuild -n '__cbuild_using_verb list-projects' -l sort-by -x -a 'NAME CREATED_TIME LAST_MODIFIED_TIME' -d 'Sort key'
+complete -c cbuild -n '__cbuild_using_verb list-projects' -l sort-order -x -a 'ASCENDING DESCENDING' -d 'Sort order'
+# verb: delete-project
+complete -c cbuild -n '__cbuild_using_verb delete-project' -s h -l help -d 'Print help and exit'
+complete -c cbuild -n '__cbuild_using_verb delete-project' -l name -x -a '(__cbuild_project_names)' -d 'Project name'
+complete -c cbuild -n '__cbuild_using_verb delete-project' -a '(__cbuild_project_names)'
 # end verbs
