@@ -243,7 +243,8 @@ void check_cache(Checker& c, const Json& cache, const std::string& at, BuildProj
 }  // namespace
 
 bool is_valid_project_name_for_codebuild(std::string_view name) {
-  if (name.size() < 2 || name.size() > 255 || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
+  // CodeBuild allows 255 characters; names are file names in the home here, as every resource's.
+  if (name.size() < 2 || name.size() > 100 || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
   return std::all_of(name.begin(), name.end(),
                      [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_'; });
 }
@@ -271,7 +272,7 @@ ProjectCheck check_project_json(const Json& json) {
   c.keys(json, "", k_project_keys);
   p.name = c.text(json, "", "name", true);
   if (!p.name.empty() && !is_valid_project_name_for_codebuild(p.name))
-    c.problem("/name", fmt::format("invalid project name '{}': 2 to 255 letters, digits, '-' and '_', starting with a "
+    c.problem("/name", fmt::format("invalid project name '{}': 2 to 100 letters, digits, '-' and '_', starting with a "
                                    "letter or digit",
                                    p.name));
   c.text(json, "", "description");
@@ -381,6 +382,9 @@ Result<BuildOptions> build_options_for(const BuildProject& p, const ProjectBuild
                   p.name);
     o.source_dir = in.source_dir;
     o.source_location = in.source_dir.string();
+  } else if (!in.source_dir.empty()) {
+    return fail(ErrorKind::usage, "project '{}' builds its own {} source: --source DIR is for CODEPIPELINE projects", p.name,
+                p.source_type);
   } else if (p.source_type == "S3") {
     fs::path where;
     if (is_local_path(p.source_location)) {

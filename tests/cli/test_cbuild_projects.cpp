@@ -101,7 +101,7 @@ TEST_CASE("cbuild projects: start-build of a NO_SOURCE project, variables in Cod
   CHECK(contains(stray.err, "give --project-name"));
 }
 
-TEST_CASE("cbuild projects: git, S3 and CODEPIPELINE sources; S3 artifacts; NO_CACHE", "[cbuild][projects]") {
+TEST_CASE("cbuild projects: git, S3 and CODEPIPELINE sources, S3 artifacts, NO_CACHE", "[cbuild][projects]") {
   CbuildFixture f;
   // A repository with two commits on main.
   auto repo = f.scratch / "repo";

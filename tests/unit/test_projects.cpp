@@ -45,7 +45,7 @@ TEST_CASE("projects: every problem is reported, by field", "[projects]") {
   j["servceRole"] = "r";
   CHECK(problems_of(j) == std::vector<std::string>{
                               "servceRole: unknown field 'servceRole'; did you mean 'serviceRole'?",
-                              "name: invalid project name 'x': 2 to 255 letters, digits, '-' and '_', starting with a letter or digit",
+                              "name: invalid project name 'x': 2 to 100 letters, digits, '-' and '_', starting with a letter or digit",
                               "timeoutInMinutes: 'timeoutInMinutes' must be between 5 and 2160; got 3",
                               "source.locaton: unknown field 'locaton'; did you mean 'location'?",
                               "source.type: 'GITHUBB' is not a valid type; did you mean 'GITHUB'?",

@@ -63,7 +63,7 @@ BuildOptions project_options(const RunOptions& o, const Context& ctx) {
   ov.artifacts_dir = o.artifacts;
   auto paths = ctx.globals.paths();
   auto options = unwrap(BuildProjects(paths.home).start_build_options(o.project_name, ov, paths.store));
-  if (o.timeout_given) options.timeout_minutes = o.timeout;
+  if (o.timeout_given && !o.timeout_override) options.timeout_minutes = o.timeout;
   if (o.packaging_given) options.packaging = o.packaging == "none" ? ArtifactPackaging::none : ArtifactPackaging::zip;
   return options;
 }
