@@ -107,8 +107,10 @@ bool deployment_alive(const DeploymentRecord& d) {
 
 }  // namespace
 
-DeployEngine::DeployEngine(Store& store, Resources& resources, ProcessRunner& runner, const Clock& clock)
-    : m_store(store), m_resources(resources), m_runner(runner), m_clock(clock) {}
+DeployEngine::DeployEngine(Store& store, Resources& resources, ProcessRunner& runner, const Clock& clock,
+                           HostOpener open)
+    : m_store(store), m_resources(resources), m_runner(runner), m_clock(clock),
+      m_open_host(open ? std::move(open) : HostOpener(&open_host)) {}
 
 Status DeployEngine::save(const DeploymentRecord& record) {
   auto put = m_store.put_json(deployment_key(record.id), deployment_to_json(record), {},
@@ -499,7 +501,7 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Ru
         say(fmt::format("{}: deploying to {}", record.id, name));
         threads.emplace_back([&, name] {
           InstanceRecord result;
-          auto host = open_host(definitions[name], m_runner, &run);
+          auto host = m_open_host(definitions[name], m_runner, &run);
           if (!host) {
             std::lock_guard lock(mutex);
             result = records[name];
