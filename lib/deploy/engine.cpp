@@ -96,11 +96,13 @@ DeploymentOverview overview_of(const std::vector<InstanceRecord>& instances) {
 
 // A deployment still being worked on: a process holds it, or it was created a moment ago and
 // the process that will run it (--no-wait) is starting.
-bool deployment_alive(const DeploymentRecord& d) {
+bool deployment_alive(const DeploymentRecord& d, SystemTime now) {
   if (is_final(d.status)) return false;
   if (d.pid == 0) {
+    // `now` is the engine's clock, which wrote create_time. A clock that jumped back makes the age
+    // negative: a minute either way, or the group would be held for as long as the clock jumped.
     auto created = parse_iso8601(d.create_time);
-    return created && std::chrono::system_clock::now() - *created < std::chrono::seconds(60);
+    return created && std::chrono::abs(now - *created) < std::chrono::seconds(60);
   }
   return process_alive(d.pid, d.pid_start_time, d.host);
 }
@@ -134,7 +136,7 @@ Result<DeploymentRecord> DeployEngine::get(const std::string& id) {
   auto record = deployment_from_json(**j);
   if (!record) return std::unexpected(record.error());
   // A deployment whose process died is repaired on the first look.
-  if (!is_final(record->status) && !deployment_alive(*record)) {
+  if (!is_final(record->status) && !deployment_alive(*record, m_clock.now())) {
     if (auto st = repair_group_id(record->deployment_group_id); !st) return std::unexpected(st.error());
     auto again = m_store.get_json(deployment_key(id));
     if (again && *again)
@@ -158,7 +160,7 @@ Status DeployEngine::repair_group_id(const std::string& group_id) {
   std::optional<DeploymentRecord> record;
   if (*j)
     if (auto r = deployment_from_json(**j)) record = std::move(*r);
-  if (record && deployment_alive(*record)) return {};
+  if (record && deployment_alive(*record, m_clock.now())) return {};
   // 1. What the dead process left running goes first (only processes provably its own): the
   // next deployment must not meet an old hook still at work on the instance.
   if (record) kill_recorded_groups(record->process_groups);
