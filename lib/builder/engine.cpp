@@ -252,6 +252,7 @@ class BuildRun {
   // The build's processes and its cancellation (a stop request, the front end's Ctrl-C). After
   // the record (its callback saves it) and before the shell (which it outlives).
   Run m_run{m_options.cancel};
+  std::optional<LiveRun> m_live;
   std::optional<StopRequestWatcher> m_stop_watch;
   std::optional<ShellSession> m_session;
   Environment m_env;
@@ -772,6 +773,9 @@ Result<BuildOutcome> BuildRun::execute() {
   std::string uuid = make_uuid();
   m_record.project_name = m_inputs.project;
   m_record.id = m_inputs.project + ":" + uuid;
+  // Until the build ends, this record's process (ours) runs it; after, a record still in progress
+  // is one whose end could not be saved, and the next look repairs it (run_alive).
+  m_live.emplace(m_record.id);
   m_record.arn = "arn:cicd:codebuild:local:" + current_user_name() + ":build/" + m_record.id;
   auto counter = m_store.update_json("projects/" + m_inputs.project + "/build-counter.json",
                                      [](std::optional<Json> cur) -> Result<Json> {

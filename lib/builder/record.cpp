@@ -227,7 +227,7 @@ Result<BuildRecord> build_record_from_json(const Json& json) {
 }
 
 bool build_process_alive(const BuildRecord& record) {
-  return process_alive(record.pid, record.pid_start_time, record.host);
+  return run_alive(record.id, record.pid, record.pid_start_time, record.host);
 }
 
 }  // namespace cicd

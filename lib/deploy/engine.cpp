@@ -104,7 +104,7 @@ bool deployment_alive(const DeploymentRecord& d, SystemTime now) {
     auto created = parse_iso8601(d.create_time);
     return created && std::chrono::abs(now - *created) < std::chrono::seconds(60);
   }
-  return process_alive(d.pid, d.pid_start_time, d.host);
+  return run_alive(d.id, d.pid, d.pid_start_time, d.host);
 }
 
 }  // namespace
@@ -166,11 +166,17 @@ Status DeployEngine::repair_group_id(const std::string& group_id) {
   if (record) kill_recorded_groups(record->process_groups);
   // 2. The record says why it ended; instances caught mid-way are Failed, the rest Skipped.
   if (record && !is_final(record->status)) {
-    std::string reason = record->pid
-                             ? fmt::format("the cdeploy process running this deployment (pid {} on {}) ended before it "
-                                           "finished; the instances it was working on are marked Failed",
-                                           record->pid, record->host)
-                             : "the process that was to run this deployment never started it";
+    // This very process: it lives on, but the deployment's run ended without recording its end.
+    bool here = record->pid == static_cast<int>(::getpid()) && record->host == host_name();
+    std::string reason = !record->pid ? "the process that was to run this deployment never started it"
+                         : here       ? fmt::format("the run of this deployment in this process (pid {} on {}) ended "
+                                                    "without recording how it ended; the instances it was working on "
+                                                    "are marked Failed",
+                                                    record->pid, record->host)
+                                      : fmt::format("the cdeploy process running this deployment (pid {} on {}) ended "
+                                                    "before it finished; the instances it was working on are marked "
+                                                    "Failed",
+                                                    record->pid, record->host);
     std::vector<InstanceRecord> instances;
     for (auto& name : record->instances) {
       auto ij = m_store.get_json(instance_key(record->id, name));
@@ -373,6 +379,9 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Ru
   // 1. In progress, held by this process: a run of its own, whose process groups (the hooks) the
   // record keeps, and which a stop request in the store cancels.
   record.status = DeploymentStatus::in_progress;
+  // Until execute returns, this record's process (ours) runs it; after, a record still in progress
+  // is one whose end could not be recorded, and the next look repairs it (run_alive).
+  LiveRun live(record.id);
   record.start_time = format_iso8601(m_clock.now());
   record.pid = static_cast<int>(::getpid());
   record.pid_start_time = process_start_time(record.pid);
