@@ -272,11 +272,13 @@ std::optional<milliseconds> BuildRun::remaining() const {
 void BuildRun::save_record(RecordCopies copies, Durability durability) {
   Json j = build_record_to_json(m_record);
   auto key = build_record_key(m_record.id);
-  if (auto put = m_store.put_json(key, j, {}, durability); !put)
-    m_log.warning(fmt::format("cannot save the build record: {}", put.error().message));
+  auto put = m_store.put_json(key, j, {}, durability);
+  if (!put) m_log.warning(fmt::format("cannot save the build record: {}", put.error().message));
   auto in_store = m_store.local_path(key);
   auto here = ArtifactDirLayout{m_build_dir}.record();
-  if (copies == RecordCopies::store_and_build_dir && (!in_store || *in_store != here))
+  // The build directory's copy is the store's own file when the build's folder is in the store:
+  // written by the put, unless the put failed.
+  if (copies == RecordCopies::store_and_build_dir && (!in_store || *in_store != here || !put))
     if (auto st = write_artifact_record(m_build_dir, j, durability == Durability::sync); !st)
       m_log.warning(fmt::format("cannot write '{}': {}", here.string(), st.error().message));
 }
@@ -1012,6 +1014,22 @@ Json build_plan_to_json(const BuildPlan& plan) {
 
 // ---- queries ----
 
+namespace {
+
+// The record in a build's artifact directory, when it is of that build and complete.
+std::optional<Json> completed_copy_in_artifact_dir(const BuildRecord& r) {
+  if (r.artifacts_dir.empty()) return std::nullopt;
+  auto text = read_file(ArtifactDirLayout{r.artifacts_dir}.record());
+  if (!text) return std::nullopt;
+  auto json = parse_json(*text, "build.json");
+  if (!json) return std::nullopt;
+  auto copy = build_record_from_json(*json);
+  if (!copy || copy->id != r.id || !copy->build_complete) return std::nullopt;
+  return std::move(*json);
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> list_builds(Store& store, const std::string& project) {
   auto keys = store.list(project.empty() ? "builds/" : "builds/" + project + "/");
   if (!keys) return std::unexpected(keys.error());
@@ -1056,6 +1074,9 @@ Result<std::vector<BuildRecord>> get_builds(Store& store, const std::vector<std:
         auto r = build_record_from_json(*cur);
         if (!r) return std::unexpected(r.error());
         if (r->status != BuildStatus::in_progress) return *cur;
+        // It may have ended and failed only to save its end here: the artifact directory's copy,
+        // written apart, says how.
+        if (auto ended = completed_copy_in_artifact_dir(*r)) return *ended;
         auto now = std::chrono::system_clock::now();
         if (!r->phases.empty() && !r->phases.back().end_time) {
           r->phases.back().end_time = now;
