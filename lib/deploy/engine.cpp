@@ -411,9 +411,14 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Ru
     record.complete_time = format_iso8601(m_clock.now());
     record.overview = overview_of(instances);
     record.process_groups.clear();
-    if (save_error)
+    if (save_error) {
       record.status_messages.push_back(
           fmt::format("Some progress of this deployment could not be recorded as it happened: {}", save_error->message));
+      // An instance whose last save failed would read InProgress for ever: each one's end, again
+      // (a failure here is the one reported above).
+      for (auto& i : instances)
+        if (i.status != TargetStatus::pending) (void)save_instance(i);
+    }
     if (auto st = save(record); !st) return std::unexpected(st.error());
     auto state = update_group_state(m_store, record.deployment_group_id, [&](GroupState& s) -> Status {
       if (s.active == record.id) s.active.clear();
