@@ -1040,7 +1040,10 @@ Result<std::vector<std::string>> list_builds(Store& store, const std::string& pr
     if (parts.size() != 4) continue;
     auto json = store.get_json(k);
     if (!json || !*json) continue;
-    found.emplace_back((**json).value("startTime", ""), parts[1] + ":" + parts[2]);
+    // Only sorts: a record whose startTime is not text (corrupt) sorts last rather than throws.
+    auto start = (*json)->find("startTime");
+    found.emplace_back(start != (*json)->end() && start->is_string() ? start->get<std::string>() : "",
+                       parts[1] + ":" + parts[2]);
   }
   std::sort(found.begin(), found.end(), [](auto& a, auto& b) { return a.first > b.first; });
   std::vector<std::string> ids;
@@ -1064,7 +1067,11 @@ Result<std::vector<BuildRecord>> get_builds(Store& store, const std::vector<std:
       continue;
     }
     auto record = build_record_from_json(**json);
-    if (!record) return std::unexpected(record.error());
+    if (!record) {  // as get_record says it: naming the file
+      Error e = record.error();
+      e.message = fmt::format("'{}': {}", store.where(key), e.message);
+      return std::unexpected(std::move(e));
+    }
     // A build whose process is gone without finishing: what it left running goes (only processes
     // provably its own), and the record says so, once.
     if (record->status == BuildStatus::in_progress && !build_process_alive(*record)) {

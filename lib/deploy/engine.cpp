@@ -134,7 +134,11 @@ Result<DeploymentRecord> DeployEngine::get(const std::string& id) {
   if (!j) return std::unexpected(j.error());
   if (!*j) return fail(ErrorKind::not_found, "deployment '{}' does not exist", id);
   auto record = deployment_from_json(**j);
-  if (!record) return std::unexpected(record.error());
+  if (!record) {  // as get_record says it: naming the file
+    Error e = record.error();
+    e.message = fmt::format("'{}': {}", m_store.where(deployment_key(id)), e.message);
+    return std::unexpected(std::move(e));
+  }
   // A deployment whose process died is repaired on the first look.
   if (!is_final(record->status) && !deployment_alive(*record, m_clock.now())) {
     if (auto st = repair_group_id(record->deployment_group_id); !st) return std::unexpected(st.error());
