@@ -254,6 +254,7 @@ class BuildRun {
   // The build's processes and its cancellation (a stop request, the front end's Ctrl-C). After
   // the record (its callback saves it) and before the shell (which it outlives).
   Run m_run{m_options.cancel};
+  std::optional<LiveRun> m_live;
   std::optional<StopRequestWatcher> m_stop_watch;
   bool m_save_groups_at_once = false;  // see on_groups_changed in execute()
   std::optional<ShellSession> m_session;
@@ -272,11 +273,13 @@ std::optional<milliseconds> BuildRun::remaining() const {
 void BuildRun::save_record(RecordCopies copies, Durability durability) {
   Json j = build_record_to_json(m_record);
   auto key = build_record_key(m_record.id);
-  if (auto put = m_store.put_json(key, j, {}, durability); !put)
-    m_log.warning(fmt::format("cannot save the build record: {}", put.error().message));
+  auto put = m_store.put_json(key, j, {}, durability);
+  if (!put) m_log.warning(fmt::format("cannot save the build record: {}", put.error().message));
   auto in_store = m_store.local_path(key);
   auto here = ArtifactDirLayout{m_build_dir}.record();
-  if (copies == RecordCopies::store_and_build_dir && (!in_store || *in_store != here))
+  // The build directory's copy is the store's own file when the build's folder is in the store:
+  // written by the put, unless the put failed.
+  if (copies == RecordCopies::store_and_build_dir && (!in_store || *in_store != here || !put))
     if (auto st = write_artifact_record(m_build_dir, j, durability == Durability::sync); !st)
       m_log.warning(fmt::format("cannot write '{}': {}", here.string(), st.error().message));
 }
@@ -803,6 +806,9 @@ Result<BuildOutcome> BuildRun::execute() {
   std::string uuid = make_uuid();
   m_record.project_name = m_inputs.project;
   m_record.id = m_inputs.project + ":" + uuid;
+  // Until the build ends, this record's process (ours) runs it; after, a record still in progress
+  // is one whose end could not be saved, and the next look repairs it (run_alive).
+  m_live.emplace(m_record.id);
   m_record.arn = "arn:cicd:codebuild:local:" + current_user_name() + ":build/" + m_record.id;
   auto counter = m_store.update_json("projects/" + m_inputs.project + "/build-counter.json",
                                      [](std::optional<Json> cur) -> Result<Json> {
@@ -1044,6 +1050,22 @@ Json build_plan_to_json(const BuildPlan& plan) {
 
 // ---- queries ----
 
+namespace {
+
+// The record in a build's artifact directory, when it is of that build and complete.
+std::optional<Json> completed_copy_in_artifact_dir(const BuildRecord& r) {
+  if (r.artifacts_dir.empty()) return std::nullopt;
+  auto text = read_file(ArtifactDirLayout{r.artifacts_dir}.record());
+  if (!text) return std::nullopt;
+  auto json = parse_json(*text, "build.json");
+  if (!json) return std::nullopt;
+  auto copy = build_record_from_json(*json);
+  if (!copy || copy->id != r.id || !copy->build_complete) return std::nullopt;
+  return std::move(*json);
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> list_builds(Store& store, const std::string& project) {
   auto keys = store.list(project.empty() ? "builds/" : "builds/" + project + "/");
   if (!keys) return std::unexpected(keys.error());
@@ -1052,11 +1074,17 @@ Result<std::vector<std::string>> list_builds(Store& store, const std::string& pr
     if (!k.ends_with("/build.json")) continue;
     auto parts = split(k, '/');
     if (parts.size() != 4) continue;
-    // A record that cannot be read is an error naming its file, not a build silently left out.
-    auto record = get_record(store, k, build_record_from_json);
-    if (!record) return std::unexpected(record.error());
-    if (!*record) continue;
-    found.emplace_back(format_iso8601((*record)->start_time), parts[1] + ":" + parts[2]);
+    // The key names the build; its record is read only to sort by start time. A record that does not
+    // parse is still a build (get-builds says what is wrong with it, naming the file): it sorts last.
+    auto json = store.get_json(k);
+    if (!json && json.error().kind != ErrorKind::invalid) return std::unexpected(json.error());
+    if (json && !*json) continue;  // gone meanwhile
+    std::string start;
+    if (json) {
+      auto at = (*json)->find("startTime");
+      if (at != (*json)->end() && at->is_string()) start = at->get<std::string>();
+    }
+    found.emplace_back(std::move(start), parts[1] + ":" + parts[2]);
   }
   std::sort(found.begin(), found.end(), [](auto& a, auto& b) { return a.first > b.first; });
   std::vector<std::string> ids;
@@ -1089,6 +1117,9 @@ Result<std::vector<BuildRecord>> get_builds(Store& store, const std::vector<std:
         auto r = build_record_from_json(*cur);
         if (!r) return std::unexpected(r.error());
         if (r->status != BuildStatus::in_progress) return *cur;
+        // It may have ended and failed only to save its end here: the artifact directory's copy,
+        // written apart, says how.
+        if (auto ended = completed_copy_in_artifact_dir(*r)) return *ended;
         auto now = std::chrono::system_clock::now();
         if (!r->phases.empty() && !r->phases.back().end_time) {
           r->phases.back().end_time = now;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 
 #include "util/fs.hpp"
@@ -66,10 +67,6 @@ std::optional<SystemTime> time_field(JsonReader& j, std::string_view key, std::o
   return time;
 }
 
-double seconds_between(SystemTime a, SystemTime b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
 }  // namespace
 
 std::string_view build_status_name(BuildStatus status) {
@@ -118,9 +115,11 @@ Json build_record_to_json(const BuildRecord& r) {
     pj["startTime"] = format_iso8601(p.start_time);
     if (p.end_time) {
       pj["endTime"] = format_iso8601(*p.end_time);
-      pj["durationInSeconds"] = static_cast<int64_t>(seconds_between(p.start_time, *p.end_time));
-      pj["durationInMilliseconds"] =
-          std::chrono::duration_cast<std::chrono::milliseconds>(*p.end_time - p.start_time).count();
+      // The times are the clock's, which may have jumped back during the phase: a phase never
+      // lasts less than nothing.
+      auto lasted = std::max(*p.end_time - p.start_time, SystemTime::duration::zero());
+      pj["durationInSeconds"] = static_cast<int64_t>(std::chrono::duration<double>(lasted).count());
+      pj["durationInMilliseconds"] = std::chrono::duration_cast<std::chrono::milliseconds>(lasted).count();
     }
     if (p.type != BuildPhase::completed) {
       Json contexts = Json::array();
@@ -228,7 +227,7 @@ Result<BuildRecord> build_record_from_json(const Json& json) {
 }
 
 bool build_process_alive(const BuildRecord& record) {
-  return process_alive(record.pid, record.pid_start_time, record.host);
+  return run_alive(record.id, record.pid, record.pid_start_time, record.host);
 }
 
 }  // namespace cicd

@@ -110,7 +110,8 @@ struct BuildRecord {
 Json build_record_to_json(const BuildRecord& record);
 Result<BuildRecord> build_record_from_json(const Json& json);
 
-// The process recorded in a record is still the one running the build.
+// The process recorded in a record is still the one running the build (in this process: the
+// build's run is still here, see LiveRun).
 bool build_process_alive(const BuildRecord& record);
 
 }  // namespace cicd

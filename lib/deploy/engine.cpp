@@ -96,19 +96,23 @@ DeploymentOverview overview_of(const std::vector<InstanceRecord>& instances) {
 
 // A deployment still being worked on: a process holds it, or it was created a moment ago and
 // the process that will run it (--no-wait) is starting.
-bool deployment_alive(const DeploymentRecord& d) {
+bool deployment_alive(const DeploymentRecord& d, SystemTime now) {
   if (is_final(d.status)) return false;
   if (d.pid == 0) {
+    // `now` is the engine's clock, which wrote create_time. A clock that jumped back makes the age
+    // negative: a minute either way, or the group would be held for as long as the clock jumped.
     auto created = parse_iso8601(d.create_time);
-    return created && std::chrono::system_clock::now() - *created < std::chrono::seconds(60);
+    return created && std::chrono::abs(now - *created) < std::chrono::seconds(60);
   }
-  return process_alive(d.pid, d.pid_start_time, d.host);
+  return run_alive(d.id, d.pid, d.pid_start_time, d.host);
 }
 
 }  // namespace
 
-DeployEngine::DeployEngine(Store& store, Resources& resources, ProcessRunner& runner, const Clock& clock)
-    : m_store(store), m_resources(resources), m_runner(runner), m_clock(clock) {}
+DeployEngine::DeployEngine(Store& store, Resources& resources, ProcessRunner& runner, const Clock& clock,
+                           HostOpener open)
+    : m_store(store), m_resources(resources), m_runner(runner), m_clock(clock),
+      m_open_host(open ? std::move(open) : HostOpener(&open_host)) {}
 
 Status DeployEngine::save(const DeploymentRecord& record) {
   auto put = m_store.put_json(deployment_key(record.id), deployment_to_json(record), {},
@@ -131,7 +135,7 @@ Result<DeploymentRecord> DeployEngine::get(const std::string& id) {
   if (!*got) return fail(ErrorKind::not_found, "deployment '{}' does not exist", id);
   auto record = std::move(**got);
   // A deployment whose process died is repaired on the first look.
-  if (!is_final(record.status) && !deployment_alive(record)) {
+  if (!is_final(record.status) && !deployment_alive(record, m_clock.now())) {
     if (auto st = repair_group_id(record.deployment_group_id); !st) return std::unexpected(st.error());
     auto again = get_record(m_store, deployment_key(id), deployment_from_json);
     if (!again) return std::unexpected(again.error());
@@ -156,17 +160,23 @@ Status DeployEngine::repair_group_id(const std::string& group_id) {
   auto got = get_record(m_store, deployment_key(state->active), deployment_from_json);
   std::optional<DeploymentRecord> record;
   if (got && *got) record = std::move(**got);
-  if (record && deployment_alive(*record)) return {};
+  if (record && deployment_alive(*record, m_clock.now())) return {};
   // 1. What the dead process left running goes first (only processes provably its own): the
   // next deployment must not meet an old hook still at work on the instance.
   if (record) kill_recorded_groups(record->process_groups);
   // 2. The record says why it ended; instances caught mid-way are Failed, the rest Skipped.
   if (record && !is_final(record->status)) {
-    std::string reason = record->pid
-                             ? fmt::format("the cdeploy process running this deployment (pid {} on {}) ended before it "
-                                           "finished; the instances it was working on are marked Failed",
-                                           record->pid, record->host)
-                             : "the process that was to run this deployment never started it";
+    // This very process: it lives on, but the deployment's run ended without recording its end.
+    bool here = record->pid == static_cast<int>(::getpid()) && record->host == host_name();
+    std::string reason = !record->pid ? "the process that was to run this deployment never started it"
+                         : here       ? fmt::format("the run of this deployment in this process (pid {} on {}) ended "
+                                                    "without recording how it ended; the instances it was working on "
+                                                    "are marked Failed",
+                                                    record->pid, record->host)
+                                      : fmt::format("the cdeploy process running this deployment (pid {} on {}) ended "
+                                                    "before it finished; the instances it was working on are marked "
+                                                    "Failed",
+                                                    record->pid, record->host);
     std::vector<InstanceRecord> instances;
     for (auto& name : record->instances) {
       auto got_instance = get_record(m_store, instance_key(record->id, name), instance_record_from_json);
@@ -369,6 +379,9 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Ru
   // 1. In progress, held by this process: a run of its own, whose process groups (the hooks) the
   // record keeps, and which a stop request in the store cancels.
   record.status = DeploymentStatus::in_progress;
+  // Until execute returns, this record's process (ours) runs it; after, a record still in progress
+  // is one whose end could not be recorded, and the next look repairs it (run_alive).
+  LiveRun live(record.id);
   record.start_time = format_iso8601(m_clock.now());
   record.pid = static_cast<int>(::getpid());
   record.pid_start_time = process_start_time(record.pid);
@@ -398,9 +411,14 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Ru
     record.complete_time = format_iso8601(m_clock.now());
     record.overview = overview_of(instances);
     record.process_groups.clear();
-    if (save_error)
+    if (save_error) {
       record.status_messages.push_back(
           fmt::format("Some progress of this deployment could not be recorded as it happened: {}", save_error->message));
+      // An instance whose last save failed would read InProgress for ever: each one's end, again
+      // (a failure here is the one reported above).
+      for (auto& i : instances)
+        if (i.status != TargetStatus::pending) (void)save_instance(i);
+    }
     if (auto st = save(record); !st) return std::unexpected(st.error());
     auto state = update_group_state(m_store, record.deployment_group_id, [&](GroupState& s) -> Status {
       if (s.active == record.id) s.active.clear();
@@ -499,7 +517,7 @@ Result<DeploymentRecord> DeployEngine::execute(DeploymentRecord record, const Ru
         say(fmt::format("{}: deploying to {}", record.id, name));
         threads.emplace_back([&, name] {
           InstanceRecord result;
-          auto host = open_host(definitions[name], m_runner, &run);
+          auto host = m_open_host(definitions[name], m_runner, &run);
           if (!host) {
             std::lock_guard lock(mutex);
             result = records[name];
@@ -646,7 +664,8 @@ Result<std::vector<InstanceRecord>> DeployEngine::instances(const std::string& i
   std::vector<InstanceRecord> out;
   for (auto& name : record->instances) {
     auto r = instance(id, name);
-    if (r) out.push_back(*r);
+    if (!r) return std::unexpected(r.error());
+    out.push_back(std::move(*r));
   }
   return out;
 }

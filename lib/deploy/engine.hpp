@@ -49,7 +49,8 @@ struct DeploymentOutcome {
 class DeployEngine {
  public:
   using Progress = ProgressCallback;
-  DeployEngine(Store& store, Resources& resources, ProcessRunner& runner, const Clock& clock);
+  // `open`: how instances are reached (open_host when empty).
+  DeployEngine(Store& store, Resources& resources, ProcessRunner& runner, const Clock& clock, HostOpener open = {});
 
   // Checks everything and records the deployment (status Created); runs nothing. Invalid input
   // is an Error and changes nothing; a second deployment while one is in progress in the group
@@ -87,6 +88,7 @@ class DeployEngine {
   Resources& m_resources;
   ProcessRunner& m_runner;
   const Clock& m_clock;
+  HostOpener m_open_host;
 };
 
 }  // namespace cicd

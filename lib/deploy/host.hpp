@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -174,5 +175,8 @@ Result<std::vector<std::string>> split_ssh_command(std::string_view text);
 // fails here). The ssh command is CDEPLOY_SSH from the environment when set, else "ssh". The
 // processes a host starts (ssh clients, setfacl...) belong to `run` when given.
 Result<std::unique_ptr<InstanceHost>> open_host(const Instance& instance, ProcessRunner& runner, Run* run = nullptr);
+
+// How an engine reaches an instance: open_host, unless it is given another (tests give fakes).
+using HostOpener = std::function<Result<std::unique_ptr<InstanceHost>>(const Instance&, ProcessRunner&, Run*)>;
 
 }  // namespace cicd

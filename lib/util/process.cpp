@@ -591,4 +591,28 @@ bool process_alive(int pid, uint64_t start_time, const std::string& host) {
   return pid > 0 && process_start_time(pid) == start_time;
 }
 
+namespace {
+
+std::mutex g_live_runs_mutex;
+std::multiset<std::string, std::less<>> g_live_runs;
+
+}  // namespace
+
+LiveRun::LiveRun(std::string record_id) : m_id(std::move(record_id)) {
+  std::lock_guard lock(g_live_runs_mutex);
+  g_live_runs.insert(m_id);
+}
+
+LiveRun::~LiveRun() {
+  std::lock_guard lock(g_live_runs_mutex);
+  if (auto it = g_live_runs.find(m_id); it != g_live_runs.end()) g_live_runs.erase(it);
+}
+
+bool run_alive(std::string_view record_id, int pid, uint64_t start_time, const std::string& host) {
+  if (!process_alive(pid, start_time, host)) return false;
+  if (pid != static_cast<int>(::getpid()) || (!host.empty() && host != host_name())) return true;
+  std::lock_guard lock(g_live_runs_mutex);
+  return g_live_runs.find(record_id) != g_live_runs.end();
+}
+
 }  // namespace cicd

@@ -157,6 +157,24 @@ std::string current_user_name();
 // be checked from here and counts as alive.
 bool process_alive(int pid, uint64_t start_time, const std::string& host);
 
+// A run's record names the process that runs it, so that the next look at a record whose process
+// is gone repairs it. But one process may hold many runs (cpipeline), and a run may end without
+// recording its end (a store write failed): for a record naming this very process, what counts is
+// whether its run is still here. A LiveRun says so for the run of one record (a build id, a
+// deployment id) from its construction to its destruction.
+class LiveRun {
+ public:
+  explicit LiveRun(std::string record_id);
+  ~LiveRun();
+  LiveRun(const LiveRun&) = delete;
+  LiveRun& operator=(const LiveRun&) = delete;
+
+ private:
+  std::string m_id;
+};
+// process_alive, except that a record naming this process is alive only while a LiveRun holds it.
+bool run_alive(std::string_view record_id, int pid, uint64_t start_time, const std::string& host);
+
 // Resolves a program name against PATH (of `env`, or ours); empty if not found.
 std::string find_program(std::string_view name, const Environment* env = nullptr);
 
