@@ -704,15 +704,9 @@ Result<Json> project_input(const ProjectFlags& flags) {
   // 1. --cli-input-json: the whole input, as JSON text or file://PATH.
   Json j = Json::object();
   if (!flags.cli_input_json.empty()) {
-    std::string text = flags.cli_input_json;
-    std::string what = "--cli-input-json";
-    if (text.starts_with("file://")) {
-      auto read = read_file(text.substr(7));
-      if (!read) return fail(ErrorKind::usage, "--cli-input-json: cannot read '{}': {}", text.substr(7), read.error().message);
-      what = text.substr(7);
-      text = std::move(*read);
-    }
-    auto parsed = parse_json(text, what);
+    auto given = argument_text(flags.cli_input_json, "--cli-input-json");
+    if (!given) return std::unexpected(given.error());
+    auto parsed = parse_json(given->text, given->source);
     if (!parsed) return std::unexpected(parsed.error());
     if (!parsed->is_object()) return fail(ErrorKind::usage, "--cli-input-json: expected a JSON object");
     j = std::move(*parsed);

@@ -16,10 +16,10 @@ namespace {
 
 using Words = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 15> k_declaration_keys = {
+constexpr std::array<std::string_view, 14> k_declaration_keys = {
     "name",     "roleArn",       "artifactStore", "artifactStores", "stages",    "version", "executionMode",
     "pipelineType", "variables", "triggers",      "disableInboundStageTransitions", "restartExecutionOnUpdate",
-    "tags",     "metadata",      "localOverrides"};
+    "tags",     "metadata"};
 constexpr std::array<std::string_view, 6> k_stage_keys = {"name", "blockers", "actions", "onFailure", "onSuccess",
                                                           "beforeEntry"};
 constexpr std::array<std::string_view, 14> k_action_keys = {
@@ -531,6 +531,10 @@ class Checker {
         m_r.error(at + "/namespace", fmt::format("namespace '{}' is CodePipeline's own", *ns));
     }
     if (auto role = m_r.text(a, at, "roleArn", label, false)) action.role_arn = *role;
+    if (auto command = m_r.text(a, at, "localCommand", label, false)) {
+      action.local_command = *command;
+      if (command->empty()) m_r.error(at + "/localCommand", "'localCommand' is empty");
+    }
     if (auto region = m_r.text(a, at, "region", label, false)) action.region = *region;
     if (auto t = m_r.integer(a, at, "timeoutInMinutes")) {
       if (action.type.category != "Approval" && !commands_action)

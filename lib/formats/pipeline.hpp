@@ -50,6 +50,9 @@ struct PipelineAction {
   std::string role_arn;
   std::string region;
   std::optional<int> timeout_in_minutes;  // Approval/Manual: 5..86400 (7 days when not given)
+  // A shell command cpipeline runs for an action type it has no runner for (CloudFormation,
+  // Lambda, ...): `localCommand` in a stored definition, or `--action-override`.
+  std::string local_command;
   std::string pointer;                    // JSON pointer of the action in the declaration
   Position position;
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "util/fs.hpp"
 #include "util/strings.hpp"
 
 namespace cicd {
@@ -505,6 +506,14 @@ Result<Json> parse_cli_structures(std::span<const std::string> texts, std::strin
     }
   }
   return out;
+}
+
+Result<ArgumentText> argument_text(std::string_view value, std::string_view flag) {
+  if (!value.starts_with("file://")) return ArgumentText{std::string(value), std::string(flag)};
+  std::string path(value.substr(7));
+  auto text = read_file(path);
+  if (!text) return fail(ErrorKind::usage, "{}: cannot read '{}': {}", flag, path, text.error().message);
+  return ArgumentText{std::move(*text), path};
 }
 
 }  // namespace cicd

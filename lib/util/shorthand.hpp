@@ -105,4 +105,13 @@ const Field* find_field(const std::vector<Field>& fields, std::string_view key);
 
 }  // namespace shorthand
 
+// The AWS CLI's `file://PATH` convention for an argument's value: the file's content, else the
+// value itself; `source` names it in messages (PATH, or the flag for an inline value).
+// Error{usage} "FLAG: cannot read 'PATH': why".
+struct ArgumentText {
+  std::string text;
+  std::string source;
+};
+Result<ArgumentText> argument_text(std::string_view value, std::string_view flag);
+
 }  // namespace cicd

@@ -1,6 +1,7 @@
 // create-deployment-group / get- / list- / update- / delete-deployment-group
 #include "cdeploy/cdeploy.hpp"
 #include "util/fs.hpp"
+#include "util/shorthand.hpp"
 #include "util/strings.hpp"
 
 namespace cicd::cdeploy {
@@ -22,10 +23,7 @@ std::optional<TagSet> tag_set_from(const GroupOptions& o) {
   if (!o.tag_filters.empty() && !o.tag_set.empty())
     throw Failure({ErrorKind::usage, "give --on-premises-instance-tag-filters or --on-premises-tag-set, not both"});
   if (!o.tag_set.empty()) {
-    // The AWS CLI's file:// prefix: the value is in a file.
-    std::string text = o.tag_set;
-    if (text.starts_with("file://")) text = unwrap(read_file(text.substr(7)));
-    return unwrap(parse_tag_set(text));
+    return unwrap(parse_tag_set(unwrap(argument_text(o.tag_set, "--on-premises-tag-set")).text));
   }
   if (o.tag_filters.empty()) return std::nullopt;
   std::vector<TagFilter> group;
