@@ -529,7 +529,7 @@ Resolver::Parameter Resolver::read_parameter(const std::string& name) {
   // 4. AllowedValues, member by member for a list.
   if (const Json* allowed = member(declaration, "AllowedValues"); allowed && allowed->is_array()) {
     std::vector<std::string> choices;
-    for (auto& choice : *allowed) choices.push_back(scalar_text(choice).value_or(choice.dump()));
+    for (auto& choice : *allowed) choices.push_back(scalar_text(choice).value_or(describe(choice)));
     Json members = p.value.is_array() ? p.value : Json::array({p.value});
     for (auto& m : members) {
       std::string value = scalar_text(m).value_or("");
@@ -684,7 +684,7 @@ void Resolver::check_transforms() {
       m_diagnostics.warning(
           where, fmt::format("the transform '{}' runs in AWS, not here: the template is read as "
                              "written",
-                             name.empty() ? names[i].dump() : name));
+                             name.empty() ? describe(names[i]) : name));
   }
 }
 
