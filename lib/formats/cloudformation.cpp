@@ -341,6 +341,7 @@ std::optional<Json> Resolver::ref(const std::string& name, std::string_view writ
   if (member(section("Parameters"), name)) {
     const Parameter& p = parameter(name);
     if (p.failed) return failed(sink);
+    if (!p.unknown.empty() && !p.why.empty()) return unknown(sink, out, where, p.unknown, p.why, "");
     if (!p.unknown.empty())
       return unknown(
           sink, out, where, p.unknown,
@@ -501,6 +502,12 @@ Resolver::Parameter Resolver::read_parameter(const std::string& name) {
       p.unknown = fmt::format("!Ref {}", name);
       p.value = placeholder(p.unknown);
     }
+    return p;
+  }
+  if (!text && !m_context.parameters_required) {
+    p.unknown = fmt::format("!Ref {}", name);
+    p.value = placeholder(p.unknown);
+    p.why = fmt::format("has no value (no Default, none given); give --parameter-overrides {}=VALUE", name);
     return p;
   }
   if (!text) {

@@ -33,6 +33,9 @@ struct TemplateContext {
   // Ref to a resource (its physical id), an export's name for Fn::ImportValue, and a parameter's
   // name for a parameter whose value AWS reads from SSM.
   std::map<std::string, std::string> known_values;
+  // A parameter that is used and has no value (no Default, none given) is an error; when false
+  // (`cpipeline validate`: the structure is what is checked), a placeholder and a warning.
+  bool parameters_required = true;
   std::string stack_name = "cicd-local";
   std::string region = "us-east-1";
   std::string account_id = "000000000000";

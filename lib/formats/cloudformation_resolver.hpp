@@ -122,6 +122,7 @@ class Resolver {
     Json value;
     std::string unknown;  // what is unknown: set for a value AWS reads from SSM
     std::string ssm_name;
+    std::string why;  // why it is unknown, when it is not an SSM parameter's value
     bool failed = false;
   };
   struct Name {

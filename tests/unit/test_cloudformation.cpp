@@ -114,7 +114,7 @@ TEST_CASE("cfn tags: quoted scalars, non-specific and global tags are not functi
         Json::parse(R"({"a": "!Ref x", "b": "12", "c": "12", "d": "on", "e": "0755"})"));
 }
 
-TEST_CASE("cfn tags: an unknown tag is an error at its node; ignored tags by default", "[cfn]") {
+TEST_CASE("cfn tags: an unknown tag is an error at its node, ignored tags by default", "[cfn]") {
   Diagnostics d;
   auto json = from_yaml("a: !Reff x\nb: !Frobnicate x\nc: !Sub ok\n", d);
   CHECK(all(d) == Lines{"t:1:4: error: unknown CloudFormation tag '!Reff'; did you mean '!Ref'?",
@@ -348,7 +348,7 @@ Resources:
 
 }  // namespace
 
-TEST_CASE("cfn resolve: conditions choose stages and actions; AWS::NoValue removes them", "[cfn]") {
+TEST_CASE("cfn resolve: conditions choose stages and actions, AWS::NoValue removes them", "[cfn]") {
   auto r = resolve_yaml(k_conditional_pipeline);
   CHECK(r.lines().empty());
   REQUIRE(r.resources.size() == 1);
@@ -455,7 +455,7 @@ Resources:
 }
 
 TEST_CASE(
-    "cfn resolve: a parameter nothing uses needs no value; values known here fill SSM parameters",
+    "cfn resolve: a parameter nothing uses needs no value, values known here fill SSM parameters",
     "[cfn]") {
   cfn::TemplateContext context;
   context.known_values["Version"] = "6";
@@ -931,7 +931,7 @@ TEST_CASE("corpus: every CloudFormation template's pipelines resolve", "[cfn][co
   CHECK(checked["any"] == 1);
 }
 
-TEST_CASE("corpus: cfn-lint's good fixture: Fn::If picks one action; an imported stage name",
+TEST_CASE("corpus: cfn-lint's good fixture: Fn::If picks one action, an imported stage name",
           "[cfn][corpus]") {
   Diagnostics d;
   auto pipelines = corpus_pipelines(

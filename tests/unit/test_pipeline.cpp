@@ -194,7 +194,7 @@ stages:
         });
 }
 
-TEST_CASE("pipeline: what only V2 has makes a pipeline V2; Commands actions and pipeline variables", "[pipeline]") {
+TEST_CASE("pipeline: what only V2 has makes a pipeline V2, Commands actions and pipeline variables", "[pipeline]") {
   auto p = parse(R"(name: v2
 executionMode: PARALLEL
 variables:
