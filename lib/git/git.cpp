@@ -93,6 +93,17 @@ Result<ExportedSource> export_revision(const std::filesystem::path& repository, 
 
   ExportedSource out;
   out.commit = oid_text(git().git_commit_id(commit.get()));
+  if (const char* message = git().git_commit_message(commit.get())) out.message = message;
+  if (const git_signature* a = git().git_commit_author(commit.get())) {
+    out.author_name = a->name ? a->name : "";
+    out.author_email = a->email ? a->email : "";
+    out.author_time = a->when.time;
+  }
+  if (const git_signature* c = git().git_commit_committer(commit.get())) {
+    out.committer_name = c->name ? c->name : "";
+    out.committer_email = c->email ? c->email : "";
+    out.committer_time = c->when.time;
+  }
   git_remote* remote = nullptr;
   if (git().git_remote_lookup(&remote, repo->get(), "origin") == 0) {
     RemotePtr r(remote);

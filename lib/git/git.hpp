@@ -1,6 +1,7 @@
 // libgit2 wrappers: what the engines need of git repositories.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -12,6 +13,10 @@ namespace cicd {
 struct ExportedSource {
   std::string commit;  // full object id of the commit exported
   std::string remote_url;  // origin's URL, if any
+  std::string message;     // the commit's message
+  std::string author_name, author_email, committer_name, committer_email;
+  int64_t author_time = 0;  // seconds since the epoch
+  int64_t committer_time = 0;
 };
 
 // Writes the tree of `revision` (anything git rev-parse understands: a branch, a tag, a sha)

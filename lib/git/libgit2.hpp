@@ -25,6 +25,9 @@
   X(git_object_free)              \
   X(git_commit_tree)              \
   X(git_commit_id)                \
+  X(git_commit_message)           \
+  X(git_commit_author)            \
+  X(git_commit_committer)         \
   X(git_commit_free)              \
   X(git_tree_free)                \
   X(git_checkout_options_init)    \

@@ -1,0 +1,3 @@
+#include "cpipeline/cpipeline.hpp"
+
+int main(int argc, char** argv) { return cicd::cpipeline_main(argc, argv); }
