@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <atomic>
 #include <thread>
+
+#include "store/stop_request.hpp"
 
 #include "pipeline/actions.hpp"
 #include "util/fs.hpp"
@@ -212,7 +215,7 @@ class PipelineEngine::Execution {
         });
         if (!marked) return std::unexpected(marked.error());
       }
-      if (m_options.cancel.wait_for(k_wait_interval)) return fail(ErrorKind::stopped, "{}", m_options.cancel.message());
+      if (m_cancel.wait_for(k_wait_interval)) return fail(ErrorKind::stopped, "{}", m_cancel.message());
     }
   }
 
@@ -230,8 +233,14 @@ class PipelineEngine::Execution {
     return {};
   }
 
+  ~Execution() {
+    m_watch_quit.cancel(CancelReason::stopped);
+    if (m_watcher.joinable()) m_watcher.join();
+  }
+
   // Runs the execution from where its record says it is.
   Result<ExecutionResult> run() {
+    m_watcher = std::thread([this] { watch_stop_requests(); });
     auto rec = change([&](PipelineExecutionRecord& r) -> Status {
       r.process = this_process();
       return {};
@@ -307,6 +316,7 @@ class PipelineEngine::Execution {
     });
     if (!started) return std::unexpected(started.error());
     for (int order : stage.run_orders()) {
+      if (m_stop_requested || m_cancel.cancelled()) return end_stopped(index);
       auto rec = load();
       if (!rec) return std::unexpected(rec.error());
       std::vector<const PipelineAction*> to_run;
@@ -332,12 +342,14 @@ class PipelineEngine::Execution {
         if (ae->status == ActionStatus::abandoned) stopped = true;
         if (ae->status == ActionStatus::in_progress && !ae->token.empty() && !pending) pending = approval_of(a, *ae);
       }
-      if (!failure.empty() || stopped || m_options.cancel.cancelled()) {
-        bool by_stop = stopped || m_options.cancel.cancelled();
+      if (!failure.empty() || stopped || m_cancel.cancelled() || m_stop_requested) {
+        bool by_stop = stopped || m_cancel.cancelled() || m_stop_requested;
         auto done = change([&](PipelineExecutionRecord& r) -> Status {
           r.stages[index].status = by_stop ? StageStatus::stopped : StageStatus::failed;
           r.status = by_stop ? ExecutionStatus::stopped : ExecutionStatus::failed;
-          r.status_summary = by_stop ? fmt::format("the execution was {}", m_options.cancel.message()) : failure;
+          r.status_summary = !by_stop           ? failure
+                             : m_stop_requested ? fmt::format("the execution was {}", m_stop_message)
+                                                : fmt::format("the execution was {}", m_cancel.message());
           r.process.reset();
           return {};
         });
@@ -363,6 +375,26 @@ class PipelineEngine::Execution {
     });
     if (!done) return std::unexpected(done.error());
     return std::optional<ExecutionResult>();
+  }
+
+  // Stopped between groups: what has run stays as it ended, the rest never starts.
+  Result<std::optional<ExecutionResult>> end_stopped(size_t index) {
+    std::string why;
+    {
+      std::lock_guard lock(m_stop_mutex);
+      why = m_stop_requested ? m_stop_message : m_cancel.message();
+    }
+    auto done = change([&](PipelineExecutionRecord& r) -> Status {
+      r.stages[index].status = StageStatus::stopped;
+      r.status = ExecutionStatus::stopped;
+      r.status_summary = fmt::format("the execution was {}", why);
+      r.process.reset();
+      return {};
+    });
+    if (!done) return std::unexpected(done.error());
+    if (auto st = leave_stages(); !st) return std::unexpected(st.error());
+    say(fmt::format("execution {} Stopped: {}", m_id, done->status_summary));
+    return std::optional<ExecutionResult>(ExecutionResult{std::move(*done), std::nullopt});
   }
 
   PendingApproval approval_of(const PipelineAction& a, const ActionExecution& ae) {
@@ -481,7 +513,7 @@ class PipelineEngine::Execution {
                       m_e.m_store,
                       m_e.m_runner,
                       m_e.m_clock,
-                      m_options.cancel.child()};
+                      m_cancel.child()};
       auto ran = run_action(c);
       if (ran) {
         outcome = std::move(*ran);
@@ -516,12 +548,35 @@ class PipelineEngine::Execution {
                     outcome.error_message.empty() ? "" : ": " + outcome.error_message));
   }
 
+  // stop-pipeline-execution, seen through its request in the store: no new action starts; with
+  // --abandon, the running ones are stopped too (their token is cancelled).
+  void watch_stop_requests() {
+    auto key = execution_stop_request_key(m_p.name, m_id);
+    while (!m_watch_quit.wait_for(k_wait_interval)) {
+      auto request = read_stop_request(m_e.m_store, key);
+      if (!request || !*request) continue;
+      {
+        std::lock_guard lock(m_stop_mutex);
+        m_stop_message = describe_stop_request(**request);
+      }
+      m_stop_requested = true;
+      if ((*request)->via.find("--abandon") != std::string::npos) m_cancel.cancel(CancelReason::stopped, m_stop_message);
+      return;
+    }
+  }
+
   PipelineEngine& m_e;
   const Pipeline& m_p;
   std::string m_id;
   const PipelineRunOptions& m_options;
   std::string m_key;
   std::mutex m_mutex;
+  CancelToken m_cancel = m_options.cancel.child();
+  std::atomic<bool> m_stop_requested{false};
+  std::mutex m_stop_mutex;
+  std::string m_stop_message;
+  CancelToken m_watch_quit;
+  std::thread m_watcher;
 };
 
 Result<ExecutionResult> PipelineEngine::start(const Pipeline& pipeline, const PipelineRunOptions& options) {
@@ -627,6 +682,58 @@ Result<ExecutionResult> PipelineEngine::put_approval_result(const Pipeline& pipe
   // 3. Approved: the rest runs here. Rejected (or timed out): the stage fails, and with it the
   // execution.
   return advance(pipeline, id, options);
+}
+
+Result<PipelineExecutionRecord> PipelineEngine::stop(const Pipeline& pipeline, const std::string& id, bool abandon,
+                                                     const std::string& reason) {
+  auto current = get_execution(pipeline.name, id);
+  if (!current) return std::unexpected(current.error());
+  if (is_final(current->status))
+    return fail(ErrorKind::invalid, "execution {} has ended ({}): there is nothing to stop", id,
+                execution_status_name(current->status));
+  std::string user = who();
+  std::string why = fmt::format("stopped by {}{}", user, reason.empty() ? "" : ": " + reason);
+  const auto& p = current->process;
+  bool running = p && run_alive(id, p->pid, static_cast<uint64_t>(p->start_time), p->host);
+  PipelineRunOptions none;
+  Execution execution(*this, pipeline, id, none);
+  if (running) {
+    // 1. Its process stops it: ask through the store, and say Stopping meanwhile.
+    StopRequest request{user, format_iso8601(m_clock.now()),
+                        abandon ? "stop-pipeline-execution --abandon" : "stop-pipeline-execution"};
+    if (auto st = request_stop(m_store, execution_stop_request_key(pipeline.name, id), request); !st)
+      return std::unexpected(st.error());
+    return execution.change([&](PipelineExecutionRecord& r) -> Status {
+      if (!is_final(r.status)) {
+        r.status = ExecutionStatus::stopping;
+        r.stop_reason = why;
+      }
+      return {};
+    });
+  }
+  // 2. No process runs it: stopped here and now.
+  auto done = execution.change([&](PipelineExecutionRecord& r) -> Status {
+    if (is_final(r.status)) return {};
+    for (auto& s : r.stages) {
+      bool touched = false;
+      for (auto& a : s.actions)
+        if (a.status == ActionStatus::in_progress) {
+          a.status = ActionStatus::abandoned;
+          a.error_code = "Abandoned";
+          a.error_message = fmt::format("the execution was {}", why);
+          touched = true;
+        }
+      if (touched || s.status == StageStatus::in_progress) s.status = StageStatus::stopped;
+    }
+    r.status = ExecutionStatus::stopped;
+    r.status_summary = fmt::format("the execution was {}", why);
+    r.stop_reason = why;
+    r.process.reset();
+    return {};
+  });
+  if (!done) return std::unexpected(done.error());
+  (void)execution.leave_stages();
+  return done;
 }
 
 Result<PipelineExecutionRecord> PipelineEngine::get_execution(const std::string& pipeline, const std::string& id) {

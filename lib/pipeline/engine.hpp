@@ -73,6 +73,14 @@ class PipelineEngine {
                                               const std::string& action, const std::string& token, bool approved,
                                               const std::string& summary, const PipelineRunOptions& options);
 
+  // StopPipelineExecution: an execution running in a process (here or elsewhere) is asked to stop
+  // through the store (Stopping until it has): no new action starts, and with `abandon` the
+  // running ones are stopped too. One that no process runs (waiting for an approval, or whose
+  // process died) is Stopped at once, its waiting or running actions Abandoned. An execution that
+  // has ended is Error{invalid}.
+  Result<PipelineExecutionRecord> stop(const Pipeline& pipeline, const std::string& id, bool abandon,
+                                       const std::string& reason);
+
   Result<PipelineExecutionRecord> get_execution(const std::string& pipeline, const std::string& id);
   // Newest first.
   Result<std::vector<PipelineExecutionRecord>> list_executions(const std::string& pipeline);

@@ -339,5 +339,8 @@ std::string execution_key(std::string_view pipeline, std::string_view id) {
   return fmt::format("pipelines/{}/executions/{}.json", pipeline, id);
 }
 std::string pipeline_state_key(std::string_view pipeline) { return fmt::format("pipelines/{}/state.json", pipeline); }
+std::string execution_stop_request_key(std::string_view pipeline, std::string_view id) {
+  return fmt::format("pipelines/{}/executions/{}/stop-request.json", pipeline, id);
+}
 
 }  // namespace cicd

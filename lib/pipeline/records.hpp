@@ -121,5 +121,7 @@ PipelineExecutionRecord new_execution(const Pipeline& pipeline, std::string id, 
 std::string execution_key(std::string_view pipeline, std::string_view id);
 std::string executions_prefix(std::string_view pipeline);
 std::string pipeline_state_key(std::string_view pipeline);
+// stop-pipeline-execution's request, which the process running the execution watches.
+std::string execution_stop_request_key(std::string_view pipeline, std::string_view id);
 
 }  // namespace cicd

@@ -3,6 +3,8 @@
 // a manual approval answered (rightly, wrongly, twice, rejected), an S3 deploy, and the records
 // in CodePipeline's shapes.
 #include "cli/cpipeline_fixture.hpp"
+#include <thread>
+
 #include "util/fs.hpp"
 
 using namespace cicd;
@@ -218,4 +220,85 @@ stages:
   CHECK(state["stageStates"][1]["latestExecution"]["status"] == "Failed");
   // The Check stage's latest execution is still the first, successful one.
   CHECK(state["stageStates"][2]["latestExecution"]["pipelineExecutionId"] == id);
+}
+
+TEST_CASE("cpipeline executions: stop-pipeline-execution, waiting for an approval, running, and abandoning",
+          "[cpipeline][executions][stop]") {
+  SECTION("an execution waiting for an approval is stopped at once") {
+    SiteFixture f;
+    auto started = f.cpipeline({"start", "--name", "site", "--output", "json"});
+    REQUIRE(started.exit_code == 6);
+    auto token = f.token_of(started);
+    auto id = CpipelineFixture::json_of(started)["pipelineExecutionId"].get<std::string>();
+    auto stopped = f.cpipeline({"stop-pipeline-execution", "--pipeline-name", "site", "--pipeline-execution-id", id,
+                                "--reason", "wrong branch"});
+    INFO(stopped.err);
+    REQUIRE(stopped.exit_code == 0);
+    CHECK(stopped.out == "Execution " + id + " Stopped\n");
+    auto late = f.cpipeline({"approve", "--pipeline-name", "site", "--token", token});
+    CHECK(late.exit_code == 2);
+    CHECK(contains(late.err, "has ended (Stopped)"));
+    auto again = f.cpipeline({"stop-pipeline-execution", "--pipeline-name", "site", "--pipeline-execution-id", id});
+    CHECK(again.exit_code == 2);
+    auto state = CpipelineFixture::json_of(f.cpipeline({"get-pipeline-state", "--name", "site", "--output", "json"}));
+    CHECK(state["stageStates"][2]["actionStates"][0]["latestExecution"]["status"] == "Abandoned");
+    // The stage it held is free: a new execution gets to the approval again.
+    CHECK(f.cpipeline({"start", "--name", "site"}).exit_code == 6);
+  }
+  SECTION("a running execution stops after its running action (or at once with --abandon)") {
+    bool abandon = GENERATE(false, true);
+    CpipelineFixture f;
+    f.file("home/store/buckets/src/app/run.sh", "#!/bin/sh\n");
+    auto def = f.file("slow.yml", R"(name: slow
+stages:
+  - name: Source
+    actions:
+      - name: Fetch
+        actionTypeId: {category: Source, owner: AWS, provider: S3, version: "1"}
+        configuration: {S3Bucket: src, S3ObjectKey: app}
+        outputArtifacts: [{name: Code}]
+  - name: Work
+    actions:
+      - name: Sleep
+        actionTypeId: {category: Compute, owner: AWS, provider: Commands, version: "1"}
+        commands: ["touch started", "sleep 3 && echo slept > $CODEBUILD_SRC_DIR/../slept"]
+        inputArtifacts: [{name: Code}]
+  - name: After
+    actions:
+      - name: Never
+        actionTypeId: {category: Compute, owner: AWS, provider: Commands, version: "1"}
+        commands: ["true"]
+        inputArtifacts: [{name: Code}]
+)");
+    REQUIRE(f.cpipeline({"create-pipeline", "--pipeline-definition", def}).exit_code == 0);
+    RunOutput started;
+    std::thread runner([&] { started = f.cpipeline({"start", "--name", "slow", "--output", "json"}); });
+    std::string id;
+    bool sleeping = wait_until([&] {
+      auto list = f.cpipeline({"list-pipeline-executions", "--pipeline-name", "slow", "--output", "json"});
+      if (list.exit_code != 0) return false;
+      auto summaries = CpipelineFixture::json_of(list)["pipelineExecutionSummaries"];
+      if (summaries.empty()) return false;
+      id = summaries[0]["pipelineExecutionId"].get<std::string>();
+      auto dir = f.home / "store/pipelines/slow/executions" / id / "work/Work/Sleep/src/started";
+      return std::filesystem::exists(dir);
+    });
+    REQUIRE(sleeping);
+    std::vector<std::string> args = {"stop-pipeline-execution", "--pipeline-name", "slow", "--pipeline-execution-id", id};
+    if (abandon) args.push_back("--abandon");
+    auto stop = f.cpipeline(args);
+    INFO(stop.err);
+    CHECK(stop.exit_code == 0);
+    CHECK(stop.out == "Execution " + id + " Stopping\n");
+    runner.join();
+    INFO(started.err);
+    CHECK(started.exit_code == 4);
+    auto execution = CpipelineFixture::json_of(
+        f.cpipeline({"get-pipeline-execution", "--pipeline-name", "slow", "--pipeline-execution-id", id, "--output", "json"}));
+    CHECK(execution["pipelineExecution"]["status"] == "Stopped");
+    auto state = CpipelineFixture::json_of(f.cpipeline({"get-pipeline-state", "--name", "slow", "--output", "json"}));
+    CHECK(state["stageStates"][1]["actionStates"][0]["latestExecution"]["status"] == (abandon ? "Abandoned" : "Succeeded"));
+    CHECK_FALSE(state["stageStates"][2]["actionStates"][0].contains("latestExecution"));
+    CHECK(std::filesystem::exists(f.home / "store/pipelines/slow/executions" / id / "work/Work/Sleep/slept") == !abandon);
+  }
 }

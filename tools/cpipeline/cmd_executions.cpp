@@ -19,6 +19,8 @@ struct ExecutionOptions {
   std::string stage, action, token, result, summary;
   int max_items = 0;
   std::string filter;
+  bool abandon = false;
+  std::string reason;
 };
 
 // The engine with what the front end gives it: the store, the home, Ctrl-C, progress on stderr.
@@ -114,6 +116,15 @@ int run_approval(const ExecutionOptions& o, Context& ctx, std::optional<bool> ap
   EngineHandle h(ctx);
   auto result = unwrap(h.engine->put_approval_result(pipeline, o.stage, o.action, o.token, *approved, summary, run_options(o, ctx)));
   return report(result, pipeline.name, ctx);
+}
+
+int run_stop(const ExecutionOptions& o, Context& ctx) {
+  auto pipeline = unwrap(ctx.pipelines().get(o.name)).pipeline;
+  EngineHandle h(ctx);
+  auto r = unwrap(h.engine->stop(pipeline, o.execution_id, o.abandon, o.reason));
+  if (ctx.globals.format() == cli::OutputFormat::json) cli::print_json(Json{{"pipelineExecutionId", r.id}});
+  else if (!ctx.globals.quiet) fmt::print("Execution {} {}\n", r.id, execution_status_name(r.status));
+  return 0;
 }
 
 int run_get_execution(const ExecutionOptions& o, Context& ctx) {
@@ -245,6 +256,15 @@ void setup_executions(CLI::App& app, Context& ctx) {
   reject->group("Executions");
   add_approval_flags(reject, false);
   reject->callback([o, &ctx] { run_verb(ctx, [&] { return run_approval(*o, ctx, false); }); });
+
+  auto* stop = app.add_subcommand("stop-pipeline-execution",
+                                  "Stop an execution: no new action starts (--abandon: the running ones stop too)");
+  stop->group("Executions");
+  stop->add_option("--pipeline-name", o->name, "The pipeline")->required()->option_text("NAME");
+  stop->add_option("--pipeline-execution-id", o->execution_id, "The execution")->required()->option_text("ID");
+  stop->add_flag("--abandon", o->abandon, "Stop the running actions too, instead of letting them finish");
+  stop->add_option("--reason", o->reason, "Why (recorded)")->option_text("TEXT");
+  stop->callback([o, &ctx] { run_verb(ctx, [&] { return run_stop(*o, ctx); }); });
 
   auto* get = app.add_subcommand("get-pipeline-execution", "Show an execution");
   get->group("Executions");
