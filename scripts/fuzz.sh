@@ -14,6 +14,6 @@ if ((${#need[@]})); then
 fi
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCICD_FUZZ=ON -DCICD_BUILD_BENCH=OFF \
   -DCICD_FUZZ_SECONDS="${FUZZ_SECONDS:-20}" >&2
-cmake --build build-fuzz --target fuzz_buildspec fuzz_appspec >&2
+cmake --build build-fuzz --target fuzz_buildspec fuzz_appspec fuzz_pipeline >&2
 cd build-fuzz
 exec ctest --output-on-failure -R '^fuzz:'

@@ -13,6 +13,12 @@ namespace {
 
 constexpr std::string_view k_pipeline_resource = "AWS::CodePipeline::Pipeline";
 
+// Where the document starts: its root's position, or 1:1 for an empty one.
+Position start_of(const yaml::PositionedJson& doc) {
+  Position p = doc.at("");
+  return p.line > 0 ? p : Position{1, 1};
+}
+
 bool looks_like_json(std::string_view text) {
   auto t = trim(text);
   if (t.starts_with("\xEF\xBB\xBF")) t.remove_prefix(3);
@@ -182,7 +188,7 @@ PipelineDocument read_pipeline_document(std::string_view text, const PipelineRea
   }
   const Json& root = doc.value;
   if (!root.is_object()) {
-    out.diagnostics.error(doc.at(""), "a pipeline definition is a structure: a pipeline declaration, get-pipeline's "
+    out.diagnostics.error(start_of(doc), "a pipeline definition is a structure: a pipeline declaration, get-pipeline's "
                                       "JSON or a CloudFormation template");
     return out;
   }
@@ -229,7 +235,7 @@ PipelineDocument read_pipeline_document(std::string_view text, const PipelineRea
     out.pipelines.push_back(std::move(entry));
     return out;
   }
-  out.diagnostics.error(doc.at(""), "not a pipeline definition: expected 'pipeline' (get-pipeline's JSON), 'stages' "
+  out.diagnostics.error(start_of(doc), "not a pipeline definition: expected 'pipeline' (get-pipeline's JSON), 'stages' "
                                     "(a pipeline declaration), or 'Resources' (a CloudFormation template)");
   return out;
 }
