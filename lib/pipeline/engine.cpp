@@ -135,7 +135,10 @@ class PipelineEngine::Execution {
   }
 
   // Applies `change` to the stored record (retried on a concurrent write) and returns the result.
-  Result<PipelineExecutionRecord> change(const std::function<Status(PipelineExecutionRecord&)>& fn) {
+  // Intermediate states are replaced atomically; an execution's end, a wait for an approval and
+  // an answer are flushed to disk too (Durability::sync), as builds and deployments do.
+  Result<PipelineExecutionRecord> change(const std::function<Status(PipelineExecutionRecord&)>& fn,
+                                         Durability durability = Durability::atomic) {
     std::lock_guard lock(m_mutex);
     std::optional<PipelineExecutionRecord> result;
     auto updated = m_e.m_store.update_json(m_key, [&](std::optional<Json> cur) -> Result<Json> {
@@ -150,7 +153,7 @@ class PipelineEngine::Execution {
       r->last_update_time = format_iso8601(m_e.m_clock.now());
       result = *r;
       return execution_to_json(*r);
-    });
+    }, durability);
     if (!updated) return std::unexpected(updated.error());
     return std::move(*result);
   }
@@ -190,7 +193,7 @@ class PipelineEngine::Execution {
         remove_from(slot.waiting, m_id);
         if (!previous.empty() && slots[previous].holder == m_id) slots[previous].holder.clear();
         return state_json(cur, slots);
-      });
+      }, Durability::atomic);
       if (!st) return std::unexpected(st.error());
       for (auto& other : superseded) supersede(other);
       if (held) {
@@ -265,7 +268,7 @@ class PipelineEngine::Execution {
       r.current_stage = r.stages.size();
       r.process.reset();
       return {};
-    });
+    }, Durability::sync);
     if (!done) return std::unexpected(done.error());
     if (auto st = leave_stages(); !st) return std::unexpected(st.error());
     say(fmt::format("execution {} Succeeded", m_id));
@@ -280,7 +283,7 @@ class PipelineEngine::Execution {
       r.status_summary = why.message;
       r.process.reset();
       return {};
-    });
+    }, Durability::sync);
     (void)leave_stages();
     if (!done) return std::unexpected(done.error());
     return ExecutionResult{std::move(*done), std::nullopt};
@@ -352,7 +355,7 @@ class PipelineEngine::Execution {
                                                 : fmt::format("the execution was {}", m_cancel.message());
           r.process.reset();
           return {};
-        });
+        }, Durability::sync);
         if (!done) return std::unexpected(done.error());
         if (auto st = leave_stages(); !st) return std::unexpected(st.error());
         say(fmt::format("execution {} {}: {}", m_id, execution_status_name(done->status), done->status_summary));
@@ -363,7 +366,7 @@ class PipelineEngine::Execution {
           r.status_summary = fmt::format("waiting for approval of {}/{}", pending->stage, pending->action);
           r.process.reset();
           return {};
-        });
+        }, Durability::sync);
         if (!waiting) return std::unexpected(waiting.error());
         say(fmt::format("waiting for approval of {}/{}: token {}", pending->stage, pending->action, pending->token));
         return std::optional<ExecutionResult>(ExecutionResult{std::move(*waiting), pending});
@@ -390,7 +393,7 @@ class PipelineEngine::Execution {
       r.status_summary = fmt::format("the execution was {}", why);
       r.process.reset();
       return {};
-    });
+    }, Durability::sync);
     if (!done) return std::unexpected(done.error());
     if (auto st = leave_stages(); !st) return std::unexpected(st.error());
     say(fmt::format("execution {} Stopped: {}", m_id, done->status_summary));
@@ -675,7 +678,7 @@ Result<ExecutionResult> PipelineEngine::put_approval_result(const Pipeline& pipe
       }
     }
     return {};
-  });
+  }, Durability::sync);
   if (!answered) return std::unexpected(answered.error());
   if (options.progress)
     options.progress(fmt::format("{}/{} {} by {}", stage_name, action_name, expired ? "timed out" : approved ? "approved" : "rejected", user));
@@ -709,7 +712,7 @@ Result<PipelineExecutionRecord> PipelineEngine::stop(const Pipeline& pipeline, c
         r.stop_reason = why;
       }
       return {};
-    });
+    }, Durability::sync);
   }
   // 2. No process runs it: stopped here and now.
   auto done = execution.change([&](PipelineExecutionRecord& r) -> Status {
@@ -730,7 +733,7 @@ Result<PipelineExecutionRecord> PipelineEngine::stop(const Pipeline& pipeline, c
     r.stop_reason = why;
     r.process.reset();
     return {};
-  });
+  }, Durability::sync);
   if (!done) return std::unexpected(done.error());
   (void)execution.leave_stages();
   return done;

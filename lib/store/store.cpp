@@ -51,7 +51,8 @@ Result<std::string> Store::put_json(std::string_view key, const Json& value, Put
 }
 
 Result<Json> Store::update_json(std::string_view key,
-                                const std::function<Result<Json>(std::optional<Json>)>& change) {
+                                const std::function<Result<Json>(std::optional<Json>)>& change,
+                                Durability durability) {
   for (int attempt = 0; attempt < 100; ++attempt) {
     auto object = get(key);
     if (!object) return std::unexpected(object.error());
@@ -65,7 +66,7 @@ Result<Json> Store::update_json(std::string_view key,
     }
     auto next = change(std::move(current));
     if (!next) return std::unexpected(next.error());
-    auto put_result = put_json(key, *next, condition);
+    auto put_result = put_json(key, *next, condition, durability);
     if (put_result) return *next;
     if (put_result.error().kind != ErrorKind::conflict) return std::unexpected(put_result.error());
   }

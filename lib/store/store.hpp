@@ -69,7 +69,8 @@ class Store {
   // Read-modify-write with optimistic concurrency: `change` receives the current record (or
   // nullopt) and returns the new one; retried when another writer got there first.
   Result<Json> update_json(std::string_view key,
-                           const std::function<Result<Json>(std::optional<Json>)>& change);
+                           const std::function<Result<Json>(std::optional<Json>)>& change,
+                           Durability durability = Durability::sync);
 };
 
 // A record read from the store and parsed with `parse` (one of the *_from_json functions):
