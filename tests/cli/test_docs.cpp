@@ -1,8 +1,9 @@
 // Keeps the man pages and the shell completions from drifting away from the command line:
-// for each tool (cbuild, cdeploy), every verb, alias and option is taken from `TOOL help-data`
-// (the CLI11 tables) and looked for in man/TOOL.1 and in the bash, zsh and fish completions;
-// every key the buildspec and appspec parsers know is looked for in man/buildspec.5 and
-// man/appspec.5; the pages must render without warnings and the completion scripts must parse.
+// for each tool (cbuild, cdeploy, cpipeline), every verb, alias and option is taken from
+// `TOOL help-data` (the CLI11 tables) and looked for in man/TOOL.1 and in the bash, zsh and fish
+// completions; every key the buildspec, appspec and pipeline validators know is looked for in
+// man/buildspec.5, man/appspec.5 and man/pipeline.5; the pages must render without warnings and
+// the completion scripts must parse.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
@@ -67,6 +68,11 @@ const Tool& cbuild() {
 
 const Tool& cdeploy() {
   static const Tool tool{"cdeploy", CICD_CDEPLOY};
+  return tool;
+}
+
+const Tool& cpipeline() {
+  static const Tool tool{"cpipeline", CICD_CPIPELINE};
   return tool;
 }
 
@@ -428,10 +434,10 @@ const Section* find_section(const std::vector<Section>& sections, const std::str
   return nullptr;
 }
 
-// The tool's page documents every verb, alias and option, the exit codes, and the environment
-// variables given.
+// The tool's page documents every verb, alias and option, the exit codes (0 to `last_exit_code`),
+// and the environment variables given.
 void check_tool_page(const Tool& tool, const std::vector<std::string>& extra_sections,
-                     const std::vector<std::string>& environment_variables) {
+                     const std::vector<std::string>& environment_variables, int last_exit_code = 5) {
   auto sections = sections_of("man/" + tool.name + ".1");
   std::vector<std::string> required{"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "COMMANDS", "ENVIRONMENT",
                                     "FILES", "EXIT STATUS", "EXAMPLES", "SEE ALSO"};
@@ -481,7 +487,10 @@ void check_tool_page(const Tool& tool, const std::vector<std::string>& extra_sec
   // 3. Exit codes and environment.
   const Section* exit_status = find_section(sections, "EXIT STATUS");
   REQUIRE(exit_status);
-  for (int code = 0; code <= 5; ++code) CHECK(exit_status->body.find(".B " + std::to_string(code) + "\n") != std::string::npos);
+  for (int code = 0; code <= last_exit_code; ++code) {
+    INFO("exit status " << code);
+    CHECK(exit_status->body.find(".B " + std::to_string(code) + "\n") != std::string::npos);
+  }
   const Section* environment = find_section(sections, "ENVIRONMENT");
   REQUIRE(environment);
   for (auto& var : environment_variables) {
@@ -502,6 +511,20 @@ Names key_tables(const std::string& source) {
   return keys;
 }
 
+// Quoted strings in the `constexpr std::array<std::string_view, N> k_categories = {...};` tables
+// of a validator, by table name.
+std::map<std::string, Names> array_tables(const std::string& source) {
+  std::map<std::string, Names> tables;
+  std::regex table(R"(constexpr std::array<std::string_view, \d+> (k_\w+) = \{([^}]*)\})");
+  std::regex quoted(R"re("([^"]+)")re");
+  for (std::sregex_iterator it(source.begin(), source.end(), table), end; it != end; ++it) {
+    std::string list = (*it)[2];
+    auto& keys = tables[(*it)[1].str()];
+    for (std::sregex_iterator q(list.begin(), list.end(), quoted); q != end; ++q) keys.insert((*q)[1]);
+  }
+  return tables;
+}
+
 // The first capture of every match of `pattern` in `source`.
 Names captures(const std::string& source, const std::string& pattern) {
   Names out;
@@ -517,8 +540,8 @@ void check_mentioned(const std::string& page, const Names& words) {
   }
 }
 
-const char* const k_pages[] = {"man/cbuild.1", "man/buildspec.5", "man/cdeploy.1", "man/appspec.5",
-                               "man/cicd-artifacts.5"};
+const char* const k_pages[] = {"man/cbuild.1",   "man/buildspec.5", "man/cdeploy.1",       "man/appspec.5",
+                               "man/cpipeline.1", "man/pipeline.5",  "man/cicd-artifacts.5"};
 
 void check_bash_value_cases(const Tool& tool) {
   // The `case $prev in` patterns: each value option once, and nothing else.
@@ -553,6 +576,8 @@ TEST_CASE("docs: cbuild VERB --help works for every verb and alias", "[docs]") {
 
 TEST_CASE("docs: cdeploy VERB --help works for every verb and alias", "[docs]") { check_verb_help(cdeploy()); }
 
+TEST_CASE("docs: cpipeline VERB --help works for every verb and alias", "[docs]") { check_verb_help(cpipeline()); }
+
 TEST_CASE("docs: enumerated option values are found", "[docs]") {
   auto values = enumerated_values(cbuild());
   REQUIRE(values.count("--output") == 1);
@@ -562,6 +587,9 @@ TEST_CASE("docs: enumerated option values are found", "[docs]") {
   CHECK(deploy_values["--output"] == std::vector<std::string>{"text", "json"});
   REQUIRE(deploy_values.count("--file-exists-behavior") == 1);
   CHECK(deploy_values["--file-exists-behavior"] == std::vector<std::string>{"DISALLOW", "OVERWRITE", "RETAIN"});
+  auto pipeline_values = enumerated_values(cpipeline());
+  REQUIRE(pipeline_values.count("--output") == 1);
+  CHECK(pipeline_values["--output"] == std::vector<std::string>{"text", "json"});
 }
 
 // ---- man pages ----
@@ -597,6 +625,71 @@ TEST_CASE("docs: cdeploy(1) documents every status and errorInformation code", "
   check_mentioned(page, {"deploymentOverview", "errorInformation", "creator", "autoRollback", "rollbackInfo",
                          "rollbackDeploymentId", "rollbackTriggeringDeploymentId", "previousRevision",
                          "state.json", "deployment-root", "scripts.log"});
+}
+
+TEST_CASE("docs: cpipeline(1) documents every verb, alias and option", "[docs]") {
+  check_tool_page(cpipeline(), {"ACTIONS", "EXECUTIONS"},
+                  {"CICD_HOME", "CICD_STORE", "XDG_DATA_HOME", "NO_COLOR", "CPIPELINE_PIPELINE", "CPIPELINE_EXECUTION_ID",
+                   "CPIPELINE_STAGE", "CPIPELINE_ACTION", "CPIPELINE_CONFIGURATION", "CPIPELINE_INPUT_DIR",
+                   "CPIPELINE_OUTPUT_DIR", "CPIPELINE_VARIABLES_FILE", "CODEBUILD_SRC_DIR", "CODEBUILD_INITIATOR"},
+                  6);
+}
+
+TEST_CASE("docs: cpipeline(1) documents every status, error code and action variable", "[docs]") {
+  auto page = plain_roff(source_file("man/cpipeline.1"));
+  // {ExecutionStatus::in_progress, "InProgress"}, {ActionStatus::abandoned, "Abandoned"}, ...
+  auto statuses = captures(source_file("lib/pipeline/records.cpp"), R"re(\{(?:Execution|Action|Stage)Status::\w+, "(\w+)"\})re");
+  REQUIRE(statuses.count("Superseded") == 1);
+  REQUIRE(statuses.count("Abandoned") == 1);
+  REQUIRE(statuses.count("NotStarted") == 1);
+  check_mentioned(page, statuses);
+  // failed("ConfigurationError", ...), ae->error_code = "Rejected"
+  auto codes = captures(source_file("lib/pipeline/actions.cpp"), R"re(failed\("(\w+)")re");
+  auto engine = source_file("lib/pipeline/engine.cpp");
+  auto engine_codes = captures(engine, R"re(error_code = "(\w+)")re");
+  codes.insert(engine_codes.begin(), engine_codes.end());
+  REQUIRE(codes.count("ConfigurationError") == 1);
+  REQUIRE(codes.count("ApprovalTimedOut") == 1);
+  check_mentioned(page, codes);
+  // The variables the source actions produce: o.output_variables = Json{{"CommitId", ...}, ...}
+  auto actions = source_file("lib/pipeline/actions.cpp");
+  Names variables;
+  for (auto& block : captures(actions, R"re(output_variables = Json\{([^;]*)\};)re")) {
+    auto names = captures(block, R"re(\{"(\w+)", )re");
+    variables.insert(names.begin(), names.end());
+  }
+  REQUIRE(variables.count("CommitId") == 1);
+  REQUIRE(variables.count("ETag") == 1);
+  check_mentioned(page, variables);
+  // The local command's environment: env["CPIPELINE_STAGE"] = ..., env["CPIPELINE_INPUT_" + name]
+  auto environment = captures(actions, R"re(env\["(CPIPELINE_\w+)")re");
+  REQUIRE(environment.size() >= 10);
+  check_mentioned(page, environment);
+  // The configuration keys the providers read: c.config("S3Bucket")
+  check_mentioned(page, captures(actions, R"re(config\("(\w+)"\))re"));
+  // The record's fields and the files a script looks at.
+  check_mentioned(page, {"pipelineExecutionId", "statusSummary", "artifactRevisions", "resolvedConfiguration",
+                         "outputVariables", "errorDetails", "token", "updatedBy", "state.json", "localCommand",
+                         "ApprovalSummary"});
+}
+
+TEST_CASE("docs: pipeline(5) mentions every field the validator knows", "[docs]") {
+  auto page = plain_roff(source_file("man/pipeline.5"));
+  auto tables = array_tables(source_file("lib/formats/pipeline.cpp"));
+  for (const char* table : {"k_declaration_keys", "k_stage_keys", "k_action_keys", "k_type_keys", "k_categories"}) {
+    INFO(table);
+    REQUIRE(tables.count(table) == 1);
+  }
+  REQUIRE(tables["k_action_keys"].count("localCommand") == 1);
+  REQUIRE(tables["k_categories"].count("Compute") == 1);
+  for (auto& [table, keys] : tables) {
+    INFO(table);
+    check_mentioned(page, keys);
+  }
+  for (const char* section : {".SH FIELDS", ".SH LOCAL COMMANDS", ".SH STORED PIPELINES"}) {
+    INFO(section);
+    CHECK(page.find(section) != std::string::npos);
+  }
 }
 
 TEST_CASE("docs: buildspec(5) mentions every key the parser knows", "[docs]") {
@@ -718,6 +811,22 @@ TEST_CASE("docs: cdeploy fish completion matches help-data", "[docs]") {
   CHECK(join(value_list(text, "set -l value_opts ")) == join(value_options(cdeploy())));
 }
 
+TEST_CASE("docs: cpipeline bash completion matches help-data", "[docs]") {
+  check_completion(cpipeline(), Shell::bash, "completions/bash/cpipeline");
+  auto text = source_file("completions/bash/cpipeline");
+  CHECK(join(value_list(text, "_cpipeline_value_opts=")) == join(value_options(cpipeline())));
+}
+
+TEST_CASE("docs: cpipeline zsh completion matches help-data", "[docs]") {
+  check_completion(cpipeline(), Shell::zsh, "completions/zsh/_cpipeline");
+}
+
+TEST_CASE("docs: cpipeline fish completion matches help-data", "[docs]") {
+  check_completion(cpipeline(), Shell::fish, "completions/fish/cpipeline.fish");
+  auto text = source_file("completions/fish/cpipeline.fish");
+  CHECK(join(value_list(text, "set -l value_opts ")) == join(value_options(cpipeline())));
+}
+
 TEST_CASE("docs: bash completes the value of every option that takes one", "[docs]") {
   check_bash_value_cases(cbuild());
 }
@@ -726,17 +835,24 @@ TEST_CASE("docs: cdeploy bash completes the value of every option that takes one
   check_bash_value_cases(cdeploy());
 }
 
+TEST_CASE("docs: cpipeline bash completes the value of every option that takes one", "[docs]") {
+  check_bash_value_cases(cpipeline());
+}
+
 TEST_CASE("docs: bash completion parses (bash -n)", "[docs]") {
   check_parses("bash", "completions/bash/cbuild");
   check_parses("bash", "completions/bash/cdeploy");
+  check_parses("bash", "completions/bash/cpipeline");
 }
 
 TEST_CASE("docs: zsh completion parses (zsh -n)", "[docs]") {
   check_parses("zsh", "completions/zsh/_cbuild");
   check_parses("zsh", "completions/zsh/_cdeploy");
+  check_parses("zsh", "completions/zsh/_cpipeline");
 }
 
 TEST_CASE("docs: fish completion parses (fish -n)", "[docs]") {
   check_parses("fish", "completions/fish/cbuild.fish");
   check_parses("fish", "completions/fish/cdeploy.fish");
+  check_parses("fish", "completions/fish/cpipeline.fish");
 }
