@@ -10,7 +10,7 @@ function __cpipeline_verb
     set -l value_opts --home --store --output --parameter-overrides --value --cli-input-json \
         --pipeline --pipeline-definition --pipeline-name --action-override --name --pipeline-version \
         --variables --client-request-token --max-parallel --token --stage-name --action-name --result \
-        --summary --pipeline-execution-id --max-items --filter
+        --summary --reason --pipeline-execution-id --max-items --filter
     set -l tokens (commandline -opc)
     set -e tokens[1]
     set -l skip 0
@@ -115,6 +115,7 @@ complete -c cpipeline -n __cpipeline_needs_verb -a start -d 'Run a pipeline (ali
 complete -c cpipeline -n __cpipeline_needs_verb -a put-approval-result -d 'Answer a waiting approval'
 complete -c cpipeline -n __cpipeline_needs_verb -a approve -d 'Approve a waiting approval and carry the execution on'
 complete -c cpipeline -n __cpipeline_needs_verb -a reject -d 'Reject a waiting approval'
+complete -c cpipeline -n __cpipeline_needs_verb -a stop-pipeline-execution -d 'Stop an execution'
 complete -c cpipeline -n __cpipeline_needs_verb -a get-pipeline-execution -d 'Show an execution'
 complete -c cpipeline -n __cpipeline_needs_verb -a list-pipeline-executions -d 'List executions, newest first'
 complete -c cpipeline -n __cpipeline_needs_verb -a list-action-executions -d 'List the action executions of a pipeline'
@@ -193,6 +194,12 @@ complete -c cpipeline -n '__cpipeline_using_verb reject' -l stage-name -x -a '(_
 complete -c cpipeline -n '__cpipeline_using_verb reject' -l action-name -x -a '(__cpipeline_actions)' -d 'The approval action'
 complete -c cpipeline -n '__cpipeline_using_verb reject' -l summary -x -d 'Why'
 complete -c cpipeline -n '__cpipeline_using_verb reject' -l max-parallel -x -d 'Actions of one runOrder group at once (1-64)'
+# verb: stop-pipeline-execution
+complete -c cpipeline -n '__cpipeline_using_verb stop-pipeline-execution' -s h -l help -d 'Print help and exit'
+complete -c cpipeline -n '__cpipeline_using_verb stop-pipeline-execution' -l pipeline-name -x -a '(__cpipeline_pipelines)' -d 'Pipeline'
+complete -c cpipeline -n '__cpipeline_using_verb stop-pipeline-execution' -l pipeline-execution-id -x -a '(__cpipeline_executions)' -d 'Execution id'
+complete -c cpipeline -n '__cpipeline_using_verb stop-pipeline-execution' -l abandon -d 'Stop the running actions too'
+complete -c cpipeline -n '__cpipeline_using_verb stop-pipeline-execution' -l reason -x -d 'Why'
 # verb: get-pipeline-execution
 complete -c cpipeline -n '__cpipeline_using_verb get-pipeline-execution' -s h -l help -d 'Print help and exit'
 complete -c cpipeline -n '__cpipeline_using_verb get-pipeline-execution' -l pipeline-name -x -a '(__cpipeline_pipelines)' -d 'Pipeline'

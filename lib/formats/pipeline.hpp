@@ -146,8 +146,8 @@ struct PipelineParse {
 // Reads and validates a pipeline declaration (the object under "pipeline" in get-pipeline's JSON).
 PipelineParse parse_pipeline_declaration(const yaml::PositionedJson& declaration, const PipelineCheckOptions& options = {});
 
-// Whether cpipeline runs this action type itself (Source: CodeCommit, CodeStarSourceConnection,
-// GitHub, S3; Build/Test: CodeBuild; Deploy: CodeDeploy, S3; Approval: Manual; Compute: Commands).
+// Whether cpipeline runs this action type itself (Source: CodeCommit, S3; Build/Test: CodeBuild;
+// Deploy: CodeDeploy, S3; Approval: Manual; Compute: Commands).
 bool has_local_runner(const ActionTypeId& type);
 
 // The `#{ns.var}` references in a text, in order.

@@ -150,17 +150,34 @@ Result<BuildInputs> build_inputs(ActionContext& c, const std::string& primary) {
   return in;
 }
 
-// Moves the build's packaged (packaging NONE) primary artifact into the output artifact's place:
-// a rename, no copy. A build with no artifacts gives an empty one.
-Status take_build_output(const BuildRecord& record, const fs::path& out) {
+// Moves a build's packaged (packaging NONE) artifact into the output artifact's place: a rename,
+// no copy. An artifact the build did not make gives an empty one.
+Status take_build_output(const std::optional<ArtifactRecord>& artifact, const fs::path& out) {
   if (out.empty()) return {};
   std::error_code ec;
-  if (record.artifacts && !record.artifacts->location.empty() && fs::is_directory(record.artifacts->location, ec)) {
-    fs::rename(record.artifacts->location, out, ec);
-    if (ec) return fail(ErrorKind::io, "cannot move '{}' to '{}': {}", record.artifacts->location, out.string(), ec.message());
+  if (artifact && !artifact->location.empty() && fs::is_directory(artifact->location, ec)) {
+    fs::rename(artifact->location, out, ec);
+    if (ec) return fail(ErrorKind::io, "cannot move '{}' to '{}': {}", artifact->location, out.string(), ec.message());
     return {};
   }
   return make_dirs(out);
+}
+
+// The output artifacts of a build action, as CodePipeline maps them: the first is the build's
+// primary artifact, each other one the secondary artifact whose identifier is its name.
+Status take_build_outputs(const BuildRecord& record, const ActionContext& c) {
+  for (size_t i = 0; i < c.action.outputs.size(); ++i) {
+    std::optional<ArtifactRecord> artifact;
+    if (i == 0) artifact = record.artifacts;
+    else
+      for (auto& s : record.secondary_artifacts)
+        if (s.identifier == c.action.outputs[i].name) artifact = s;
+    if (i > 0 && !artifact)
+      return fail(ErrorKind::invalid, "the build made no secondary artifact '{}' (output artifact {} of action '{}')",
+                  c.action.outputs[i].name, i + 1, c.action.name);
+    if (auto st = take_build_output(artifact, output_dir(c, i)); !st) return st;
+  }
+  return {};
 }
 
 ActionOutcome build_outcome(const BuildOutcome& built, const ActionContext& c) {
@@ -168,10 +185,16 @@ ActionOutcome build_outcome(const BuildOutcome& built, const ActionContext& c) {
   const BuildRecord& r = built.record;
   o.external_id = r.id;
   o.external_url = "file://" + (fs::path(r.artifacts_dir) / "build.json").string();
+  o.log = r.log_path;
   for (auto& [k, v] : r.exported_environment_variables) o.output_variables[k] = v;
   if (r.status == BuildStatus::succeeded) {
     o.summary = fmt::format("build {} succeeded", r.id);
-    if (auto st = take_build_output(r, output_dir(c)); !st) return failed_from(st.error());
+    if (auto st = take_build_outputs(r, c); !st) {
+      auto f = failed_from(st.error());
+      f.log = o.log;
+      f.external_id = o.external_id;
+      return f;
+    }
     return o;
   }
   o.status = ActionStatus::failed;
@@ -406,8 +429,10 @@ Result<ActionOutcome> local_command(ActionContext& c) {
     if (!vars) return failed_from(vars.error());
     for (auto& [k, v] : *vars) o.output_variables[k] = v;
   }
+  o.log = c.log_path.string();
   if (!result->succeeded()) {
     o = failed("JobFailed", fmt::format("the local command of action '{}' failed ({})", c.action.name, result->describe()));
+    o.log = c.log_path.string();
     return o;
   }
   o.summary = "local command succeeded";

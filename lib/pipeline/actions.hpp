@@ -51,6 +51,7 @@ struct ActionOutcome {
   // An approval that now waits: its token and when it times out.
   std::string token, expires;
   bool stopped = false;  // ended by a stop (or Ctrl-C), not by a failure of its own
+  std::string log;       // the action's log: a build's, a local command's
 };
 
 // Runs the action by its provider (or its local command). Errors are failures of the action

@@ -108,6 +108,84 @@ std::string resolve_references(const std::string& text, const PipelineExecutionR
   return out;
 }
 
+// Lets `id` go of every stage it holds or waits for.
+Status leave_all_stages(Store& store, const std::string& pipeline, const std::string& id) {
+  auto st = store.update_json(pipeline_state_key(pipeline), [&](std::optional<Json> cur) -> Result<Json> {
+    auto slots = slots_from(cur);
+    for (auto& [name, slot] : slots) {
+      if (slot.holder == id) slot.holder.clear();
+      remove_from(slot.waiting, id);
+    }
+    return state_json(cur, slots);
+  });
+  if (!st) return std::unexpected(st.error());
+  return {};
+}
+
+// The repair of a look (as builds and deployments have it): an execution whose process died
+// (kill -9, a reboot) ends Failed, the action it was running Failed with the reason; one whose
+// approval timed out while nobody answered ends Failed too. Either lets go of its stages, so the
+// executions waiting behind it go on. Anything else is returned as it is.
+Result<PipelineExecutionRecord> repair(Store& store, const Clock& clock, PipelineExecutionRecord r) {
+  if (is_final(r.status)) return r;
+  auto now = clock.now();
+  const auto& p = r.process;
+  bool dead = p && !run_alive(r.id, p->pid, static_cast<uint64_t>(p->start_time), p->host);
+  bool expired = false;
+  if (!p)
+    for (auto& s : r.stages)
+      for (auto& a : s.actions)
+        if (a.status == ActionStatus::in_progress && !a.token.empty() && !a.expires.empty()) {
+          auto when = parse_iso8601(a.expires);
+          expired = expired || (when && now > *when);
+        }
+  if (!dead && !expired) return r;
+  auto key = execution_key(r.pipeline_name, r.id);
+  std::optional<PipelineExecutionRecord> out;
+  auto updated = store.update_json(key, [&](std::optional<Json> cur) -> Result<Json> {
+    if (!cur) return fail(ErrorKind::not_found, "pipeline execution '{}' vanished", r.id);
+    auto rec = execution_from_json(*cur);
+    if (!rec) return std::unexpected(rec.error());
+    if (is_final(rec->status)) {
+      out = *rec;
+      return *cur;
+    }
+    std::string why = dead ? fmt::format("the cpipeline process running this execution (pid {} on {}) ended before it "
+                                         "finished",
+                                         p->pid, p->host)
+                           : std::string();
+    for (auto& s : rec->stages) {
+      bool failed = false;
+      for (auto& a : s.actions) {
+        if (a.status != ActionStatus::in_progress) continue;
+        if (!a.token.empty() && !dead) {
+          auto when = parse_iso8601(a.expires);
+          if (!when || now <= *when) continue;
+          a.error_code = "ApprovalTimedOut";
+          a.error_message = fmt::format("the approval timed out at {} with no answer", a.expires);
+          why = fmt::format("approval {}/{} timed out", s.name, a.action_name);
+        } else {
+          a.error_code = "JobFailed";
+          a.error_message = why;
+        }
+        a.status = ActionStatus::failed;
+        a.last_update_time = format_iso8601(now);
+        failed = true;
+      }
+      if (failed || s.status == StageStatus::in_progress) s.status = StageStatus::failed;
+    }
+    rec->status = rec->status == ExecutionStatus::stopping ? ExecutionStatus::stopped : ExecutionStatus::failed;
+    rec->status_summary = why;
+    rec->process.reset();
+    rec->last_update_time = format_iso8601(now);
+    out = *rec;
+    return execution_to_json(*rec);
+  });
+  if (!updated) return std::unexpected(updated.error());
+  if (auto st = leave_all_stages(store, r.pipeline_name, r.id); !st) return std::unexpected(st.error());
+  return std::move(*out);
+}
+
 }  // namespace
 
 PipelineEngine::PipelineEngine(Store& store, fs::path home, fs::path store_root, ProcessRunner& runner, const Clock& clock)
@@ -292,7 +370,9 @@ class PipelineEngine::Execution {
   // An execution that holds a stage no longer does once it has ended.
   bool holder_done(const std::string& id) {
     auto got = get_record(m_e.m_store, execution_key(m_p.name, id), execution_from_json);
-    return !got || !*got || is_final((*got)->status);
+    if (!got || !*got) return true;
+    auto looked = repair(m_e.m_store, m_e.m_clock, std::move(**got));
+    return !looked || is_final(looked->status);
   }
 
   void supersede(const std::string& id) {
@@ -487,7 +567,6 @@ class PipelineEngine::Execution {
       ae->last_update_time = now;
       ae->resolved_configuration = resolved;
       ae->input_artifacts = input_locations;
-      ae->log = log.string();
       ae->error_code.clear();
       ae->error_message.clear();
       ae->token.clear();
@@ -543,6 +622,7 @@ class PipelineEngine::Execution {
       ae->output_artifacts = outputs;
       ae->token = outcome.token;
       ae->expires = outcome.expires;
+      ae->log = outcome.log;
       for (auto& rev : outcome.revisions) rec.artifact_revisions.push_back(rev);
       return {};
     });
@@ -743,7 +823,7 @@ Result<PipelineExecutionRecord> PipelineEngine::get_execution(const std::string&
   auto got = get_record(m_store, execution_key(pipeline, id), execution_from_json);
   if (!got) return std::unexpected(got.error());
   if (!*got) return fail(ErrorKind::not_found, "pipeline execution '{}' of pipeline '{}' does not exist", id, pipeline);
-  return std::move(**got);
+  return repair(m_store, m_clock, std::move(**got));
 }
 
 Result<std::vector<PipelineExecutionRecord>> PipelineEngine::list_executions(const std::string& pipeline) {
@@ -754,7 +834,10 @@ Result<std::vector<PipelineExecutionRecord>> PipelineEngine::list_executions(con
     if (!k.ends_with(".json") || k.find('/', executions_prefix(pipeline).size()) != std::string::npos) continue;
     auto got = get_record(m_store, k, execution_from_json);
     if (!got) return std::unexpected(got.error());
-    if (*got) out.push_back(std::move(**got));
+    if (!*got) continue;
+    auto looked = repair(m_store, m_clock, std::move(**got));
+    if (!looked) return std::unexpected(looked.error());
+    out.push_back(std::move(*looked));
   }
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.start_time > b.start_time; });
   return out;

@@ -3,6 +3,8 @@
 // a manual approval answered (rightly, wrongly, twice, rejected), an S3 deploy, and the records
 // in CodePipeline's shapes.
 #include "cli/cpipeline_fixture.hpp"
+#include <signal.h>
+
 #include <thread>
 
 #include "util/fs.hpp"
@@ -301,4 +303,61 @@ stages:
     CHECK_FALSE(state["stageStates"][2]["actionStates"][0].contains("latestExecution"));
     CHECK(std::filesystem::exists(f.home / "store/pipelines/slow/executions" / id / "work/Work/Sleep/slept") == !abandon);
   }
+}
+
+TEST_CASE("cpipeline executions: kill -9 of a running execution, then the next look repairs it and frees its stage",
+          "[cpipeline][executions][kill]") {
+  CpipelineFixture f;
+  f.file("home/store/buckets/src/app/run.sh", "#!/bin/sh\n");
+  auto def = f.file("slow.yml", R"(name: slow
+stages:
+  - name: Source
+    actions:
+      - name: Fetch
+        actionTypeId: {category: Source, owner: AWS, provider: S3, version: "1"}
+        configuration: {S3Bucket: src, S3ObjectKey: app}
+        outputArtifacts: [{name: Code}]
+  - name: Work
+    actions:
+      - name: Sleep
+        actionTypeId: {category: Compute, owner: AWS, provider: Commands, version: "1"}
+        commands: ["echo $$ > ../shell.pid", "touch ../started", "if [ ! -e again ]; then sleep 60; fi"]
+        inputArtifacts: [{name: Code}]
+)");
+  REQUIRE(f.cpipeline({"create-pipeline", "--pipeline-definition", def}).exit_code == 0);
+  RunOutput started;
+  std::thread runner([&] { started = f.cpipeline({"start", "--name", "slow", "--output", "json"}); });
+  std::string id;
+  std::filesystem::path work;
+  bool sleeping = wait_until([&] {
+    auto keys = f.home / "store/pipelines/slow/executions";
+    std::error_code ec;
+    for (auto& e : std::filesystem::directory_iterator(keys, ec))
+      if (e.is_directory() && std::filesystem::exists(e.path() / "work/Work/Sleep/started")) {
+        id = e.path().filename().string();
+        work = e.path() / "work/Work/Sleep";
+        return true;
+      }
+    return false;
+  });
+  REQUIRE(sleeping);
+  auto record = unwrap(parse_json(unwrap(read_file(f.home / "store/pipelines/slow/executions" / (id + ".json"))), "record"));
+  int tool = record["process"]["pid"].get<int>();
+  ::kill(tool, SIGKILL);
+  runner.join();
+  CHECK(started.exit_code == 128 + SIGKILL);
+  // Nothing of the execution survives its tool (the build's guard ends the build's shell).
+  CHECK(wait_gone(std::stoi(unwrap(read_file(work / "shell.pid")))));
+  // The next look says what happened, and the stage it held is free again.
+  auto got = CpipelineFixture::json_of(
+      f.cpipeline({"get-pipeline-execution", "--pipeline-name", "slow", "--pipeline-execution-id", id, "--output", "json"}));
+  CHECK(got["pipelineExecution"]["status"] == "Failed");
+  CHECK(contains(got["pipelineExecution"]["statusSummary"].get<std::string>(),
+                 fmt::format("the cpipeline process running this execution (pid {} on ", tool)));
+  auto state = CpipelineFixture::json_of(f.cpipeline({"get-pipeline-state", "--name", "slow", "--output", "json"}));
+  CHECK(state["stageStates"][1]["actionStates"][0]["latestExecution"]["status"] == "Failed");
+  f.file("home/store/buckets/src/app/again", "");  // the next run does not sleep
+  auto next = f.cpipeline({"start", "--name", "slow"});
+  INFO(next.err);
+  CHECK(next.exit_code == 0);
 }

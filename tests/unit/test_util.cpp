@@ -213,7 +213,8 @@ TEST_CASE("json: JsonReader reads by type and names the first wrong field", "[js
           (void)j.boolean("s");
         }) == "record: field 'n' is a number, not a string");
   // A document that is not an object at all.
-  JsonReader array(Json::array(), "build record");
+  Json not_an_object = Json::array();  // the reader keeps a pointer: the document must outlive it
+  JsonReader array(not_an_object, "build record");
   CHECK(array.string("id").empty());
   REQUIRE_FALSE(array.status());
   CHECK(array.status().error().message == "build record is an array, not an object");
