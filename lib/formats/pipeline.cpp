@@ -91,15 +91,7 @@ bool matches(std::string_view s, size_t min, size_t max, std::string_view extra)
   });
 }
 
-std::string escape_pointer(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
+using yaml::escape_pointer;
 
 std::string json_type_name(const Json& v) {
   if (v.is_object()) return "a structure";
