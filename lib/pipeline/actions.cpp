@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <mutex>
 #include <system_error>
 
 #include "artifact/archive.hpp"
@@ -411,8 +412,13 @@ Result<ActionOutcome> local_command(ActionContext& c) {
   spec.cwd = c.work_dir.string();
   spec.run = &run;
   spec.leftovers = Leftovers::kill;
-  auto log = std::make_shared<CallbackSink>([path = c.log_path](OutputStream, std::string_view line) {
-    (void)append_file(path, std::string(line) + "\n");
+  // The log's first write error fails the action: output that could not be kept is not dropped.
+  auto log_error = std::make_shared<std::optional<Error>>();
+  auto log_mutex = std::make_shared<std::mutex>();
+  auto log = std::make_shared<CallbackSink>([path = c.log_path, log_error, log_mutex](OutputStream, std::string_view line) {
+    auto st = append_file(path, std::string(line) + "\n");
+    std::lock_guard lock(*log_mutex);
+    if (!st && !*log_error) *log_error = st.error();
   });
   spec.sink = log;
   spec.merge_stderr = true;
@@ -420,6 +426,10 @@ Result<ActionOutcome> local_command(ActionContext& c) {
   run.end();
   if (!result) return failed_from(result.error());
   if (result->stopped) return stopped_outcome(c.cancel);
+  {
+    std::lock_guard lock(*log_mutex);
+    if (*log_error) return failed_from(**log_error);
+  }
   ActionOutcome o;
   std::error_code ec;
   if (fs::exists(variables_file, ec)) {

@@ -273,7 +273,8 @@ class PipelineEngine::Execution {
         return state_json(cur, slots);
       }, Durability::atomic);
       if (!st) return std::unexpected(st.error());
-      for (auto& other : superseded) supersede(other);
+      for (auto& other : superseded)
+        if (auto replaced = supersede(other); !replaced) return std::unexpected(replaced.error());
       if (held) {
         auto marked = change([&](PipelineExecutionRecord& r) -> Status {
           r.current_stage = index;
@@ -362,8 +363,8 @@ class PipelineEngine::Execution {
       r.process.reset();
       return {};
     }, Durability::sync);
-    (void)leave_stages();
     if (!done) return std::unexpected(done.error());
+    if (auto st = leave_stages(); !st) return std::unexpected(st.error());
     return ExecutionResult{std::move(*done), std::nullopt};
   }
 
@@ -375,8 +376,8 @@ class PipelineEngine::Execution {
     return !looked || is_final(looked->status);
   }
 
-  void supersede(const std::string& id) {
-    (void)m_e.m_store.update_json(execution_key(m_p.name, id), [&](std::optional<Json> cur) -> Result<Json> {
+  Status supersede(const std::string& id) {
+    auto st = m_e.m_store.update_json(execution_key(m_p.name, id), [&](std::optional<Json> cur) -> Result<Json> {
       if (!cur) return fail(ErrorKind::not_found, "gone");
       auto r = execution_from_json(*cur);
       if (!r) return std::unexpected(r.error());
@@ -387,6 +388,8 @@ class PipelineEngine::Execution {
       }
       return execution_to_json(*r);
     });
+    if (!st) return std::unexpected(st.error());
+    return {};
   }
 
   // 2. A stage: its runOrder groups in turn, the actions of a group at once. nullopt when the
@@ -411,7 +414,7 @@ class PipelineEngine::Execution {
         const ActionExecution* ae = rec->action(stage.name, a.name);
         if (ae->status == ActionStatus::not_started) to_run.push_back(&a);
       }
-      run_group(stage, to_run, *rec);
+      if (auto st = run_group(stage, to_run); !st) return std::unexpected(st.error());
       auto after = load();
       if (!after) return std::unexpected(after.error());
       // A failure ends the stage and the execution; a stop too.
@@ -493,7 +496,6 @@ class PipelineEngine::Execution {
                  ? ae.resolved_configuration[key].get<std::string>()
                  : std::string();
     };
-    (void)a;
     p.custom_data = text("CustomData");
     p.external_link = text("ExternalEntityLink");
     return p;
@@ -501,13 +503,14 @@ class PipelineEngine::Execution {
 
   // The actions of one runOrder group, at most max_parallel at a time, each on a thread of its
   // own with a token of its own (a child of the execution's).
-  void run_group(const PipelineStage& stage, const std::vector<const PipelineAction*>& actions,
-                 const PipelineExecutionRecord& snapshot) {
+  // The first error of the group's record saves (each action still ran to its end).
+  Status run_group(const PipelineStage& stage, const std::vector<const PipelineAction*>& actions) {
     std::mutex m;
     std::condition_variable cv;
     unsigned running = 0;
     unsigned limit = std::max(1u, m_options.max_parallel);
     std::vector<std::thread> threads;
+    std::optional<Error> first_error;
     for (const PipelineAction* a : actions) {
       {
         std::unique_lock lock(m);
@@ -515,17 +518,21 @@ class PipelineEngine::Execution {
         ++running;
       }
       threads.emplace_back([&, a] {
-        run_one(stage, *a, snapshot);
+        auto st = run_one(stage, *a);
         std::lock_guard lock(m);
+        if (!st && !first_error) first_error = st.error();
         --running;
         cv.notify_all();
       });
     }
     for (auto& t : threads) t.join();
+    if (first_error) return std::unexpected(*first_error);
+    return {};
   }
 
   // 3. One action: inputs located, configuration resolved, the provider run, the outcome saved.
-  void run_one(const PipelineStage& stage, const PipelineAction& a, const PipelineExecutionRecord& snapshot) {
+  // A record save that fails is returned: the execution cannot say how it stands.
+  Status run_one(const PipelineStage& stage, const PipelineAction& a) {
     fs::path dir = m_e.execution_dir(m_p.name, m_id);
     std::string action_id = make_uuid();
     std::string label = fmt::format("{}/{}", stage.name, a.name);
@@ -541,7 +548,8 @@ class PipelineEngine::Execution {
     }
     // #{ns.var} resolved now, from what has run.
     auto current = load();
-    const PipelineExecutionRecord& r = current ? *current : snapshot;
+    if (!current) return std::unexpected(current.error());
+    const PipelineExecutionRecord& r = *current;
     std::vector<std::pair<std::string, std::string>> config;
     Json resolved = Json::object();
     for (auto& [k, v] : a.configuration) {
@@ -559,7 +567,7 @@ class PipelineEngine::Execution {
       if (!missing.empty() && problem.empty()) problem = fmt::format("a command refers to {}, which no earlier action produced", missing);
     }
     auto now = format_iso8601(m_e.m_clock.now());
-    (void)change([&](PipelineExecutionRecord& rec) -> Status {
+    auto begun = change([&](PipelineExecutionRecord& rec) -> Status {
       ActionExecution* ae = rec.action(stage.name, a.name);
       ae->action_execution_id = action_id;
       ae->status = ActionStatus::in_progress;
@@ -572,8 +580,9 @@ class PipelineEngine::Execution {
       ae->token.clear();
       return {};
     });
+    if (!begun) return std::unexpected(begun.error());
     say(fmt::format("{} started", label));
-    (void)make_dirs(log.parent_path());
+    if (auto st = make_dirs(log.parent_path()); !st && problem.empty()) problem = st.error().message;
 
     ActionOutcome outcome;
     if (!problem.empty()) {
@@ -609,7 +618,7 @@ class PipelineEngine::Execution {
     if (outcome.status == ActionStatus::succeeded)
       for (auto& o : a.outputs) outputs.push_back({o.name, (dir / "artifacts" / o.name).string()});
     auto end = format_iso8601(m_e.m_clock.now());
-    (void)change([&](PipelineExecutionRecord& rec) -> Status {
+    auto ended = change([&](PipelineExecutionRecord& rec) -> Status {
       ActionExecution* ae = rec.action(stage.name, a.name);
       ae->status = outcome.stopped ? ActionStatus::abandoned : outcome.status;
       ae->last_update_time = end;
@@ -626,9 +635,11 @@ class PipelineEngine::Execution {
       for (auto& rev : outcome.revisions) rec.artifact_revisions.push_back(rev);
       return {};
     });
-    if (outcome.status == ActionStatus::in_progress) return;
+    if (!ended) return std::unexpected(ended.error());
+    if (outcome.status == ActionStatus::in_progress) return {};
     say(fmt::format("{} {}{}", label, action_status_name(outcome.stopped ? ActionStatus::abandoned : outcome.status),
                     outcome.error_message.empty() ? "" : ": " + outcome.error_message));
+    return {};
   }
 
   // stop-pipeline-execution, seen through its request in the store: no new action starts; with
@@ -815,7 +826,7 @@ Result<PipelineExecutionRecord> PipelineEngine::stop(const Pipeline& pipeline, c
     return {};
   }, Durability::sync);
   if (!done) return std::unexpected(done.error());
-  (void)execution.leave_stages();
+  if (auto st = execution.leave_stages(); !st) return std::unexpected(st.error());
   return done;
 }
 
