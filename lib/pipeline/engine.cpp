@@ -854,6 +854,19 @@ Result<std::vector<PipelineExecutionRecord>> PipelineEngine::list_executions(con
   return out;
 }
 
+Result<Json> PipelineEngine::list_action_executions(const std::string& pipeline, const std::string& execution_id) {
+  auto executions = list_executions(pipeline);
+  if (!executions) return std::unexpected(executions.error());
+  Json list = Json::array();
+  for (auto& r : *executions) {
+    if (!execution_id.empty() && r.id != execution_id) continue;
+    for (auto& s : r.stages)
+      for (auto& a : s.actions)
+        if (a.status != ActionStatus::not_started) list.push_back(action_execution_detail_json(r, a));
+  }
+  return list;
+}
+
 Result<Json> PipelineEngine::state(const Pipeline& pipeline) {
   auto executions = list_executions(pipeline.name);
   if (!executions) return std::unexpected(executions.error());

@@ -85,6 +85,10 @@ class PipelineEngine {
   // Newest first.
   Result<std::vector<PipelineExecutionRecord>> list_executions(const std::string& pipeline);
 
+  // ListActionExecutions' actionExecutionDetails: the actions that started, of every execution
+  // (newest first) or of one.
+  Result<Json> list_action_executions(const std::string& pipeline, const std::string& execution_id = {});
+
   // GetPipelineState's answer: each stage's latest execution and its actions' latest status.
   Result<Json> state(const Pipeline& pipeline);
 

@@ -169,13 +169,7 @@ int run_list_action_executions(const ExecutionOptions& o, Context& ctx) {
     auto fields = unwrap(shorthand::parse_fields(o.filter, "--filter", o.filter, keys, {}));
     if (auto* f = shorthand::find_field(fields, "pipelineExecutionId")) only = f->values.front();
   }
-  Json list = Json::array();
-  for (auto& r : unwrap(h.engine->list_executions(o.name))) {
-    if (!only.empty() && r.id != only) continue;
-    for (auto& s : r.stages)
-      for (auto& a : s.actions)
-        if (a.status != ActionStatus::not_started) list.push_back(action_execution_detail_json(r, a));
-  }
+  Json list = unwrap(h.engine->list_action_executions(o.name, only));
   if (ctx.globals.format() == cli::OutputFormat::json) {
     cli::print_json(Json{{"actionExecutionDetails", list}});
     return 0;
