@@ -121,4 +121,64 @@ std::optional<std::string> head_commit(const std::filesystem::path& directory) {
   return oid_text(&oid);
 }
 
+namespace {
+
+using DiffPtr = std::unique_ptr<git_diff, GitDeleter<git_diff, &libgit2::Api::git_diff_free>>;
+
+Result<CommitPtr> lookup_commit(git_repository* repo, const std::string& id) {
+  git_oid oid;
+  if (git().git_oid_fromstr(&oid, id.c_str()) != 0) return fail(ErrorKind::invalid, "'{}' is not a commit id", id);
+  git_commit* commit = nullptr;
+  if (git().git_commit_lookup(&commit, repo, &oid) != 0)
+    return fail(ErrorKind::invalid, "commit {} not found: {}", id, last_git_error());
+  return CommitPtr(commit);
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> resolve_commit(const std::filesystem::path& repository, const std::string& revision) {
+  auto repo = open_repository(repository);
+  if (!repo) return std::unexpected(repo.error());
+  git_object* obj = nullptr;
+  if (git().git_revparse_single(&obj, repo->get(), revision.c_str()) != 0) return std::optional<std::string>();
+  ObjectPtr object(obj);
+  git_object* peeled = nullptr;
+  if (git().git_object_peel(&peeled, object.get(), GIT_OBJECT_COMMIT) != 0)
+    return fail(ErrorKind::invalid, "revision '{}' does not name a commit: {}", revision, last_git_error());
+  CommitPtr commit(reinterpret_cast<git_commit*>(peeled));
+  return std::optional<std::string>(oid_text(git().git_commit_id(commit.get())));
+}
+
+Result<std::vector<std::string>> changed_paths(const std::filesystem::path& repository, const std::string& from,
+                                               const std::string& to) {
+  auto repo = open_repository(repository);
+  if (!repo) return std::unexpected(repo.error());
+  auto tree_of = [&](const std::string& id) -> Result<TreePtr> {
+    if (id.empty() || id.find_first_not_of('0') == std::string::npos) return TreePtr();
+    auto commit = lookup_commit(repo->get(), id);
+    if (!commit) return std::unexpected(commit.error());
+    git_tree* tree = nullptr;
+    if (git().git_commit_tree(&tree, commit->get()) != 0)
+      return fail(ErrorKind::invalid, "commit {} has no tree: {}", id, last_git_error());
+    return TreePtr(tree);
+  };
+  auto old_tree = tree_of(from);
+  if (!old_tree) return std::unexpected(old_tree.error());
+  auto new_tree = tree_of(to);
+  if (!new_tree) return std::unexpected(new_tree.error());
+  git_diff* diff = nullptr;
+  if (git().git_diff_tree_to_tree(&diff, repo->get(), old_tree->get(), new_tree->get(), nullptr) != 0)
+    return fail(ErrorKind::invalid, "cannot compare {} with {}: {}", from, to, last_git_error());
+  DiffPtr owned(diff);
+  std::vector<std::string> out;
+  size_t n = git().git_diff_num_deltas(diff);
+  for (size_t i = 0; i < n; ++i) {
+    const git_diff_delta* d = git().git_diff_get_delta(diff, i);
+    if (d->old_file.path) out.emplace_back(d->old_file.path);
+    if (d->new_file.path && (!d->old_file.path || std::string_view(d->new_file.path) != d->old_file.path))
+      out.emplace_back(d->new_file.path);
+  }
+  return out;
+}
+
 }  // namespace cicd

@@ -36,7 +36,13 @@
   X(git_remote_url)               \
   X(git_remote_free)              \
   X(git_reference_name_to_id)     \
-  X(git_oid_tostr)
+  X(git_oid_tostr)                \
+  X(git_oid_fromstr)              \
+  X(git_commit_lookup)            \
+  X(git_diff_tree_to_tree)        \
+  X(git_diff_num_deltas)          \
+  X(git_diff_get_delta)           \
+  X(git_diff_free)
 
 namespace cicd::libgit2 {
 

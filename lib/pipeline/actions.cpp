@@ -1,4 +1,5 @@
 #include "pipeline/actions.hpp"
+#include "pipeline/triggers.hpp"
 
 #include <fmt/format.h>
 
@@ -90,9 +91,10 @@ Result<ActionOutcome> source_s3(ActionContext& c) {
     return failed("ConfigurationError", fmt::format("S3 source s3://{}/{}: nothing at '{}'", *bucket, *key, where.string()));
   }
   ActionOutcome o;
-  // The ETag of the object: here a digest of what was read (a directory: of its path and time).
-  auto stamp = fs::is_regular_file(where, ec) ? sha256_file(where) : Result<std::string>(sha256_hex(where.string()));
-  std::string etag = stamp ? stamp->substr(0, 32) : "";
+  // The ETag of the object: a digest of the file, or of a directory's listing (what `poll`
+  // compares to find a change).
+  auto stamp = current_source_revision(c.action, c.home, c.store_root);
+  std::string etag = stamp && *stamp ? **stamp : "";
   o.output_variables = Json{{"ETag", etag}, {"VersionId", ""}, {"ObjectKey", *key}};
   o.revisions.push_back({c.action.outputs.empty() ? "" : c.action.outputs[0].name, etag, *key, "file://" + where.string(),
                          format_iso8601(c.clock.now())});
@@ -113,7 +115,12 @@ Result<ActionOutcome> source_codecommit(ActionContext& c) {
     return failed("ConfigurationError", fmt::format("repository '{}' does not exist (no '{}')", *repo, path.string()));
   auto out = output_dir(c);
   if (auto st = make_dirs(out); !st) return std::unexpected(st.error());
-  auto exported = export_revision(path, "refs/heads/" + *branch, out);
+  // A given revision (a push's commit) must be a commit id: anything else would let a caller
+  // name refs and expressions.
+  if (!c.source_revision.empty() && (c.source_revision.size() < 7 || c.source_revision.size() > 64 ||
+                                     c.source_revision.find_first_not_of("0123456789abcdef") != std::string::npos))
+    return failed("ConfigurationError", fmt::format("source revision '{}' is not a commit id", c.source_revision));
+  auto exported = export_revision(path, c.source_revision.empty() ? "refs/heads/" + *branch : c.source_revision, out);
   if (!exported) return failed_from(exported.error());
   ActionOutcome o;
   auto when = [](int64_t seconds) { return format_iso8601(SystemTime(std::chrono::seconds(seconds))); };

@@ -37,6 +37,9 @@ struct ActionContext {
   ProcessRunner& runner;
   const Clock& clock;
   CancelToken cancel;
+  // --source-revisions for this (source) action: a commit id, an S3 object's version; empty: the
+  // branch's head, the object as it is.
+  std::string source_revision;
 
   const std::string* config(std::string_view key) const;
 };

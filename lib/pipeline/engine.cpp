@@ -11,6 +11,7 @@
 #include "store/stop_request.hpp"
 
 #include "pipeline/actions.hpp"
+#include "pipeline/triggers.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
@@ -63,6 +64,56 @@ Json state_json(const std::optional<Json>& previous, const std::map<std::string,
   }
   j["stages"] = stages;
   return j;
+}
+
+// The inbound transitions that are disabled, by stage (state.json "transitions").
+std::map<std::string, TransitionState> transitions_from(const std::optional<Json>& state) {
+  std::map<std::string, TransitionState> out;
+  if (!state || !state->is_object() || !state->contains("transitions") || !(*state)["transitions"].is_object()) return out;
+  for (auto& [name, v] : (*state)["transitions"].items()) {
+    if (!v.is_object()) continue;
+    TransitionState t;
+    auto text = [&](const char* key) {
+      return v.contains(key) && v[key].is_string() ? v[key].get<std::string>() : std::string();
+    };
+    t.enabled = !v.contains("enabled") || !v["enabled"].is_boolean() || v["enabled"].get<bool>();
+    t.reason = text("disabledReason");
+    t.changed_by = text("lastChangedBy");
+    t.changed_at = text("lastChangedAt");
+    out[name] = t;
+  }
+  return out;
+}
+
+Json transition_json(const TransitionState& t) {
+  Json j{{"enabled", t.enabled}};
+  if (!t.reason.empty()) j["disabledReason"] = t.reason;
+  if (!t.changed_by.empty()) j["lastChangedBy"] = t.changed_by;
+  if (!t.changed_at.empty()) j["lastChangedAt"] = t.changed_at;
+  return j;
+}
+
+// A stage's actions as a retry finds them: the ones to run again back to NotStarted (with what
+// their last run left cleared), the others as they ended; the stages after it all NotStarted.
+void reset_for_retry(PipelineExecutionRecord& r, size_t index, RetryMode mode) {
+  auto fresh = [](const ActionExecution& a) {
+    ActionExecution f;
+    f.action_name = a.action_name;
+    f.stage_name = a.stage_name;
+    f.type = a.type;
+    f.configuration = a.configuration;
+    f.name_space = a.name_space;
+    return f;
+  };
+  for (size_t i = index; i < r.stages.size(); ++i) {
+    auto& stage = r.stages[i];
+    for (auto& a : stage.actions) {
+      bool again = i > index || mode == RetryMode::all_actions || a.status == ActionStatus::failed ||
+                   a.status == ActionStatus::abandoned || a.status == ActionStatus::not_started;
+      if (again) a = fresh(a);
+    }
+    stage.status = StageStatus::not_started;
+  }
 }
 
 void remove_from(std::vector<std::string>& list, const std::string& id) {
@@ -240,23 +291,37 @@ class PipelineEngine::Execution {
     if (m_options.progress) m_options.progress(line);
   }
 
+  enum class Entry { entered, superseded, held };
+
   // 1. Enter stage `index`: wait while another execution holds it (SUPERSEDED: a newer waiting
-  // execution replaces an older waiting one; QUEUED: in order; PARALLEL: no waiting), then hold
-  // it and let go of the stage before. Returns false when this execution was superseded.
-  Result<bool> enter_stage(size_t index) {
+  // execution replaces an older waiting one; QUEUED: in order of arrival; PARALLEL: no waiting),
+  // then hold it and let go of the stage before. An inbound transition that is disabled holds the
+  // execution as an occupied stage would, but with no process waiting: the execution is `held`
+  // and this process lets it be (enable-stage-transition continues it).
+  Result<Entry> enter_stage(size_t index) {
     const std::string& name = m_p.stages[index].name;
     const std::string previous = index > 0 ? m_p.stages[index - 1].name : "";
-    if (m_p.execution_mode == ExecutionMode::parallel) return true;
+    bool parallel = m_p.execution_mode == ExecutionMode::parallel;
     bool said = false;
     for (;;) {
-      bool held = false;
+      bool held = false, blocked = false;
+      std::string disabled_reason;
       std::vector<std::string> superseded;
       auto st = m_e.m_store.update_json(pipeline_state_key(m_p.name), [&](std::optional<Json> cur) -> Result<Json> {
-        held = false;
+        held = blocked = false;
         superseded.clear();
         auto slots = slots_from(cur);
+        auto transitions = transitions_from(cur);
         auto& slot = slots[name];
-        if (!slot.holder.empty() && slot.holder != m_id && !holder_done(slot.holder)) {
+        auto t = transitions.find(name);
+        blocked = index > 0 && t != transitions.end() && !t->second.enabled;
+        if (blocked) disabled_reason = t->second.reason;
+        bool occupied = !parallel && !slot.holder.empty() && slot.holder != m_id && !holder_done(slot.holder);
+        // QUEUED: first come, first in; an execution that finds the stage free while older ones
+        // wait for it waits behind them (those that ended while waiting leave the queue).
+        std::erase_if(slot.waiting, [&](const std::string& w) { return w != m_id && holder_done(w); });
+        bool behind = m_p.execution_mode == ExecutionMode::queued && !slot.waiting.empty() && slot.waiting.front() != m_id;
+        if (blocked || occupied || behind) {
           if (std::find(slot.waiting.begin(), slot.waiting.end(), m_id) == slot.waiting.end()) {
             if (m_p.execution_mode == ExecutionMode::superseded) {
               superseded = slot.waiting;
@@ -267,7 +332,13 @@ class PipelineEngine::Execution {
           return state_json(cur, slots);
         }
         held = true;
-        slot.holder = m_id;
+        if (!parallel) slot.holder = m_id;
+        // SUPERSEDED: whoever still waits for the stage arrived before this one.
+        if (m_p.execution_mode == ExecutionMode::superseded) {
+          for (auto& w : slot.waiting)
+            if (w != m_id) superseded.push_back(w);
+          slot.waiting.clear();
+        }
         remove_from(slot.waiting, m_id);
         if (!previous.empty() && slots[previous].holder == m_id) slots[previous].holder.clear();
         return state_json(cur, slots);
@@ -279,17 +350,33 @@ class PipelineEngine::Execution {
         auto marked = change([&](PipelineExecutionRecord& r) -> Status {
           r.current_stage = index;
           r.waiting = false;
+          r.held = false;
           return {};
         });
         if (!marked) return std::unexpected(marked.error());
-        return true;
+        return Entry::entered;
       }
       auto now = load();
       if (!now) return std::unexpected(now.error());
-      if (now->status == ExecutionStatus::superseded) return false;
+      if (now->status == ExecutionStatus::superseded) return Entry::superseded;
+      if (blocked) {
+        auto marked = change([&](PipelineExecutionRecord& r) -> Status {
+          r.current_stage = index;
+          r.waiting = true;
+          r.held = true;
+          r.process.reset();
+          r.status_summary = fmt::format("held before stage {}: its inbound transition is disabled{}", name,
+                                         disabled_reason.empty() ? "" : " (" + disabled_reason + ")");
+          return {};
+        }, Durability::sync);
+        if (!marked) return std::unexpected(marked.error());
+        say(marked->status_summary);
+        return Entry::held;
+      }
       if (!said) {
         said = true;
-        say(fmt::format("waiting to enter stage {} (another execution is in it)", name));
+        say(fmt::format("waiting to enter stage {} (another execution is in it{})", name,
+                        m_p.execution_mode == ExecutionMode::queued ? " or before it in the queue" : ""));
         auto marked = change([&](PipelineExecutionRecord& r) -> Status {
           r.current_stage = index;
           r.waiting = true;
@@ -328,18 +415,36 @@ class PipelineEngine::Execution {
       return {};
     });
     if (!rec) return std::unexpected(rec.error());
-    for (size_t s = rec->current_stage; s < m_p.stages.size(); ++s) {
+    if (m_options.on_started) m_options.on_started();
+    // A rollback runs its one stage; the others run to the end.
+    size_t end = rec->last_stage < m_p.stages.size() ? rec->last_stage + 1 : m_p.stages.size();
+    for (size_t s = rec->current_stage; s < end; ++s) {
       auto entered = enter_stage(s);
       if (!entered) return finish_interrupted(entered.error());
-      if (!*entered) {
+      if (*entered == Entry::superseded) {
         say("superseded by a newer execution");
         auto done = load();
         if (!done) return std::unexpected(done.error());
         return ExecutionResult{std::move(*done), std::nullopt};
       }
+      if (*entered == Entry::held) {
+        auto held = load();
+        if (!held) return std::unexpected(held.error());
+        return ExecutionResult{std::move(*held), std::nullopt, m_p.stages[s].name};
+      }
       auto outcome = run_stage(s);
       if (!outcome) return std::unexpected(outcome.error());
-      if (*outcome) return std::move(**outcome);  // the execution waits or has ended
+      if (*outcome) {  // the execution waits or has ended
+        ExecutionResult result = std::move(**outcome);
+        bool rollback = result.record.status == ExecutionStatus::failed && m_p.stages[s].on_failure.result == "ROLLBACK" &&
+                        result.record.execution_type == "STANDARD";
+        if (rollback) {
+          auto rolled = m_e.automatic_rollback(m_p, s, result.record, m_options);
+          if (!rolled) return std::unexpected(rolled.error());
+          result.rollback = std::move(*rolled);
+        }
+        return result;
+      }
     }
     auto done = change([&](PipelineExecutionRecord& r) -> Status {
       r.status = ExecutionStatus::succeeded;
@@ -430,6 +535,19 @@ class PipelineEngine::Execution {
       }
       if (!failure.empty() || stopped || m_cancel.cancelled() || m_stop_requested) {
         bool by_stop = stopped || m_cancel.cancelled() || m_stop_requested;
+        // onFailure RETRY: the stage runs again once, its failed actions or all of them.
+        if (!by_stop && stage.on_failure.result == "RETRY" && after->stages[index].retries == 0) {
+          RetryMode mode = stage.on_failure.retry_mode == "ALL_ACTIONS" ? RetryMode::all_actions : RetryMode::failed_actions;
+          auto reset = change([&](PipelineExecutionRecord& r) -> Status {
+            reset_for_retry(r, index, mode);
+            r.stages[index].retries += 1;
+            return {};
+          });
+          if (!reset) return std::unexpected(reset.error());
+          say(fmt::format("stage {} failed ({}); retrying it once (onFailure RETRY, {})", stage.name, failure,
+                          mode == RetryMode::all_actions ? "ALL_ACTIONS" : "FAILED_ACTIONS"));
+          return run_stage(index);
+        }
         auto done = change([&](PipelineExecutionRecord& r) -> Status {
           r.stages[index].status = by_stop ? StageStatus::stopped : StageStatus::failed;
           r.status = by_stop ? ExecutionStatus::stopped : ExecutionStatus::failed;
@@ -537,19 +655,33 @@ class PipelineEngine::Execution {
     std::string action_id = make_uuid();
     std::string label = fmt::format("{}/{}", stage.name, a.name);
     fs::path log = dir / "logs" / (stage.name + "." + a.name + ".log");
-    // The inputs, from the actions that produced them in this execution.
+    auto current = load();
+    if (!current) return std::unexpected(current.error());
+    const PipelineExecutionRecord& r = *current;
+    // The inputs, where the actions that produced them left them: in this execution's folder, or
+    // (a rollback) in the folder of the execution it rolls back to. Read in place, never copied.
     std::vector<std::pair<std::string, fs::path>> inputs;
     std::vector<ArtifactLocation> input_locations;
     std::string problem;
     for (auto& in : a.inputs) {
       fs::path where = dir / "artifacts" / in.name;
+      for (auto& se : r.stages)
+        for (auto& ae : se.actions)
+          for (auto& out : ae.output_artifacts)
+            if (out.name == in.name && ae.status == ActionStatus::succeeded) where = out.path;
       inputs.emplace_back(in.name, where);
       input_locations.push_back({in.name, where.string()});
     }
+    // What a run before this one (a retry) left of the outputs goes: the provider makes them anew.
+    for (auto& out : a.outputs) {
+      std::error_code ec;
+      fs::remove_all(dir / "artifacts" / out.name, ec);
+      if (ec && problem.empty()) problem = fmt::format("cannot remove the earlier output '{}': {}", out.name, ec.message());
+    }
+    std::string source_revision;
+    for (auto& v : r.source_revisions)
+      if (v.action_name == a.name) source_revision = v.revision_value;
     // #{ns.var} resolved now, from what has run.
-    auto current = load();
-    if (!current) return std::unexpected(current.error());
-    const PipelineExecutionRecord& r = *current;
     std::vector<std::pair<std::string, std::string>> config;
     Json resolved = Json::object();
     for (auto& [k, v] : a.configuration) {
@@ -604,7 +736,8 @@ class PipelineEngine::Execution {
                       m_e.m_store,
                       m_e.m_runner,
                       m_e.m_clock,
-                      m_cancel.child()};
+                      m_cancel.child(),
+                      source_revision};
       auto ran = run_action(c);
       if (ran) {
         outcome = std::move(*ran);
@@ -632,7 +765,10 @@ class PipelineEngine::Execution {
       ae->token = outcome.token;
       ae->expires = outcome.expires;
       ae->log = outcome.log;
-      for (auto& rev : outcome.revisions) rec.artifact_revisions.push_back(rev);
+      for (auto& rev : outcome.revisions) {
+        std::erase_if(rec.artifact_revisions, [&](const ArtifactRevision& old) { return old.name == rev.name; });
+        rec.artifact_revisions.push_back(rev);
+      }
       return {};
     });
     if (!ended) return std::unexpected(ended.error());
@@ -704,7 +840,44 @@ Result<ExecutionResult> PipelineEngine::start(const Pipeline& pipeline, const Pi
     return std::unexpected(st.error());
   if (options.progress) options.progress(fmt::format("execution {} of pipeline {} started", record.id, pipeline.name));
   // 3. Run it.
-  return advance(pipeline, record.id, options);
+  return advance_or_detach(pipeline, record.id, options);
+}
+
+namespace {
+
+// The exit code of a background process advancing an execution, as `cpipeline start` has them.
+int exit_code_of(const Result<ExecutionResult>& r) {
+  if (!r) return 5;
+  if (r->approval || !r->held_before.empty()) return 6;
+  switch (r->record.status) {
+    case ExecutionStatus::succeeded: return 0;
+    case ExecutionStatus::stopped:
+    case ExecutionStatus::stopping:
+    case ExecutionStatus::superseded:
+    case ExecutionStatus::cancelled: return 4;
+    default: return 1;
+  }
+}
+
+}  // namespace
+
+Result<ExecutionResult> PipelineEngine::advance_or_detach(const Pipeline& pipeline, const std::string& id,
+                                                          const PipelineRunOptions& options) {
+  if (!options.detach) return advance(pipeline, id, options);
+  PipelineRunOptions background = options;
+  background.detach = false;
+  background.progress = nullptr;  // nobody reads the caller's terminal any more
+  auto pid = run_detached([&](const std::function<void()>& ready) -> int {
+    background.on_started = ready;
+    auto result = advance(pipeline, id, background);
+    ready();  // an execution that could not start must not leave its caller waiting
+    return exit_code_of(result);
+  });
+  if (!pid) return std::unexpected(pid.error());
+  if (options.progress) options.progress(fmt::format("execution {} goes on in the background (pid {})", id, *pid));
+  auto now = get_execution(pipeline.name, id);
+  if (!now) return std::unexpected(now.error());
+  return ExecutionResult{std::move(*now), std::nullopt};
 }
 
 Result<ExecutionResult> PipelineEngine::advance(const Pipeline& pipeline, const std::string& id,
@@ -773,9 +946,9 @@ Result<ExecutionResult> PipelineEngine::put_approval_result(const Pipeline& pipe
   if (!answered) return std::unexpected(answered.error());
   if (options.progress)
     options.progress(fmt::format("{}/{} {} by {}", stage_name, action_name, expired ? "timed out" : approved ? "approved" : "rejected", user));
-  // 3. Approved: the rest runs here. Rejected (or timed out): the stage fails, and with it the
-  // execution.
-  return advance(pipeline, id, options);
+  // 3. Approved: the rest runs here (or in the background). Rejected (or timed out): the stage
+  // fails, and with it the execution.
+  return advance_or_detach(pipeline, id, options);
 }
 
 Result<PipelineExecutionRecord> PipelineEngine::stop(const Pipeline& pipeline, const std::string& id, bool abandon,
@@ -830,6 +1003,347 @@ Result<PipelineExecutionRecord> PipelineEngine::stop(const Pipeline& pipeline, c
   return done;
 }
 
+namespace {
+
+size_t stage_index(const Pipeline& pipeline, const std::string& stage) {
+  for (size_t i = 0; i < pipeline.stages.size(); ++i)
+    if (pipeline.stages[i].name == stage) return i;
+  return pipeline.stages.size();
+}
+
+// The actions a stage of the record has are the ones the pipeline's stage has now.
+bool same_actions(const StageExecution& recorded, const PipelineStage& declared) {
+  if (recorded.actions.size() != declared.actions.size()) return false;
+  for (size_t i = 0; i < declared.actions.size(); ++i)
+    if (recorded.actions[i].action_name != declared.actions[i].name) return false;
+  return true;
+}
+
+}  // namespace
+
+Result<ExecutionResult> PipelineEngine::retry_stage(const Pipeline& pipeline, const std::string& stage, const std::string& id,
+                                                    RetryMode mode, const PipelineRunOptions& options, bool automatic) {
+  size_t index = stage_index(pipeline, stage);
+  if (index == pipeline.stages.size())
+    return fail(ErrorKind::invalid, "pipeline '{}' has no stage '{}'", pipeline.name, stage);
+  auto executions = list_executions(pipeline.name);
+  if (!executions) return std::unexpected(executions.error());
+  const PipelineExecutionRecord* target = nullptr;
+  const PipelineExecutionRecord* latest = nullptr;
+  for (auto& r : *executions) {
+    if (r.id == id) target = &r;
+    if (!latest && index < r.stages.size() && r.stages[index].name == stage &&
+        r.stages[index].status != StageStatus::not_started)
+      latest = &r;
+  }
+  if (!target) return fail(ErrorKind::not_found, "pipeline execution '{}' of pipeline '{}' does not exist", id, pipeline.name);
+  // 1. What CodePipeline refuses: not the latest through the stage (NotLatestPipelineExecution),
+  // a stage that did not fail or whose actions changed (StageNotRetryable).
+  if (latest && latest->id != id)
+    return fail(ErrorKind::invalid,
+                "execution {} is not the latest to reach stage {}: {} is; only the latest execution of a stage can be retried",
+                id, stage, latest->id);
+  if (index >= target->stages.size() || !same_actions(target->stages[index], pipeline.stages[index]))
+    return fail(ErrorKind::invalid, "stage {} of pipeline '{}' has changed since execution {} ran it: it cannot be retried",
+                stage, pipeline.name, id);
+  // 2. The record back to InProgress at that stage, in one read-modify-write: of two retries at
+  // once, the second finds it InProgress and is refused.
+  Execution execution(*this, pipeline, id, options);
+  auto claimed = execution.change([&](PipelineExecutionRecord& r) -> Status {
+    auto& se = r.stages[index];
+    if (r.status != ExecutionStatus::failed && r.status != ExecutionStatus::stopped)
+      return fail(ErrorKind::invalid, "execution {} is {}: only a Failed or Stopped execution can be retried", id,
+                  execution_status_name(r.status));
+    if (se.status != StageStatus::failed && se.status != StageStatus::stopped)
+      return fail(ErrorKind::invalid, "stage {} of execution {} is {}: only a stage that Failed or was Stopped can be retried",
+                  stage, id, stage_status_name(se.status));
+    bool any_failed = std::any_of(se.actions.begin(), se.actions.end(), [](const ActionExecution& a) {
+      return a.status == ActionStatus::failed || a.status == ActionStatus::abandoned;
+    });
+    if (mode == RetryMode::failed_actions && !any_failed)
+      return fail(ErrorKind::invalid, "stage {} of execution {} has no failed actions to retry (use --retry-mode ALL_ACTIONS)",
+                  stage, id);
+    if (automatic && se.retries > 0) return fail(ErrorKind::invalid, "stage {} was retried automatically once already", stage);
+    reset_for_retry(r, index, mode);
+    if (automatic) r.stages[index].retries += 1;
+    r.status = ExecutionStatus::in_progress;
+    r.status_summary.clear();
+    r.stop_reason.clear();
+    r.current_stage = index;
+    r.waiting = false;
+    r.held = false;
+    r.process = this_process();
+    return {};
+  }, Durability::sync);
+  if (!claimed) return std::unexpected(claimed.error());
+  // A stop asked of the run before must not stop this one.
+  if (auto st = m_store.remove(execution_stop_request_key(pipeline.name, id)); !st) return std::unexpected(st.error());
+  if (options.progress)
+    options.progress(fmt::format("retrying stage {} of execution {} ({})", stage, id,
+                                 mode == RetryMode::all_actions ? "ALL_ACTIONS" : "FAILED_ACTIONS"));
+  return advance_or_detach(pipeline, id, options);
+}
+
+Result<TransitionState> PipelineEngine::disable_transition(const Pipeline& pipeline, const std::string& stage,
+                                                           const std::string& reason) {
+  size_t index = stage_index(pipeline, stage);
+  if (index == pipeline.stages.size())
+    return fail(ErrorKind::invalid, "pipeline '{}' has no stage '{}'", pipeline.name, stage);
+  if (index == 0) return fail(ErrorKind::invalid, "stage {} is the first stage: it has no inbound transition", stage);
+  // DisableStageTransition's reason: 1 to 300 characters of [a-zA-Z0-9!@ \(\)\.\*\?\-]
+  if (reason.empty() || reason.size() > 300 ||
+      reason.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!@ ().*?-") != std::string::npos)
+    return fail(ErrorKind::usage,
+                "--reason '{}': 1 to 300 characters of letters, digits, spaces and !@().*?- (as CodePipeline takes it)",
+                reason);
+  TransitionState t{false, reason, who(), format_iso8601(m_clock.now())};
+  auto st = m_store.update_json(pipeline_state_key(pipeline.name), [&](std::optional<Json> cur) -> Result<Json> {
+    Json j = cur && cur->is_object() ? *cur : Json{{"stages", Json::object()}};
+    if (!j.contains("transitions") || !j["transitions"].is_object()) j["transitions"] = Json::object();
+    j["transitions"][stage] = transition_json(t);
+    return j;
+  }, Durability::sync);
+  if (!st) return std::unexpected(st.error());
+  return t;
+}
+
+Result<std::optional<ExecutionResult>> PipelineEngine::enable_transition(const Pipeline& pipeline, const std::string& stage,
+                                                                         const PipelineRunOptions& options) {
+  size_t index = stage_index(pipeline, stage);
+  if (index == pipeline.stages.size())
+    return fail(ErrorKind::invalid, "pipeline '{}' has no stage '{}'", pipeline.name, stage);
+  if (index == 0) return fail(ErrorKind::invalid, "stage {} is the first stage: it has no inbound transition", stage);
+  std::vector<std::string> waiting;
+  auto st = m_store.update_json(pipeline_state_key(pipeline.name), [&](std::optional<Json> cur) -> Result<Json> {
+    Json j = cur && cur->is_object() ? *cur : Json{{"stages", Json::object()}};
+    if (!j.contains("transitions") || !j["transitions"].is_object()) j["transitions"] = Json::object();
+    j["transitions"][stage] = transition_json({true, "", who(), format_iso8601(m_clock.now())});
+    waiting = slots_from(j)[stage].waiting;
+    return j;
+  }, Durability::sync);
+  if (!st) return std::unexpected(st.error());
+  // Every held execution goes on: the first here (or in the background, with options.detach),
+  // the ones after it in the background, where they wait their turn at the stage (QUEUED) or go
+  // in at once (PARALLEL; SUPERSEDED holds only one).
+  std::vector<std::string> held;
+  for (auto& id : waiting) {
+    auto r = get_execution(pipeline.name, id);
+    if (r && r->held && !is_final(r->status)) held.push_back(id);
+  }
+  PipelineRunOptions background = options;
+  background.detach = true;
+  for (size_t i = 1; i < held.size(); ++i)
+    if (auto later = continue_held(pipeline, held[i], background); !later) return std::unexpected(later.error());
+  if (held.empty()) return std::optional<ExecutionResult>();
+  auto first = continue_held(pipeline, held.front(), options);
+  if (!first) return std::unexpected(first.error());
+  return std::optional<ExecutionResult>(std::move(*first));
+}
+
+Result<ExecutionResult> PipelineEngine::continue_held(const Pipeline& pipeline, const std::string& id,
+                                                      const PipelineRunOptions& options) {
+  Execution execution(*this, pipeline, id, options);
+  auto claimed = execution.change([&](PipelineExecutionRecord& r) -> Status {
+    if (!r.held || is_final(r.status) || r.process)
+      return fail(ErrorKind::invalid, "execution {} is no longer held", id);
+    r.held = false;
+    r.status_summary.clear();
+    r.process = this_process();
+    return {};
+  }, Durability::sync);
+  if (!claimed) return std::unexpected(claimed.error());
+  if (options.progress) options.progress(fmt::format("execution {} continues into stage {}", id,
+                                                     pipeline.stages[claimed->current_stage].name));
+  return advance_or_detach(pipeline, id, options);
+}
+
+Result<ExecutionResult> PipelineEngine::rollback_stage(const Pipeline& pipeline, const std::string& stage,
+                                                       const std::string& target, const PipelineRunOptions& options) {
+  if (pipeline.pipeline_type != "V2")
+    return fail(ErrorKind::invalid, "pipeline '{}' is {}: rollback-stage needs a V2 pipeline", pipeline.name,
+                pipeline.pipeline_type);
+  size_t index = stage_index(pipeline, stage);
+  if (index == pipeline.stages.size())
+    return fail(ErrorKind::invalid, "pipeline '{}' has no stage '{}'", pipeline.name, stage);
+  if (index == 0) return fail(ErrorKind::invalid, "stage {} is the source stage: it cannot be rolled back", stage);
+  auto got = get_execution(pipeline.name, target);
+  if (!got) return std::unexpected(got.error());
+  if (index >= got->stages.size() || got->stages[index].status != StageStatus::succeeded)
+    return fail(ErrorKind::invalid, "execution {} did not succeed in stage {}: it cannot be the target of a rollback", target,
+                stage);
+  if (!same_actions(got->stages[index], pipeline.stages[index]))
+    return fail(ErrorKind::invalid, "stage {} of pipeline '{}' has changed since execution {} ran it", stage, pipeline.name,
+                target);
+  // The stage must not be running: CodePipeline refuses a rollback of a stage in progress.
+  auto state = m_store.get_json(pipeline_state_key(pipeline.name));
+  if (!state) return std::unexpected(state.error());
+  auto holder = slots_from(*state)[stage].holder;
+  if (!holder.empty()) {
+    auto h = get_execution(pipeline.name, holder);
+    if (h && !is_final(h->status))
+      return fail(ErrorKind::invalid, "stage {} is in progress (execution {}): roll it back once it has ended", stage, holder);
+  }
+  return start_rollback(pipeline, index, *got, "ManualRollback", options);
+}
+
+Result<ExecutionResult> PipelineEngine::start_rollback(const Pipeline& pipeline, size_t index,
+                                                       const PipelineExecutionRecord& target, const std::string& trigger_type,
+                                                       const PipelineRunOptions& options) {
+  auto record = new_execution(pipeline, make_uuid(), format_iso8601(m_clock.now()));
+  record.execution_type = "ROLLBACK";
+  record.rollback_target = target.id;
+  record.trigger_type = trigger_type;
+  record.trigger_detail = options.trigger_detail.empty() ? who() : options.trigger_detail;
+  record.variables = target.variables;
+  record.artifact_revisions = target.artifact_revisions;
+  // The stages before it as the target ran them: their outputs (artifacts in the target's folder)
+  // and variables are what the stage reads again.
+  for (size_t i = 0; i < index && i < target.stages.size(); ++i) record.stages[i] = target.stages[i];
+  record.current_stage = index;
+  record.last_stage = index;
+  record.process = this_process();
+  if (auto st = m_store.put_json(execution_key(pipeline.name, record.id), execution_to_json(record), PutCondition::if_absent());
+      !st)
+    return std::unexpected(st.error());
+  if (options.progress)
+    options.progress(fmt::format("rollback {} of stage {} to execution {} started", record.id, pipeline.stages[index].name,
+                                 target.id));
+  return advance_or_detach(pipeline, record.id, options);
+}
+
+Result<std::optional<PipelineExecutionRecord>> PipelineEngine::automatic_rollback(const Pipeline& pipeline, size_t index,
+                                                                                  const PipelineExecutionRecord& failed,
+                                                                                  const PipelineRunOptions& options) {
+  auto executions = list_executions(pipeline.name);
+  if (!executions) return std::unexpected(executions.error());
+  const std::string& stage = pipeline.stages[index].name;
+  for (auto& r : *executions) {
+    if (r.id == failed.id || index >= r.stages.size() || r.stages[index].status != StageStatus::succeeded) continue;
+    if (!same_actions(r.stages[index], pipeline.stages[index])) continue;
+    if (options.progress)
+      options.progress(fmt::format("stage {} failed: rolling it back to execution {} (onFailure ROLLBACK)", stage, r.id));
+    auto rolled = start_rollback(pipeline, index, r, "AutomatedRollback", options);
+    if (!rolled) return std::unexpected(rolled.error());
+    return std::optional<PipelineExecutionRecord>(std::move(rolled->record));
+  }
+  if (options.progress)
+    options.progress(fmt::format("stage {} failed; no earlier execution succeeded in it: nothing to roll back to", stage));
+  return std::optional<PipelineExecutionRecord>();
+}
+
+Result<PollReport> PipelineEngine::poll(const std::vector<Pipeline>& pipelines, const PipelineRunOptions& options) {
+  PollReport report;
+  PipelineRunOptions background = options;
+  background.detach = true;
+  for (auto& p : pipelines) {
+    // 1. Executions whose process died or whose approval expired end Failed (or Stopped), and
+    // their stage's failure rule applies. Held ones whose transition is enabled again go on.
+    auto keys = m_store.list(executions_prefix(p.name));
+    if (!keys) return std::unexpected(keys.error());
+    auto state = m_store.get_json(pipeline_state_key(p.name));
+    if (!state) return std::unexpected(state.error());
+    auto transitions = transitions_from(*state);
+    for (auto& k : *keys) {
+      if (!k.ends_with(".json") || k.find('/', executions_prefix(p.name).size()) != std::string::npos) continue;
+      auto got = get_record(m_store, k, execution_from_json);
+      if (!got) {
+        report.problems.push_back(got.error().message);
+        continue;
+      }
+      if (!*got || is_final((*got)->status)) continue;
+      auto before = (*got)->status;
+      auto looked = repair(m_store, m_clock, std::move(**got));
+      if (!looked) return std::unexpected(looked.error());
+      if (!is_final(before) && is_final(looked->status)) {
+        report.repaired.push_back(fmt::format("{} {}: {} ({})", p.name, looked->id, execution_status_name(looked->status),
+                                              looked->status_summary));
+        if (auto applied = apply_failure_rule(p, *looked, background); !applied)
+          report.problems.push_back(applied.error().message);
+        else if (!applied->empty())
+          report.continued.push_back(*applied);
+        continue;
+      }
+      if (looked->held && !looked->process && looked->current_stage < p.stages.size()) {
+        auto t = transitions.find(p.stages[looked->current_stage].name);
+        if (t != transitions.end() && !t->second.enabled) continue;
+        auto continued = continue_held(p, looked->id, background);
+        if (!continued) report.problems.push_back(continued.error().message);
+        else report.continued.push_back(fmt::format("{} {}: continued into stage {}", p.name, looked->id,
+                                                    p.stages[looked->current_stage].name));
+      }
+    }
+    // 2. Change detection: a source whose revision differs from the one the latest execution
+    // took starts an execution (PollForSourceChanges "false" opts out, as in CodePipeline).
+    auto started = start_if_changed(p, background);
+    if (!started) report.problems.push_back(started.error().message);
+    else if (!started->empty()) report.started.push_back(*started);
+  }
+  return report;
+}
+
+Result<std::string> PipelineEngine::apply_failure_rule(const Pipeline& pipeline, const PipelineExecutionRecord& failed,
+                                                       const PipelineRunOptions& options) {
+  if (failed.status != ExecutionStatus::failed || failed.execution_type != "STANDARD") return std::string();
+  for (size_t i = 0; i < failed.stages.size() && i < pipeline.stages.size(); ++i) {
+    if (failed.stages[i].status != StageStatus::failed) continue;
+    const auto& rule = pipeline.stages[i].on_failure;
+    if (rule.result == "RETRY" && failed.stages[i].retries == 0) {
+      RetryMode mode = rule.retry_mode == "ALL_ACTIONS" ? RetryMode::all_actions : RetryMode::failed_actions;
+      auto retried = retry_stage(pipeline, pipeline.stages[i].name, failed.id, mode, options, true);
+      if (!retried) return std::unexpected(retried.error());
+      return fmt::format("{} {}: stage {} retried (onFailure RETRY)", pipeline.name, failed.id, pipeline.stages[i].name);
+    }
+    if (rule.result == "ROLLBACK") {
+      auto rolled = automatic_rollback(pipeline, i, failed, options);
+      if (!rolled) return std::unexpected(rolled.error());
+      if (*rolled)
+        return fmt::format("{} {}: stage {} rolled back by execution {} (onFailure ROLLBACK)", pipeline.name, failed.id,
+                           pipeline.stages[i].name, (*rolled)->id);
+    }
+    return std::string();
+  }
+  return std::string();
+}
+
+Result<std::string> PipelineEngine::start_if_changed(const Pipeline& pipeline, const PipelineRunOptions& options) {
+  if (pipeline.stages.empty()) return std::string();
+  auto executions = list_executions(pipeline.name);
+  if (!executions) return std::unexpected(executions.error());
+  const PipelineExecutionRecord* latest = nullptr;
+  for (auto& r : *executions)
+    if (r.execution_type == "STANDARD") {
+      latest = &r;
+      break;
+    }
+  std::vector<std::string> changes;
+  for (auto& a : pipeline.stages.front().actions) {
+    if (a.type.provider != "CodeCommit" && a.type.provider != "S3") continue;
+    if (auto poll_flag = a.config("PollForSourceChanges"); poll_flag && iequals(*poll_flag, "false")) continue;
+    auto now = current_source_revision(a, m_home, m_store_root);
+    if (!now) return std::unexpected(now.error());
+    if (!*now) continue;  // nothing there yet
+    // What the latest execution took (or was told to take).
+    std::optional<std::string> taken;
+    if (latest) {
+      for (auto& v : latest->source_revisions)
+        if (v.action_name == a.name) taken = v.revision_value;
+      for (auto& v : latest->artifact_revisions)
+        if (!a.outputs.empty() && v.name == a.outputs.front().name) taken = v.revision_id;
+      // One that has not read its source yet will take the head, or ended before it could: not
+      // a change to start another for.
+      if (!taken) continue;
+    }
+    if (!taken || *taken != **now) changes.push_back(fmt::format("{} at {}", a.name, (*now)->substr(0, 12)));
+  }
+  if (changes.empty()) return std::string();
+  PipelineRunOptions o = options;
+  o.trigger_type = "PollForSourceChanges";
+  o.trigger_detail = fmt::format("source changed: {}", join(changes, ", "));
+  auto started = start(pipeline, o);
+  if (!started) return std::unexpected(started.error());
+  return fmt::format("{} {}: started ({})", pipeline.name, started->record.id, o.trigger_detail);
+}
+
 Result<PipelineExecutionRecord> PipelineEngine::get_execution(const std::string& pipeline, const std::string& id) {
   auto got = get_record(m_store, execution_key(pipeline, id), execution_from_json);
   if (!got) return std::unexpected(got.error());
@@ -873,9 +1387,14 @@ Result<Json> PipelineEngine::state(const Pipeline& pipeline) {
   auto state = m_store.get_json(pipeline_state_key(pipeline.name));
   if (!state) return std::unexpected(state.error());
   auto slots = slots_from(*state);
+  auto transitions = transitions_from(*state);
   Json stages = Json::array();
   for (auto& stage : pipeline.stages) {
-    Json s{{"stageName", stage.name}, {"inboundTransitionState", Json{{"enabled", true}}}, {"actionStates", Json::array()}};
+    Json s{{"stageName", stage.name}, {"actionStates", Json::array()}};
+    if (stage.name != pipeline.stages.front().name) {
+      auto t = transitions.find(stage.name);
+      s["inboundTransitionState"] = transition_json(t == transitions.end() ? TransitionState{} : t->second);
+    }
     // The newest execution that reached the stage.
     const PipelineExecutionRecord* latest = nullptr;
     for (auto& r : *executions) {

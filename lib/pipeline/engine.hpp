@@ -36,6 +36,13 @@ struct PipelineRunOptions {
   CancelToken cancel;
   // How many actions of one runOrder group run at once.
   unsigned max_parallel = 4;
+  // --source-revisions: what source actions take instead of their branch's head.
+  std::vector<SourceRevision> source_revisions;
+  // --no-wait: the execution goes on in a background process of its own; the call returns once
+  // that process has taken it over (the record names it), with the record as it then stands.
+  bool detach = false;
+  // Called once the record names the process advancing the execution (run_detached's `ready`).
+  std::function<void()> on_started;
 };
 
 // An approval an execution waits for: what `cpipeline approve` needs.
@@ -49,8 +56,32 @@ struct PendingApproval {
 };
 
 struct ExecutionResult {
+  ExecutionResult() = default;
+  explicit ExecutionResult(PipelineExecutionRecord r, std::optional<PendingApproval> a = std::nullopt, std::string held = {})
+      : record(std::move(r)), approval(std::move(a)), held_before(std::move(held)) {}
+
   PipelineExecutionRecord record;
   std::optional<PendingApproval> approval;  // set when the execution waits for one
+  // Set when the execution is held before this stage, whose inbound transition is disabled.
+  std::string held_before;
+  // The rollback an onFailure ROLLBACK started when this execution failed, as it ended.
+  std::optional<PipelineExecutionRecord> rollback;
+};
+
+// What `cpipeline poll` did: each line one thing (a repair, a continued execution, a start).
+struct PollReport {
+  std::vector<std::string> repaired;   // executions whose process died or approval expired
+  std::vector<std::string> continued;  // held executions continued, failure rules applied
+  std::vector<std::string> started;    // executions started for changed sources
+  std::vector<std::string> problems;   // what could not be done (a pipeline that failed to load)
+};
+
+enum class RetryMode { failed_actions, all_actions };
+
+// An inbound transition's state (GetPipelineState's inboundTransitionState).
+struct TransitionState {
+  bool enabled = true;
+  std::string reason, changed_by, changed_at;
 };
 
 class PipelineEngine {
@@ -81,6 +112,32 @@ class PipelineEngine {
   Result<PipelineExecutionRecord> stop(const Pipeline& pipeline, const std::string& id, bool abandon,
                                        const std::string& reason);
 
+  // RetryStageExecution: runs `stage` of execution `id` again (its failed actions, or all), then
+  // the stages after it, here (or in the background with options.detach). Only the latest
+  // execution to reach the stage, only a stage that Failed or Stopped, and not one whose actions
+  // the pipeline no longer has: anything else is Error{invalid} and changes nothing.
+  // `automatic`: the stage's onFailure RETRY (once per stage), counted in the stage's retries.
+  Result<ExecutionResult> retry_stage(const Pipeline& pipeline, const std::string& stage, const std::string& id,
+                                      RetryMode mode, const PipelineRunOptions& options, bool automatic = false);
+
+  // DisableStageTransition / EnableStageTransition (inbound into `stage`). A disabled transition
+  // holds the executions that reach it (SUPERSEDED: the newest one); enabling it continues the
+  // first held one here (or in the background with options.detach) and returns how it went.
+  Result<TransitionState> disable_transition(const Pipeline& pipeline, const std::string& stage, const std::string& reason);
+  Result<std::optional<ExecutionResult>> enable_transition(const Pipeline& pipeline, const std::string& stage,
+                                                           const PipelineRunOptions& options);
+
+  // RollbackStage (V2): a new execution (executionType ROLLBACK) that runs `stage` again with
+  // the artifacts and variables execution `target` gave it; `target` must have succeeded in it.
+  Result<ExecutionResult> rollback_stage(const Pipeline& pipeline, const std::string& stage, const std::string& target,
+                                         const PipelineRunOptions& options);
+
+  // `cpipeline poll`, for cron: repairs executions whose process died or whose approval expired
+  // (and applies their stage's onFailure rule), continues held executions whose transition is
+  // enabled again, and starts an execution (in the background) for each pipeline whose
+  // CodeCommit or S3 source changed since its latest execution.
+  Result<PollReport> poll(const std::vector<Pipeline>& pipelines, const PipelineRunOptions& options);
+
   Result<PipelineExecutionRecord> get_execution(const std::string& pipeline, const std::string& id);
   // Newest first.
   Result<std::vector<PipelineExecutionRecord>> list_executions(const std::string& pipeline);
@@ -98,6 +155,24 @@ class PipelineEngine {
  private:
   class Execution;
   Result<ExecutionResult> advance(const Pipeline& pipeline, const std::string& id, const PipelineRunOptions& options);
+  // advance, or with options.detach the same in a background process.
+  Result<ExecutionResult> advance_or_detach(const Pipeline& pipeline, const std::string& id,
+                                            const PipelineRunOptions& options);
+  // The onFailure ROLLBACK of a stage that failed in `failed`: a rollback to the latest execution
+  // that succeeded in it, if there is one.
+  Result<std::optional<PipelineExecutionRecord>> automatic_rollback(const Pipeline& pipeline, size_t stage,
+                                                                    const PipelineExecutionRecord& failed,
+                                                                    const PipelineRunOptions& options);
+  // The onFailure rule of the stage that failed in `failed` (RETRY once, ROLLBACK), applied in
+  // the background; what it did, or "" for nothing.
+  Result<std::string> apply_failure_rule(const Pipeline& pipeline, const PipelineExecutionRecord& failed,
+                                         const PipelineRunOptions& options);
+  // Starts an execution when a source changed since the latest one; what it did, or "".
+  Result<std::string> start_if_changed(const Pipeline& pipeline, const PipelineRunOptions& options);
+  // A held execution (its transition enabled again) taken over by this process and continued.
+  Result<ExecutionResult> continue_held(const Pipeline& pipeline, const std::string& id, const PipelineRunOptions& options);
+  Result<ExecutionResult> start_rollback(const Pipeline& pipeline, size_t stage, const PipelineExecutionRecord& target,
+                                         const std::string& trigger_type, const PipelineRunOptions& options);
 
   Store& m_store;
   std::filesystem::path m_home;

@@ -160,7 +160,9 @@ Json execution_to_json(const PipelineExecutionRecord& r) {
   for (auto& s : r.stages) {
     Json actions = Json::array();
     for (auto& a : s.actions) actions.push_back(action_json(a));
-    stages.push_back(Json{{"stageName", s.name}, {"status", std::string(stage_status_name(s.status))}, {"actions", actions}});
+    Json stage{{"stageName", s.name}, {"status", std::string(stage_status_name(s.status))}, {"actions", actions}};
+    if (s.retries > 0) stage["retries"] = s.retries;
+    stages.push_back(stage);
   }
   Json revisions = Json::array();
   for (auto& v : r.artifact_revisions)
@@ -186,6 +188,14 @@ Json execution_to_json(const PipelineExecutionRecord& r) {
          {"stages", stages},
          {"currentStage", r.current_stage},
          {"waiting", r.waiting}};
+  if (r.held) j["held"] = true;
+  if (r.last_stage < r.stages.size()) j["lastStage"] = r.last_stage;
+  if (!r.source_revisions.empty()) {
+    Json list = Json::array();
+    for (auto& v : r.source_revisions)
+      list.push_back(Json{{"actionName", v.action_name}, {"revisionType", v.revision_type}, {"revisionValue", v.revision_value}});
+    j["sourceRevisions"] = list;
+  }
   if (!r.stop_reason.empty()) j["stopTrigger"] = Json{{"reason", r.stop_reason}};
   if (!r.rollback_target.empty()) j["rollbackMetadata"] = Json{{"rollbackTargetPipelineExecutionId", r.rollback_target}};
   if (r.process)
@@ -225,6 +235,7 @@ Result<PipelineExecutionRecord> execution_from_json(const Json& json) {
   for (size_t i = 0; i < stages.size(); ++i) {
     StageExecution s;
     s.name = stages[i].required_string("stageName");
+    s.retries = stages[i].integer<int>("retries");
     auto st = stages[i].string("status", "NotStarted");
     if (auto parsed = parse_name(k_stage_statuses, st)) s.status = *parsed;
     else stages[i].reject("status", fmt::format("is not a stage status: '{}'", st));
@@ -238,6 +249,10 @@ Result<PipelineExecutionRecord> execution_from_json(const Json& json) {
   }
   r.current_stage = j.integer<size_t>("currentStage");
   r.waiting = j.boolean("waiting");
+  r.held = j.boolean("held");
+  r.last_stage = j.has("lastStage") ? j.integer<size_t>("lastStage") : static_cast<size_t>(-1);
+  for (auto& v : j.objects("sourceRevisions"))
+    r.source_revisions.push_back({v.required_string("actionName"), v.string("revisionType"), v.string("revisionValue")});
   if (j.has("process")) {
     auto p = j.object("process");
     r.process = ExecutionProcess{p.integer<int>("pid"), p.string("host"), p.integer<long long>("startTime")};
@@ -249,7 +264,9 @@ Result<PipelineExecutionRecord> execution_from_json(const Json& json) {
 
 Json execution_detail_json(const PipelineExecutionRecord& r) {
   Json j = execution_to_json(r);
-  for (auto key : {"stages", "currentStage", "waiting", "process", "startTime", "lastUpdateTime"}) j.erase(key);
+  for (auto key : {"stages", "currentStage", "waiting", "held", "lastStage", "sourceRevisions", "process", "startTime",
+                   "lastUpdateTime"})
+    j.erase(key);
   return j;
 }
 

@@ -63,6 +63,15 @@ struct StageExecution {
   std::string name;
   StageStatus status = StageStatus::not_started;
   std::vector<ActionExecution> actions;  // in the declaration's order
+  int retries = 0;  // retries so far: onFailure RETRY retries a stage once, retry-stage-execution any time
+};
+
+// start-pipeline-execution --source-revisions: the revision a source action takes instead of its
+// branch's head (a push's commit, so that the execution builds what was pushed).
+struct SourceRevision {
+  std::string action_name;
+  std::string revision_type;  // COMMIT_ID, S3_OBJECT_VERSION_ID, S3_OBJECT_KEY, IMAGE_DIGEST
+  std::string revision_value;
 };
 
 struct ArtifactRevision {
@@ -97,10 +106,16 @@ struct PipelineExecutionRecord {
   std::vector<ArtifactRevision> artifact_revisions;
   std::vector<std::pair<std::string, std::string>> variables;  // pipeline variables, resolved
   std::vector<StageExecution> stages;
+  std::vector<SourceRevision> source_revisions;
   std::optional<ExecutionProcess> process;
   // The stage the execution is at (its index in `stages`), and whether it waits to enter it.
   size_t current_stage = 0;
   bool waiting = false;
+  // Waiting with no process at a disabled inbound transition: enable-stage-transition (or a poll
+  // once it is enabled) continues it.
+  bool held = false;
+  // A rollback runs one stage: the index past which it ends (stages.size() for the others).
+  size_t last_stage = static_cast<size_t>(-1);
 
   ActionExecution* action(std::string_view stage, std::string_view name);
   const ActionExecution* action(std::string_view stage, std::string_view name) const;

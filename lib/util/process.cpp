@@ -616,3 +616,65 @@ bool run_alive(std::string_view record_id, int pid, uint64_t start_time, const s
 }
 
 }  // namespace cicd
+
+namespace cicd {
+
+namespace {
+
+// The detached process's stdio: /dev/null, so that it never writes into a terminal or a git
+// hook's output it has left, and never keeps a pipe of its caller open (a hook's caller waits for
+// EOF on its output).
+void detach_stdio() {
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0) return;
+  for (int fd = 0; fd <= 2; ++fd) ::dup2(null, fd);
+  if (null > 2) ::close(null);
+}
+
+}  // namespace
+
+Result<int> run_detached(const std::function<int(const std::function<void()>& ready)>& body) {
+  int ready_pipe[2];
+  if (::pipe2(ready_pipe, O_CLOEXEC) != 0) return fail(ErrorKind::io, "cannot make a pipe: {}", std::strerror(errno));
+  pid_t child = ::fork();
+  if (child < 0) {
+    int err = errno;
+    ::close(ready_pipe[0]);
+    ::close(ready_pipe[1]);
+    return fail(ErrorKind::io, "cannot fork: {}", std::strerror(err));
+  }
+  if (child == 0) {
+    // The middle process: a session of its own, then the worker, then gone, so that the worker
+    // is nobody's child (init reaps it) and no terminal's signal reaches it.
+    ::close(ready_pipe[0]);
+    ::setsid();
+    pid_t worker = ::fork();
+    if (worker != 0) ::_exit(worker < 0 ? 1 : 0);
+    detach_stdio();
+    int write_end = ready_pipe[1];
+    bool told = false;
+    auto ready = [&] {
+      if (told) return;
+      told = true;
+      pid_t me = ::getpid();
+      [[maybe_unused]] auto n = ::write(write_end, &me, sizeof me);
+      ::close(write_end);
+    };
+    int code = body(ready);
+    ::_exit(code);
+  }
+  ::close(ready_pipe[1]);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_t worker = 0;
+  ssize_t n;
+  do n = ::read(ready_pipe[0], &worker, sizeof worker);
+  while (n < 0 && errno == EINTR);
+  ::close(ready_pipe[0]);
+  if (n != static_cast<ssize_t>(sizeof worker))
+    return fail(ErrorKind::internal, "the background process ended before it was under way");
+  return static_cast<int>(worker);
+}
+
+}  // namespace cicd

@@ -175,6 +175,14 @@ class LiveRun {
 // process_alive, except that a record naming this process is alive only while a LiveRun holds it.
 bool run_alive(std::string_view record_id, int pid, uint64_t start_time, const std::string& host);
 
+// Runs `body` in a process detached from this one (double fork, a session of its own, stdio on
+// /dev/null): it outlives the caller and is nobody's child. `body` calls `ready` once it is under
+// way (its record names it); run_detached returns then, with its pid, or an Error when it ended
+// without calling `ready`. The process ends with `body`'s return as its exit code, without
+// running this program's exit handlers. Call it from a thread of a process that runs no other
+// threads holding locks (only the calling thread lives on in the child).
+Result<int> run_detached(const std::function<int(const std::function<void()>& ready)>& body);
+
 // Resolves a program name against PATH (of `env`, or ours); empty if not found.
 std::string find_program(std::string_view name, const Environment* env = nullptr);
 

@@ -1,0 +1,60 @@
+// What starts a pipeline besides a person: a push to a repository of the home (the post-receive
+// hook `cpipeline install-hook` installs calls `cpipeline notify-push`), and a source that changed
+// since the pipeline's latest execution (`cpipeline poll`, from cron).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "formats/pipeline.hpp"
+#include "pipeline/records.hpp"
+#include "util/error.hpp"
+
+namespace cicd {
+
+// One line of a post-receive hook's input: "<old> <new> <ref>".
+struct RefUpdate {
+  std::string old_id, new_id, ref;
+};
+// Reads post-receive input; a line that is not three fields is Error{usage} naming it.
+Result<std::vector<RefUpdate>> parse_ref_updates(std::string_view text);
+
+// A pipeline a push starts: with the pushed commit as its source action's revision.
+struct PushMatch {
+  const Pipeline* pipeline = nullptr;
+  SourceRevision revision;
+  std::string trigger_type;    // CloudWatchEvent (a CodeCommit source's branch), WebhookV2 (a V2 trigger)
+  std::string trigger_detail;  // "push of refs/heads/main (1a2b3c4) to repository web"
+};
+
+// The pipelines a push of `updates` to repository `repository` (a name in the home) starts. A
+// source action watches its RepositoryName and BranchName; a V2 pipeline's push triggers on that
+// action decide instead, by their branch, tag and file path filters (globs; includes and excludes;
+// an exclude wins). A deleted ref starts nothing. `repository_path` is read for the changed paths
+// only when a filter needs them.
+Result<std::vector<PushMatch>> pipelines_for_push(const std::vector<Pipeline>& pipelines, const std::string& repository,
+                                                  const std::filesystem::path& repository_path,
+                                                  const std::vector<RefUpdate>& updates);
+
+// Whether `value` passes a V2 trigger's glob filter: some include matches (or there are none)
+// and no exclude does.
+bool passes_filter(const GlobFilter& filter, std::string_view value);
+
+// The revision a source action would take now: a CodeCommit branch's head commit, an S3 object's
+// ETag (a directory's: a digest of its listing). nullopt when there is nothing there yet.
+// Error{usage} for a source this cannot look at.
+Result<std::optional<std::string>> current_source_revision(const PipelineAction& action, const std::filesystem::path& home,
+                                                           const std::filesystem::path& store_root);
+
+// post-receive hooks: `hooks/post-receive` as a dispatcher that runs every program in
+// `hooks/post-receive.d/` with the same input (a hook the repository had moves there first), and
+// `post-receive.d/cpipeline` running `notify-push`. Installing twice changes nothing.
+struct HookInstall {
+  std::filesystem::path hook;       // the script that calls notify-push
+  std::string moved_existing;       // where a hook that was there before went, if one was
+};
+Result<HookInstall> install_post_receive_hook(const std::filesystem::path& repository_path, const std::string& command);
+
+}  // namespace cicd
