@@ -150,6 +150,28 @@ TEST_CASE("cpipeline show: a pipeline waiting for approval shows its token and t
   CHECK_FALSE(contains(after.out, "cpipeline approve"));
 }
 
+TEST_CASE("cpipeline show: colours on a terminal, none with --no-color or NO_COLOR", "[cpipeline][view]") {
+  ViewFixture f(k_site);
+  REQUIRE(f.cpipeline({"start", "--name", "site"}).exit_code == 6);
+  auto env = f.env();
+  env["NO_COLOR"] = "";
+  std::vector<std::string> args = {CICD_CPIPELINE, "show", "site"};
+  auto coloured = run_on_terminal(args, f.scratch.path(), env);
+  INFO(coloured.out);
+  REQUIRE(coloured.exit_code == 0);
+  CHECK(contains(coloured.out, "\033[32mSucceeded\033[0m"));
+  CHECK(contains(coloured.out, "\033[33mInProgress\033[0m"));
+  args.insert(args.begin() + 1, "--no-color");
+  auto flagged = run_on_terminal(args, f.scratch.path(), env);
+  CHECK(contains(flagged.out, "Approve  InProgress"));
+  CHECK_FALSE(contains(flagged.out, "\033["));
+  args.erase(args.begin() + 1);
+  env["NO_COLOR"] = "1";
+  auto plain = run_on_terminal(args, f.scratch.path(), env);
+  CHECK(contains(plain.out, "Approve  InProgress"));
+  CHECK_FALSE(contains(plain.out, "\033["));
+}
+
 TEST_CASE("cpipeline show --format dot: a cluster per stage, a node per action, an edge per artifact hand-off",
           "[cpipeline][view]") {
   ViewFixture f(k_site);
