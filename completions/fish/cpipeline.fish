@@ -10,7 +10,8 @@ function __cpipeline_verb
     set -l value_opts --home --store --output --parameter-overrides --value --cli-input-json \
         --pipeline --pipeline-definition --pipeline-name --action-override --name --pipeline-version \
         --variables --client-request-token --max-parallel --token --stage-name --action-name --result \
-        --summary --reason --pipeline-execution-id --max-items --filter
+        --summary --reason --pipeline-execution-id --max-items --filter \
+        --execution --format --action
     set -l tokens (commandline -opc)
     set -e tokens[1]
     set -l skip 0
@@ -120,6 +121,9 @@ complete -c cpipeline -n __cpipeline_needs_verb -a get-pipeline-execution -d 'Sh
 complete -c cpipeline -n __cpipeline_needs_verb -a list-pipeline-executions -d 'List executions, newest first'
 complete -c cpipeline -n __cpipeline_needs_verb -a list-action-executions -d 'List the action executions of a pipeline'
 complete -c cpipeline -n __cpipeline_needs_verb -a get-pipeline-state -d 'Latest status of each stage and action'
+complete -c cpipeline -n __cpipeline_needs_verb -a show -d 'Draw a pipeline with its latest status'
+complete -c cpipeline -n __cpipeline_needs_verb -a plan -d 'What a start would run; nothing runs'
+complete -c cpipeline -n __cpipeline_needs_verb -a logs -d 'Print the logs of an execution'
 
 # global options
 complete -c cpipeline -s h -l help -d 'Print help and exit'
@@ -215,4 +219,18 @@ complete -c cpipeline -n '__cpipeline_using_verb list-action-executions' -l filt
 # verb: get-pipeline-state
 complete -c cpipeline -n '__cpipeline_using_verb get-pipeline-state' -s h -l help -d 'Print help and exit'
 complete -c cpipeline -n '__cpipeline_using_verb get-pipeline-state' -l name -x -a '(__cpipeline_pipelines)' -d 'Pipeline'
+# verb: show
+complete -c cpipeline -n '__cpipeline_using_verb show' -s h -l help -d 'Print help and exit'
+complete -c cpipeline -n '__cpipeline_using_verb show' -l execution -x -d 'This execution instead of the latest'
+complete -c cpipeline -n '__cpipeline_using_verb show' -l format -x -a 'text dot' -d 'Drawing format'
+complete -c cpipeline -n '__cpipeline_using_verb show' -a '(__cpipeline_pipelines)'
+# verb: plan
+complete -c cpipeline -n '__cpipeline_using_verb plan' -s h -l help -d 'Print help and exit'
+complete -c cpipeline -n '__cpipeline_using_verb plan' -l variables -x -d 'name=N,value=V'
+complete -c cpipeline -n '__cpipeline_using_verb plan' -a '(__cpipeline_pipelines)'
+# verb: logs
+complete -c cpipeline -n '__cpipeline_using_verb logs' -s h -l help -d 'Print help and exit'
+complete -c cpipeline -n '__cpipeline_using_verb logs' -l pipeline-name -x -a '(__cpipeline_pipelines)' -d 'Pipeline'
+complete -c cpipeline -n '__cpipeline_using_verb logs' -l action -x -a '(__cpipeline_actions)' -d 'Only this action'
+complete -c cpipeline -n '__cpipeline_using_verb logs' -s f -l follow -d 'Keep printing until the execution ends'
 # end verbs

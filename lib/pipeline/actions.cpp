@@ -233,7 +233,7 @@ Result<std::vector<EnvironmentVariableRecord>> pipeline_build_env(const std::str
 
 BuildOptions base_build_options(ActionContext& c) {
   BuildOptions o;
-  o.artifacts_dir = c.work_dir / "build";
+  o.artifacts_dir = build_artifacts_dir(c.work_dir);
   o.packaging = ArtifactPackaging::none;
   o.initiator = fmt::format("codepipeline/{}", c.pipeline.name);
   o.cancel = c.cancel;
@@ -258,7 +258,7 @@ Result<ActionOutcome> build_codebuild(ActionContext& c) {
   pin.home = c.home;
   pin.store_root = c.store_root;
   pin.source_dir = in->source;
-  pin.artifacts_dir = c.work_dir / "build";
+  pin.artifacts_dir = build_artifacts_dir(c.work_dir);
   auto options = build_options_for(p, pin);
   if (!options) return failed_from(options.error());
   BuildOptions base = base_build_options(c);
@@ -463,6 +463,8 @@ const std::string* ActionContext::config(std::string_view key) const {
     if (k == key) return &v;
   return nullptr;
 }
+
+std::filesystem::path build_artifacts_dir(const std::filesystem::path& work_dir) { return work_dir / "build"; }
 
 std::chrono::minutes approval_timeout(const PipelineAction& action) {
   return std::chrono::minutes(action.timeout_in_minutes.value_or(7 * 24 * 60));

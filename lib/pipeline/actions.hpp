@@ -61,6 +61,11 @@ struct ActionOutcome {
 // (ActionOutcome::status failed, with the reason); a returned Error is an internal fault.
 Result<ActionOutcome> run_action(ActionContext& context);
 
+// Where a build action (CodeBuild, Commands) has the build engine put its artifact directory
+// (build.json, build.log), under the action's work dir: `cpipeline logs --follow` reads a
+// running build's log there.
+std::filesystem::path build_artifacts_dir(const std::filesystem::path& work_dir);
+
 // The approval's timeout: the action's timeoutInMinutes, else 7 days.
 std::chrono::minutes approval_timeout(const PipelineAction& action);
 

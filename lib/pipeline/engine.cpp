@@ -12,6 +12,7 @@
 
 #include "pipeline/actions.hpp"
 #include "pipeline/triggers.hpp"
+#include "pipeline/variables.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
@@ -118,45 +119,6 @@ void reset_for_retry(PipelineExecutionRecord& r, size_t index, RetryMode mode) {
 
 void remove_from(std::vector<std::string>& list, const std::string& id) {
   list.erase(std::remove(list.begin(), list.end(), id), list.end());
-}
-
-std::string resolve_references(const std::string& text, const PipelineExecutionRecord& r, std::string& missing) {
-  std::string out;
-  size_t at = 0;
-  for (;;) {
-    size_t open = text.find("#{", at);
-    if (open == std::string::npos) break;
-    size_t close = text.find('}', open);
-    if (close == std::string::npos) break;
-    auto refs = variable_references(text.substr(open, close - open + 1));
-    out += text.substr(at, open - at);
-    at = close + 1;
-    if (refs.empty()) {
-      out += text.substr(open, close - open + 1);
-      continue;
-    }
-    const auto& ref = refs.front();
-    std::optional<std::string> value;
-    if (ref.name_space == "codepipeline" && ref.variable == "PipelineExecutionId") {
-      value = r.id;
-    } else if (ref.name_space == "variables") {
-      for (auto& [n, v] : r.variables)
-        if (n == ref.variable) value = v;
-    } else {
-      for (auto& s : r.stages)
-        for (auto& a : s.actions)
-          if (a.name_space == ref.name_space && a.output_variables.is_object() && a.output_variables.contains(ref.variable) &&
-              a.output_variables[ref.variable].is_string())
-            value = a.output_variables[ref.variable].get<std::string>();
-    }
-    if (!value) {
-      if (missing.empty()) missing = fmt::format("#{{{}.{}}}", ref.name_space, ref.variable);
-      continue;
-    }
-    out += *value;
-  }
-  out += text.substr(at);
-  return out;
 }
 
 // Lets `id` go of every stage it holds or waits for.
@@ -654,7 +616,7 @@ class PipelineEngine::Execution {
     fs::path dir = m_e.execution_dir(m_p.name, m_id);
     std::string action_id = make_uuid();
     std::string label = fmt::format("{}/{}", stage.name, a.name);
-    fs::path log = dir / "logs" / (stage.name + "." + a.name + ".log");
+    fs::path log = action_log_path(dir, stage.name, a.name);
     auto current = load();
     if (!current) return std::unexpected(current.error());
     const PipelineExecutionRecord& r = *current;
@@ -684,19 +646,22 @@ class PipelineEngine::Execution {
     // #{ns.var} resolved now, from what has run.
     std::vector<std::pair<std::string, std::string>> config;
     Json resolved = Json::object();
+    auto lookup = record_lookup(r);
     for (auto& [k, v] : a.configuration) {
-      std::string missing;
-      auto value = resolve_references(v, r, missing);
+      std::vector<VariableReference> missing;
+      auto value = resolve_references(v, lookup, missing);
       if (!missing.empty() && problem.empty())
-        problem = fmt::format("configuration '{}' refers to {}, which no earlier action produced", k, missing);
+        problem = fmt::format("configuration '{}' refers to {}, which no earlier action produced", k,
+                              reference_text(missing.front()));
       config.emplace_back(k, value);
       resolved[k] = value;
     }
     PipelineAction resolved_action = a;
     for (auto& c : resolved_action.commands) {
-      std::string missing;
-      c = resolve_references(c, r, missing);
-      if (!missing.empty() && problem.empty()) problem = fmt::format("a command refers to {}, which no earlier action produced", missing);
+      std::vector<VariableReference> missing;
+      c = resolve_references(c, lookup, missing);
+      if (!missing.empty() && problem.empty())
+        problem = fmt::format("a command refers to {}, which no earlier action produced", reference_text(missing.front()));
     }
     auto now = format_iso8601(m_e.m_clock.now());
     auto begun = change([&](PipelineExecutionRecord& rec) -> Status {
@@ -729,7 +694,7 @@ class PipelineEngine::Execution {
                       config,
                       inputs,
                       dir / "artifacts",
-                      dir / "work" / stage.name / a.name,
+                      action_work_dir(dir, stage.name, a.name),
                       log,
                       m_e.m_home,
                       m_e.m_store_root,
@@ -812,21 +777,7 @@ class PipelineEngine::Execution {
 Result<ExecutionResult> PipelineEngine::start(const Pipeline& pipeline, const PipelineRunOptions& options) {
   // 1. What can be checked before anything is recorded: every action can run here, every
   // variable given is declared.
-  std::vector<std::string> no_runner;
-  for (auto& s : pipeline.stages)
-    for (auto& a : s.actions)
-      if (a.local_command.empty() && !has_local_runner(a.type))
-        no_runner.push_back(fmt::format("{}/{} ({}/{}/{})", s.name, a.name, a.type.owner, a.type.category, a.type.provider));
-  if (!no_runner.empty())
-    return fail(ErrorKind::usage,
-                "pipeline '{}' has actions cpipeline cannot run here: {}; give each a command with "
-                "`cpipeline update-pipeline ... --action-override ACTION=COMMAND`",
-                pipeline.name, join(no_runner, ", "));
-  for (auto& [name, value] : options.variables) {
-    bool declared = std::any_of(pipeline.variables.begin(), pipeline.variables.end(),
-                                [&](const PipelineVariable& v) { return v.name == name; });
-    if (!declared) return fail(ErrorKind::usage, "pipeline '{}' declares no variable '{}'", pipeline.name, name);
-  }
+  if (auto st = check_startable(pipeline, options.variables); !st) return std::unexpected(st.error());
   // 2. The record: InProgress, owned by this process.
   auto record = new_execution(pipeline, make_uuid(), format_iso8601(m_clock.now()));
   for (auto& [name, value] : options.variables)

@@ -355,6 +355,12 @@ std::string executions_prefix(std::string_view pipeline) { return fmt::format("p
 std::string execution_key(std::string_view pipeline, std::string_view id) {
   return fmt::format("pipelines/{}/executions/{}.json", pipeline, id);
 }
+std::filesystem::path action_work_dir(const std::filesystem::path& execution_dir, std::string_view stage, std::string_view action) {
+  return execution_dir / "work" / stage / action;
+}
+std::filesystem::path action_log_path(const std::filesystem::path& execution_dir, std::string_view stage, std::string_view action) {
+  return execution_dir / "logs" / fmt::format("{}.{}.log", stage, action);
+}
 std::string pipeline_state_key(std::string_view pipeline) { return fmt::format("pipelines/{}/state.json", pipeline); }
 std::string execution_stop_request_key(std::string_view pipeline, std::string_view id) {
   return fmt::format("pipelines/{}/executions/{}/stop-request.json", pipeline, id);

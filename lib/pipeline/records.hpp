@@ -7,6 +7,7 @@
 // is one atomic read-modify-write (Store::update_json), from whichever process makes it.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -136,6 +137,10 @@ PipelineExecutionRecord new_execution(const Pipeline& pipeline, std::string id, 
 std::string execution_key(std::string_view pipeline, std::string_view id);
 std::string executions_prefix(std::string_view pipeline);
 std::string pipeline_state_key(std::string_view pipeline);
+// Where, under an execution's folder, an action keeps its scratch files and a local command
+// its log (`cpipeline logs --follow` reads a running action's log there before its record names it).
+std::filesystem::path action_work_dir(const std::filesystem::path& execution_dir, std::string_view stage, std::string_view action);
+std::filesystem::path action_log_path(const std::filesystem::path& execution_dir, std::string_view stage, std::string_view action);
 // stop-pipeline-execution's request, which the process running the execution watches.
 std::string execution_stop_request_key(std::string_view pipeline, std::string_view id);
 

@@ -23,19 +23,6 @@ struct ExecutionOptions {
   std::string reason;
 };
 
-// The engine with what the front end gives it: the store, the home, Ctrl-C, progress on stderr.
-struct EngineHandle {
-  std::unique_ptr<Store> store;
-  PosixProcessRunner runner;
-  SystemClock clock;
-  std::optional<PipelineEngine> engine;
-
-  explicit EngineHandle(const Context& ctx) : store(ctx.globals.open_store()) {
-    auto paths = ctx.globals.paths();
-    engine.emplace(*store, paths.home, paths.store, runner, clock);
-  }
-};
-
 PipelineRunOptions run_options(const ExecutionOptions& o, const Context& ctx) {
   PipelineRunOptions r;
   r.cancel = cli::interrupt_token();
@@ -47,14 +34,7 @@ PipelineRunOptions run_options(const ExecutionOptions& o, const Context& ctx) {
       else std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
     };
   }
-  for (auto& v : o.variables) {
-    static constexpr std::string_view keys[] = {"name", "value"};
-    auto fields = unwrap(shorthand::parse_fields(v, "--variables", v, keys, {}));
-    auto* n = shorthand::find_field(fields, "name");
-    auto* val = shorthand::find_field(fields, "value");
-    if (!n || !val) throw Failure({ErrorKind::usage, fmt::format("--variables '{}': expected name=NAME,value=VALUE", v)});
-    r.variables.emplace_back(n->values.front(), val->values.front());
-  }
+  r.variables = parse_variables(o.variables);
   return r;
 }
 
@@ -82,15 +62,7 @@ int report(const ExecutionResult& result, const std::string& pipeline, const Con
     fmt::print("Execution {} {}{}\n", r.id, execution_status_name(r.status),
                r.status_summary.empty() ? "" : ": " + r.status_summary);
   }
-  if (result.approval) return 6;
-  switch (r.status) {
-    case ExecutionStatus::succeeded: return 0;
-    case ExecutionStatus::stopped:
-    case ExecutionStatus::stopping:
-    case ExecutionStatus::superseded:
-    case ExecutionStatus::cancelled: return 4;
-    default: return 1;
-  }
+  return execution_exit_code(r.status, result.approval.has_value());
 }
 
 int run_start(const ExecutionOptions& o, Context& ctx) {
@@ -205,6 +177,31 @@ int run_state(const ExecutionOptions& o, Context& ctx) {
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> parse_variables(const std::vector<std::string>& given) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& v : given) {
+    static constexpr std::string_view keys[] = {"name", "value"};
+    auto fields = unwrap(shorthand::parse_fields(v, "--variables", v, keys, {}));
+    auto* n = shorthand::find_field(fields, "name");
+    auto* val = shorthand::find_field(fields, "value");
+    if (!n || !val) throw Failure({ErrorKind::usage, fmt::format("--variables '{}': expected name=NAME,value=VALUE", v)});
+    out.emplace_back(n->values.front(), val->values.front());
+  }
+  return out;
+}
+
+int execution_exit_code(ExecutionStatus status, bool waiting) {
+  if (waiting) return 6;
+  switch (status) {
+    case ExecutionStatus::succeeded: return 0;
+    case ExecutionStatus::stopped:
+    case ExecutionStatus::stopping:
+    case ExecutionStatus::superseded:
+    case ExecutionStatus::cancelled: return 4;
+    default: return 1;
+  }
+}
 
 void setup_executions(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<ExecutionOptions>();
