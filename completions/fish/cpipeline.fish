@@ -11,7 +11,8 @@ function __cpipeline_verb
         --pipeline --pipeline-definition --pipeline-name --action-override --name --pipeline-version \
         --variables --client-request-token --max-parallel --token --stage-name --action-name --result \
         --summary --reason --pipeline-execution-id --max-items --filter \
-        --execution --format --action
+        --execution --format --action --source-revisions --retry-mode --transition-type \
+        --target-pipeline-execution-id --repository
     set -l tokens (commandline -opc)
     set -e tokens[1]
     set -l skip 0
@@ -102,6 +103,30 @@ function __cpipeline_tokens
     __cpipeline_query get-pipeline-state --name $pipeline | string match -r -g '  token (\S+)$'
 end
 
+# The repositories of the home (<home>/repos/NAME.git): the line's --home, else
+# $CICD_HOME, else $XDG_DATA_HOME/cicd, else ~/.local/share/cicd.
+function __cpipeline_repos
+    set -l home $HOME/.local/share/cicd
+    if test -n "$CICD_HOME"
+        set home $CICD_HOME
+    else if test -n "$XDG_DATA_HOME"
+        set home $XDG_DATA_HOME/cicd
+    end
+    set -l tokens (commandline -opc)
+    for i in (seq (count $tokens))
+        switch $tokens[$i]
+            case --home
+                set -l next (math $i + 1)
+                set -q tokens[$next]; and set home $tokens[$next]
+            case '--home=*'
+                set home (string replace -- '--home=' '' $tokens[$i])
+        end
+    end
+    for r in $home/repos/*.git
+        test -d $r; and basename $r .git
+    end
+end
+
 complete -c cpipeline -f
 
 # Verbs.
@@ -121,6 +146,13 @@ complete -c cpipeline -n __cpipeline_needs_verb -a get-pipeline-execution -d 'Sh
 complete -c cpipeline -n __cpipeline_needs_verb -a list-pipeline-executions -d 'List executions, newest first'
 complete -c cpipeline -n __cpipeline_needs_verb -a list-action-executions -d 'List the action executions of a pipeline'
 complete -c cpipeline -n __cpipeline_needs_verb -a get-pipeline-state -d 'Latest status of each stage and action'
+complete -c cpipeline -n __cpipeline_needs_verb -a retry-stage-execution -d 'Run a failed stage of the latest execution again'
+complete -c cpipeline -n __cpipeline_needs_verb -a disable-stage-transition -d 'Hold executions before a stage'
+complete -c cpipeline -n __cpipeline_needs_verb -a enable-stage-transition -d 'Let executions into a stage again'
+complete -c cpipeline -n __cpipeline_needs_verb -a rollback-stage -d 'Run a stage again with an earlier execution artifacts (V2)'
+complete -c cpipeline -n __cpipeline_needs_verb -a poll -d 'For cron: repair, time out, continue, start changed pipelines'
+complete -c cpipeline -n __cpipeline_needs_verb -a install-hook -d 'Install a post-receive hook that starts pipelines on push'
+complete -c cpipeline -n __cpipeline_needs_verb -a notify-push -d 'What the hook runs: start the pipelines a push starts'
 complete -c cpipeline -n __cpipeline_needs_verb -a show -d 'Draw a pipeline with its latest status'
 complete -c cpipeline -n __cpipeline_needs_verb -a plan -d 'What a start would run; nothing runs'
 complete -c cpipeline -n __cpipeline_needs_verb -a logs -d 'Print the logs of an execution'
@@ -174,6 +206,8 @@ complete -c cpipeline -n '__cpipeline_using_verb start-pipeline-execution start'
 complete -c cpipeline -n '__cpipeline_using_verb start-pipeline-execution start' -l variables -x -d 'Pipeline variables: name=N,value=V'
 complete -c cpipeline -n '__cpipeline_using_verb start-pipeline-execution start' -l client-request-token -x -d 'Accepted'
 complete -c cpipeline -n '__cpipeline_using_verb start-pipeline-execution start' -l max-parallel -x -d 'Actions of one runOrder group at once (1-64)'
+complete -c cpipeline -n '__cpipeline_using_verb start-pipeline-execution start' -l source-revisions -x -a 'actionName=' -d 'actionName=A,revisionType=COMMIT_ID,revisionValue=SHA'
+complete -c cpipeline -n '__cpipeline_using_verb start-pipeline-execution start' -l no-wait -d 'Go on in the background; exit 0'
 # verb: put-approval-result
 complete -c cpipeline -n '__cpipeline_using_verb put-approval-result' -s h -l help -d 'Print help and exit'
 complete -c cpipeline -n '__cpipeline_using_verb put-approval-result' -l pipeline-name -x -a '(__cpipeline_pipelines)' -d 'Pipeline'
@@ -182,6 +216,7 @@ complete -c cpipeline -n '__cpipeline_using_verb put-approval-result' -l stage-n
 complete -c cpipeline -n '__cpipeline_using_verb put-approval-result' -l action-name -x -a '(__cpipeline_actions)' -d 'The approval action'
 complete -c cpipeline -n '__cpipeline_using_verb put-approval-result' -l result -x -a 'status=Approved status=Rejected' -d 'summary=TEXT,status=Approved|Rejected'
 complete -c cpipeline -n '__cpipeline_using_verb put-approval-result' -l max-parallel -x -d 'Actions of one runOrder group at once (1-64)'
+complete -c cpipeline -n '__cpipeline_using_verb put-approval-result' -l no-wait -d 'Approved: the execution goes on in the background; exit 0'
 # verb: approve
 complete -c cpipeline -n '__cpipeline_using_verb approve' -s h -l help -d 'Print help and exit'
 complete -c cpipeline -n '__cpipeline_using_verb approve' -l pipeline-name -x -a '(__cpipeline_pipelines)' -d 'Pipeline'
@@ -190,6 +225,7 @@ complete -c cpipeline -n '__cpipeline_using_verb approve' -l stage-name -x -a '(
 complete -c cpipeline -n '__cpipeline_using_verb approve' -l action-name -x -a '(__cpipeline_actions)' -d 'The approval action'
 complete -c cpipeline -n '__cpipeline_using_verb approve' -l summary -x -d 'Why'
 complete -c cpipeline -n '__cpipeline_using_verb approve' -l max-parallel -x -d 'Actions of one runOrder group at once (1-64)'
+complete -c cpipeline -n '__cpipeline_using_verb approve' -l no-wait -d 'Approved: the execution goes on in the background; exit 0'
 # verb: reject
 complete -c cpipeline -n '__cpipeline_using_verb reject' -s h -l help -d 'Print help and exit'
 complete -c cpipeline -n '__cpipeline_using_verb reject' -l pipeline-name -x -a '(__cpipeline_pipelines)' -d 'Pipeline'
@@ -198,6 +234,7 @@ complete -c cpipeline -n '__cpipeline_using_verb reject' -l stage-name -x -a '(_
 complete -c cpipeline -n '__cpipeline_using_verb reject' -l action-name -x -a '(__cpipeline_actions)' -d 'The approval action'
 complete -c cpipeline -n '__cpipeline_using_verb reject' -l summary -x -d 'Why'
 complete -c cpipeline -n '__cpipeline_using_verb reject' -l max-parallel -x -d 'Actions of one runOrder group at once (1-64)'
+complete -c cpipeline -n '__cpipeline_using_verb reject' -l no-wait -d 'Approved: the execution goes on in the background; exit 0'
 # verb: stop-pipeline-execution
 complete -c cpipeline -n '__cpipeline_using_verb stop-pipeline-execution' -s h -l help -d 'Print help and exit'
 complete -c cpipeline -n '__cpipeline_using_verb stop-pipeline-execution' -l pipeline-name -x -a '(__cpipeline_pipelines)' -d 'Pipeline'
@@ -219,6 +256,43 @@ complete -c cpipeline -n '__cpipeline_using_verb list-action-executions' -l filt
 # verb: get-pipeline-state
 complete -c cpipeline -n '__cpipeline_using_verb get-pipeline-state' -s h -l help -d 'Print help and exit'
 complete -c cpipeline -n '__cpipeline_using_verb get-pipeline-state' -l name -x -a '(__cpipeline_pipelines)' -d 'Pipeline'
+# verb: retry-stage-execution
+complete -c cpipeline -n '__cpipeline_using_verb retry-stage-execution' -s h -l help -d 'Print help and exit'
+complete -c cpipeline -n '__cpipeline_using_verb retry-stage-execution' -l pipeline-name -x -a '(__cpipeline_pipelines)' -d 'Pipeline'
+complete -c cpipeline -n '__cpipeline_using_verb retry-stage-execution' -l stage-name -x -a '(__cpipeline_stages)' -d 'The stage that failed'
+complete -c cpipeline -n '__cpipeline_using_verb retry-stage-execution' -l pipeline-execution-id -x -a '(__cpipeline_executions)' -d 'The latest execution to reach the stage'
+complete -c cpipeline -n '__cpipeline_using_verb retry-stage-execution' -l retry-mode -x -a 'FAILED_ACTIONS ALL_ACTIONS' -d 'Which actions run again'
+complete -c cpipeline -n '__cpipeline_using_verb retry-stage-execution' -l max-parallel -x -d 'Actions of one runOrder group at once (1-64)'
+complete -c cpipeline -n '__cpipeline_using_verb retry-stage-execution' -l no-wait -d 'Go on in the background; exit 0'
+# verb: disable-stage-transition
+complete -c cpipeline -n '__cpipeline_using_verb disable-stage-transition' -s h -l help -d 'Print help and exit'
+complete -c cpipeline -n '__cpipeline_using_verb disable-stage-transition' -l pipeline-name -x -a '(__cpipeline_pipelines)' -d 'Pipeline'
+complete -c cpipeline -n '__cpipeline_using_verb disable-stage-transition' -l stage-name -x -a '(__cpipeline_stages)' -d 'Stage'
+complete -c cpipeline -n '__cpipeline_using_verb disable-stage-transition' -l transition-type -x -a 'Inbound Outbound' -d 'Into the stage (default) or out of it'
+complete -c cpipeline -n '__cpipeline_using_verb disable-stage-transition' -l reason -x -d 'Why'
+# verb: enable-stage-transition
+complete -c cpipeline -n '__cpipeline_using_verb enable-stage-transition' -s h -l help -d 'Print help and exit'
+complete -c cpipeline -n '__cpipeline_using_verb enable-stage-transition' -l pipeline-name -x -a '(__cpipeline_pipelines)' -d 'Pipeline'
+complete -c cpipeline -n '__cpipeline_using_verb enable-stage-transition' -l stage-name -x -a '(__cpipeline_stages)' -d 'Stage'
+complete -c cpipeline -n '__cpipeline_using_verb enable-stage-transition' -l transition-type -x -a 'Inbound Outbound' -d 'Into the stage (default) or out of it'
+complete -c cpipeline -n '__cpipeline_using_verb enable-stage-transition' -l max-parallel -x -d 'Actions of one runOrder group at once (1-64)'
+complete -c cpipeline -n '__cpipeline_using_verb enable-stage-transition' -l no-wait -d 'Go on in the background; exit 0'
+# verb: rollback-stage
+complete -c cpipeline -n '__cpipeline_using_verb rollback-stage' -s h -l help -d 'Print help and exit'
+complete -c cpipeline -n '__cpipeline_using_verb rollback-stage' -l pipeline-name -x -a '(__cpipeline_pipelines)' -d 'Pipeline'
+complete -c cpipeline -n '__cpipeline_using_verb rollback-stage' -l stage-name -x -a '(__cpipeline_stages)' -d 'The stage to roll back'
+complete -c cpipeline -n '__cpipeline_using_verb rollback-stage' -l target-pipeline-execution-id -x -a '(__cpipeline_executions)' -d 'An execution that succeeded in the stage'
+complete -c cpipeline -n '__cpipeline_using_verb rollback-stage' -l max-parallel -x -d 'Actions of one runOrder group at once (1-64)'
+complete -c cpipeline -n '__cpipeline_using_verb rollback-stage' -l no-wait -d 'Go on in the background; exit 0'
+# verb: poll
+complete -c cpipeline -n '__cpipeline_using_verb poll' -s h -l help -d 'Print help and exit'
+complete -c cpipeline -n '__cpipeline_using_verb poll' -l pipeline-name -x -a '(__cpipeline_pipelines)' -d 'Only this pipeline'
+# verb: install-hook
+complete -c cpipeline -n '__cpipeline_using_verb install-hook' -s h -l help -d 'Print help and exit'
+complete -c cpipeline -n '__cpipeline_using_verb install-hook' -a '(__cpipeline_repos)'
+# verb: notify-push
+complete -c cpipeline -n '__cpipeline_using_verb notify-push' -s h -l help -d 'Print help and exit'
+complete -c cpipeline -n '__cpipeline_using_verb notify-push' -l repository -x -a '(__cpipeline_repos)' -d 'The repository pushed to'
 # verb: show
 complete -c cpipeline -n '__cpipeline_using_verb show' -s h -l help -d 'Print help and exit'
 complete -c cpipeline -n '__cpipeline_using_verb show' -l execution -x -d 'This execution instead of the latest'

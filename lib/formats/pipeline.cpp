@@ -974,9 +974,11 @@ std::string_view execution_mode_name(ExecutionMode mode) {
 }
 
 bool has_local_runner(const ActionTypeId& t) {
-  // CodeStarSourceConnection and GitHub sources need a mapping of their repositories to local
-  // ones, which is not there yet: a localCommand runs them meanwhile.
-  if (t.category == "Source") return t.provider == "CodeCommit" || t.provider == "S3";
+  // CodeStarSourceConnection and GitHub (version 1) sources read the home's repository of the
+  // same name (pipeline/triggers.hpp).
+  if (t.category == "Source")
+    return t.provider == "CodeCommit" || t.provider == "S3" || t.provider == "CodeStarSourceConnection" ||
+           t.provider == "GitHub";
   if (t.category == "Build" || t.category == "Test") return t.provider == "CodeBuild";
   if (t.category == "Deploy") return t.provider == "CodeDeploy" || t.provider == "S3";
   if (t.category == "Approval") return t.provider == "Manual";

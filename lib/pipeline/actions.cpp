@@ -102,39 +102,63 @@ Result<ActionOutcome> source_s3(ActionContext& c) {
   return o;
 }
 
-// ---- Source: CodeCommit (a repository of the home: <home>/repos/NAME.git) ----
+// ---- Source: CodeCommit, and connection (GitHub, GitLab, ...) sources mapped to the home ----
 
-Result<ActionOutcome> source_codecommit(ActionContext& c) {
-  const std::string* repo = c.config("RepositoryName");
-  const std::string* branch = c.config("BranchName");
-  if (!repo || !branch) return failed("ConfigurationError", "a CodeCommit source needs RepositoryName and BranchName");
-  if (!is_valid_resource_name(*repo)) return failed("ConfigurationError", fmt::format("invalid repository name '{}'", *repo));
-  auto path = c.home / "repos" / (*repo + ".git");
+// A git source: branch `branch` (or the given revision) of the home's repository `repo`
+// (<home>/repos/NAME.git), exported into the output artifact.
+struct GitSource {
+  std::string repo, branch;
+  std::string full_name;  // a connection's FullRepositoryId ("owner/name"); empty for CodeCommit
+};
+
+Result<ActionOutcome> source_git(ActionContext& c, const GitSource& g) {
+  if (!is_valid_resource_name(g.repo)) return failed("ConfigurationError", fmt::format("invalid repository name '{}'", g.repo));
+  auto path = c.home / "repos" / (g.repo + ".git");
   std::error_code ec;
   if (!fs::is_directory(path, ec))
-    return failed("ConfigurationError", fmt::format("repository '{}' does not exist (no '{}')", *repo, path.string()));
-  auto out = output_dir(c);
-  if (auto st = make_dirs(out); !st) return std::unexpected(st.error());
+    return failed("ConfigurationError", fmt::format("repository '{}' does not exist (no '{}')", g.repo, path.string()));
   // A given revision (a push's commit) must be a commit id: anything else would let a caller
   // name refs and expressions.
   if (!c.source_revision.empty() && (c.source_revision.size() < 7 || c.source_revision.size() > 64 ||
                                      c.source_revision.find_first_not_of("0123456789abcdef") != std::string::npos))
     return failed("ConfigurationError", fmt::format("source revision '{}' is not a commit id", c.source_revision));
-  auto exported = export_revision(path, c.source_revision.empty() ? "refs/heads/" + *branch : c.source_revision, out);
+  auto out = output_dir(c);
+  if (auto st = make_dirs(out); !st) return std::unexpected(st.error());
+  auto exported = export_revision(path, c.source_revision.empty() ? "refs/heads/" + g.branch : c.source_revision, out);
   if (!exported) return failed_from(exported.error());
   ActionOutcome o;
   auto when = [](int64_t seconds) { return format_iso8601(SystemTime(std::chrono::seconds(seconds))); };
   o.output_variables = Json{{"CommitId", exported->commit},
                             {"CommitMessage", exported->message},
-                            {"BranchName", *branch},
-                            {"RepositoryName", *repo},
-                            {"AuthorDate", when(exported->author_time)},
-                            {"CommitterDate", when(exported->committer_time)}};
+                            {"BranchName", g.branch},
+                            {"AuthorDate", when(exported->author_time)}};
+  if (g.full_name.empty()) {
+    o.output_variables["RepositoryName"] = g.repo;
+    o.output_variables["CommitterDate"] = when(exported->committer_time);
+  } else {
+    const std::string* arn = c.config("ConnectionArn");
+    o.output_variables["FullRepositoryName"] = g.full_name;
+    o.output_variables["ConnectionArn"] = arn ? *arn : "";
+    o.output_variables["ProviderType"] = "Local";  // the home's repository stands in for the provider's
+  }
   o.revisions.push_back({c.action.outputs.empty() ? "" : c.action.outputs[0].name, exported->commit,
                          first_line(exported->message), "file://" + path.string(), when(exported->committer_time)});
   o.summary = fmt::format("{} {}", exported->commit.substr(0, 12), first_line(exported->message));
   o.external_id = exported->commit;
   return o;
+}
+
+Result<ActionOutcome> source_codecommit(ActionContext& c) {
+  const std::string* repo = c.config("RepositoryName");
+  const std::string* branch = c.config("BranchName");
+  if (!repo || !branch) return failed("ConfigurationError", "a CodeCommit source needs RepositoryName and BranchName");
+  return source_git(c, {*repo, *branch, ""});
+}
+
+Result<ActionOutcome> source_connection(ActionContext& c) {
+  auto g = connection_source(c.action);
+  if (!g) return failed("ConfigurationError", g.error().message);
+  return source_git(c, {g->repository, g->branch, g->full_name});
 }
 
 // ---- Builds: CodeBuild and Compute/Commands, through the build engine ----
@@ -477,6 +501,8 @@ Result<ActionOutcome> run_action(ActionContext& c) {
   if (!c.action.local_command.empty()) return local_command(c);
   if (t.category == "Source" && t.provider == "S3") return source_s3(c);
   if (t.category == "Source" && t.provider == "CodeCommit") return source_codecommit(c);
+  if (t.category == "Source" && (t.provider == "CodeStarSourceConnection" || t.provider == "GitHub"))
+    return source_connection(c);
   if ((t.category == "Build" || t.category == "Test") && t.provider == "CodeBuild") return build_codebuild(c);
   if (t.category == "Compute" && t.provider == "Commands") return compute_commands(c);
   if (t.category == "Approval" && t.provider == "Manual") return approval_manual(c);

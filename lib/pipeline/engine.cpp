@@ -13,6 +13,7 @@
 #include "pipeline/actions.hpp"
 #include "pipeline/triggers.hpp"
 #include "pipeline/variables.hpp"
+#include "store/definitions.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
@@ -265,16 +266,41 @@ class PipelineEngine::Execution {
     const std::string previous = index > 0 ? m_p.stages[index - 1].name : "";
     bool parallel = m_p.execution_mode == ExecutionMode::parallel;
     bool said = false;
+    // SUPERSEDED: of two executions waiting for a stage, the one started later stays; the
+    // decision is made inside the state's read-modify-write (its "superseded" list), so that two
+    // executions arriving at once cannot replace each other.
+    const std::string my_start = m_start_time;
+    auto started_after_me = [&](const std::string& other) {
+      auto got = get_record(m_e.m_store, execution_key(m_p.name, other), execution_from_json);
+      if (!got || !*got) return false;
+      const auto& theirs = (*got)->start_time;
+      return theirs > my_start || (theirs == my_start && other > m_id);
+    };
+    bool superseding = m_p.execution_mode == ExecutionMode::superseded;
     for (;;) {
-      bool held = false, blocked = false;
+      bool held = false, blocked = false, lost = false;
       std::string disabled_reason;
       std::vector<std::string> superseded;
       auto st = m_e.m_store.update_json(pipeline_state_key(m_p.name), [&](std::optional<Json> cur) -> Result<Json> {
-        held = blocked = false;
+        held = blocked = lost = false;
         superseded.clear();
         auto slots = slots_from(cur);
         auto transitions = transitions_from(cur);
+        std::vector<std::string> gone;
+        if (cur && cur->is_object() && cur->contains("superseded") && (*cur)["superseded"].is_array())
+          for (auto& g : (*cur)["superseded"])
+            if (g.is_string() && !holder_done(g.get<std::string>())) gone.push_back(g.get<std::string>());
+        auto finish = [&](std::map<std::string, StageSlot>& sl) {
+          Json j = state_json(cur, sl);
+          j["superseded"] = gone;
+          return j;
+        };
         auto& slot = slots[name];
+        if (std::find(gone.begin(), gone.end(), m_id) != gone.end()) {
+          lost = true;
+          remove_from(slot.waiting, m_id);
+          return finish(slots);
+        }
         auto t = transitions.find(name);
         blocked = index > 0 && t != transitions.end() && !t->second.enabled;
         if (blocked) disabled_reason = t->second.reason;
@@ -283,31 +309,47 @@ class PipelineEngine::Execution {
         // wait for it waits behind them (those that ended while waiting leave the queue).
         std::erase_if(slot.waiting, [&](const std::string& w) { return w != m_id && holder_done(w); });
         bool behind = m_p.execution_mode == ExecutionMode::queued && !slot.waiting.empty() && slot.waiting.front() != m_id;
-        if (blocked || occupied || behind) {
-          if (std::find(slot.waiting.begin(), slot.waiting.end(), m_id) == slot.waiting.end()) {
-            if (m_p.execution_mode == ExecutionMode::superseded) {
-              superseded = slot.waiting;
-              slot.waiting.clear();
+        // Who of the waiting ones this execution replaces (or is replaced by).
+        auto settle_waiting = [&](bool entering) {
+          if (!superseding) return;
+          for (auto& w : slot.waiting) {
+            if (w == m_id) continue;
+            if (started_after_me(w)) {
+              if (!entering) lost = true;
+            } else {
+              superseded.push_back(w);
             }
-            slot.waiting.push_back(m_id);
           }
-          return state_json(cur, slots);
+          for (auto& w : superseded) remove_from(slot.waiting, w);
+          gone.insert(gone.end(), superseded.begin(), superseded.end());
+          if (lost) {
+            gone.push_back(m_id);
+            remove_from(slot.waiting, m_id);
+          }
+        };
+        if (blocked || occupied || behind) {
+          // Waiting between stages, as CodePipeline's executions do: the stage before is free
+          // for the next execution (which, SUPERSEDED, may then catch up and replace this one).
+          if (!previous.empty() && slots[previous].holder == m_id) slots[previous].holder.clear();
+          settle_waiting(false);
+          if (!lost && std::find(slot.waiting.begin(), slot.waiting.end(), m_id) == slot.waiting.end())
+            slot.waiting.push_back(m_id);
+          return finish(slots);
         }
         held = true;
         if (!parallel) slot.holder = m_id;
-        // SUPERSEDED: whoever still waits for the stage arrived before this one.
-        if (m_p.execution_mode == ExecutionMode::superseded) {
-          for (auto& w : slot.waiting)
-            if (w != m_id) superseded.push_back(w);
-          slot.waiting.clear();
-        }
+        settle_waiting(true);
         remove_from(slot.waiting, m_id);
         if (!previous.empty() && slots[previous].holder == m_id) slots[previous].holder.clear();
-        return state_json(cur, slots);
+        return finish(slots);
       }, Durability::atomic);
       if (!st) return std::unexpected(st.error());
       for (auto& other : superseded)
-        if (auto replaced = supersede(other); !replaced) return std::unexpected(replaced.error());
+        if (auto replaced = supersede(other, m_id); !replaced) return std::unexpected(replaced.error());
+      if (lost) {
+        if (auto replaced = supersede(m_id, "a newer execution"); !replaced) return std::unexpected(replaced.error());
+        return Entry::superseded;
+      }
       if (held) {
         auto marked = change([&](PipelineExecutionRecord& r) -> Status {
           r.current_stage = index;
@@ -377,6 +419,7 @@ class PipelineEngine::Execution {
       return {};
     });
     if (!rec) return std::unexpected(rec.error());
+    m_start_time = rec->start_time;
     if (m_options.on_started) m_options.on_started();
     // A rollback runs its one stage; the others run to the end.
     size_t end = rec->last_stage < m_p.stages.size() ? rec->last_stage + 1 : m_p.stages.size();
@@ -443,18 +486,22 @@ class PipelineEngine::Execution {
     return !looked || is_final(looked->status);
   }
 
-  Status supersede(const std::string& id) {
+  Status supersede(const std::string& id, const std::string& by) {
     auto st = m_e.m_store.update_json(execution_key(m_p.name, id), [&](std::optional<Json> cur) -> Result<Json> {
       if (!cur) return fail(ErrorKind::not_found, "gone");
       auto r = execution_from_json(*cur);
       if (!r) return std::unexpected(r.error());
-      if (r->status == ExecutionStatus::in_progress && r->waiting) {
+      if (!is_final(r->status)) {
         r->status = ExecutionStatus::superseded;
-        r->status_summary = fmt::format("superseded by execution {}", m_id);
+        r->status_summary = by == "a newer execution" ? "superseded by a newer execution"
+                                                      : fmt::format("superseded by execution {}", by);
+        r->waiting = false;
+        r->held = false;
+        r->process.reset();
         r->last_update_time = format_iso8601(m_e.m_clock.now());
       }
       return execution_to_json(*r);
-    });
+    }, Durability::sync);
     if (!st) return std::unexpected(st.error());
     return {};
   }
@@ -634,11 +681,14 @@ class PipelineEngine::Execution {
       inputs.emplace_back(in.name, where);
       input_locations.push_back({in.name, where.string()});
     }
-    // What a run before this one (a retry) left of the outputs goes: the provider makes them anew.
-    for (auto& out : a.outputs) {
+    // What a run before this one (a retry) left goes, its outputs and its workspace: the action
+    // starts afresh.
+    std::vector<fs::path> leftovers{dir / "work" / stage.name / a.name};
+    for (auto& out : a.outputs) leftovers.push_back(dir / "artifacts" / out.name);
+    for (auto& old : leftovers) {
       std::error_code ec;
-      fs::remove_all(dir / "artifacts" / out.name, ec);
-      if (ec && problem.empty()) problem = fmt::format("cannot remove the earlier output '{}': {}", out.name, ec.message());
+      fs::remove_all(old, ec);
+      if (ec && problem.empty()) problem = fmt::format("cannot remove '{}' of an earlier run: {}", old.string(), ec.message());
     }
     std::string source_revision;
     for (auto& v : r.source_revisions)
@@ -772,18 +822,31 @@ class PipelineEngine::Execution {
   std::string m_stop_message;
   CancelToken m_watch_quit;
   std::thread m_watcher;
+  std::string m_start_time;
 };
 
 Result<ExecutionResult> PipelineEngine::start(const Pipeline& pipeline, const PipelineRunOptions& options) {
   // 1. What can be checked before anything is recorded: every action can run here, every
   // variable given is declared.
   if (auto st = check_startable(pipeline, options.variables); !st) return std::unexpected(st.error());
+  for (auto& v : options.source_revisions) {
+    const PipelineAction* source = nullptr;
+    for (auto& a : pipeline.stages.front().actions)
+      if (a.name == v.action_name) source = &a;
+    if (!source)
+      return fail(ErrorKind::usage, "--source-revisions: pipeline '{}' has no source action '{}'", pipeline.name, v.action_name);
+    auto git = git_source(*source);
+    if (!git || !*git || v.revision_type != "COMMIT_ID")
+      return fail(ErrorKind::usage, "--source-revisions: {} is a {} source; cpipeline takes revisionType=COMMIT_ID for a "
+                  "git source (CodeCommit, CodeStarSourceConnection, GitHub) only", v.action_name, source->type.provider);
+  }
   // 2. The record: InProgress, owned by this process.
   auto record = new_execution(pipeline, make_uuid(), format_iso8601(m_clock.now()));
   for (auto& [name, value] : options.variables)
     for (auto& v : record.variables)
       if (v.first == name) v.second = value;
   record.trigger_type = options.trigger_type;
+  record.source_revisions = options.source_revisions;
   record.trigger_detail = options.trigger_detail.empty() ? who() : options.trigger_detail;
   record.process = this_process();
   if (auto st = m_store.put_json(execution_key(pipeline.name, record.id), execution_to_json(record), PutCondition::if_absent());
@@ -1268,7 +1331,9 @@ Result<std::string> PipelineEngine::start_if_changed(const Pipeline& pipeline, c
     }
   std::vector<std::string> changes;
   for (auto& a : pipeline.stages.front().actions) {
-    if (a.type.provider != "CodeCommit" && a.type.provider != "S3") continue;
+    if (a.type.provider != "CodeCommit" && a.type.provider != "S3" && a.type.provider != "CodeStarSourceConnection" &&
+        a.type.provider != "GitHub")
+      continue;
     if (auto poll_flag = a.config("PollForSourceChanges"); poll_flag && iequals(*poll_flag, "false")) continue;
     auto now = current_source_revision(a, m_home, m_store_root);
     if (!now) return std::unexpected(now.error());
@@ -1293,6 +1358,27 @@ Result<std::string> PipelineEngine::start_if_changed(const Pipeline& pipeline, c
   auto started = start(pipeline, o);
   if (!started) return std::unexpected(started.error());
   return fmt::format("{} {}: started ({})", pipeline.name, started->record.id, o.trigger_detail);
+}
+
+Result<std::vector<std::string>> PipelineEngine::on_push(const std::vector<Pipeline>& pipelines, const std::string& repository,
+                                                         const std::vector<RefUpdate>& updates,
+                                                         const PipelineRunOptions& options) {
+  if (!is_valid_resource_name(repository)) return fail(ErrorKind::usage, "invalid repository name '{}'", repository);
+  auto matches = pipelines_for_push(pipelines, repository, m_home / "repos" / (repository + ".git"), updates);
+  if (!matches) return std::unexpected(matches.error());
+  std::vector<std::string> out;
+  for (auto& m : *matches) {
+    PipelineRunOptions o = options;
+    o.detach = true;
+    o.trigger_type = m.trigger_type;
+    o.trigger_detail = m.trigger_detail;
+    o.source_revisions = {m.revision};
+    auto started = start(*m.pipeline, o);
+    // One pipeline that cannot start does not keep the others from starting.
+    out.push_back(started ? fmt::format("{}\t{}\tstarted for {}", m.pipeline->name, started->record.id, m.trigger_detail)
+                          : fmt::format("{}\t-\tnot started: {}", m.pipeline->name, started.error().message));
+  }
+  return out;
 }
 
 Result<PipelineExecutionRecord> PipelineEngine::get_execution(const std::string& pipeline, const std::string& id) {

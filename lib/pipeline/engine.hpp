@@ -17,6 +17,7 @@
 
 #include "formats/pipeline.hpp"
 #include "pipeline/records.hpp"
+#include "pipeline/triggers.hpp"
 #include "store/store.hpp"
 #include "util/error.hpp"
 #include "util/process.hpp"
@@ -137,6 +138,13 @@ class PipelineEngine {
   // enabled again, and starts an execution (in the background) for each pipeline whose
   // CodeCommit or S3 source changed since its latest execution.
   Result<PollReport> poll(const std::vector<Pipeline>& pipelines, const PipelineRunOptions& options);
+
+  // A push to repository `repository` of the home (`cpipeline notify-push`, from its
+  // post-receive hook): starts, each in the background, the pipelines whose source watches the
+  // pushed branch (or whose V2 push triggers take the push), with the pushed commit as their
+  // source revision. Returns one line per pipeline started (or that could not be).
+  Result<std::vector<std::string>> on_push(const std::vector<Pipeline>& pipelines, const std::string& repository,
+                                           const std::vector<RefUpdate>& updates, const PipelineRunOptions& options);
 
   Result<PipelineExecutionRecord> get_execution(const std::string& pipeline, const std::string& id);
   // Newest first.

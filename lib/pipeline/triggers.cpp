@@ -31,6 +31,43 @@ Result<std::vector<RefUpdate>> parse_ref_updates(std::string_view text) {
   return out;
 }
 
+Result<GitSourceRef> connection_source(const PipelineAction& action) {
+  GitSourceRef g;
+  if (action.type.provider == "GitHub") {
+    const std::string* owner = action.config("Owner");
+    const std::string* repo = action.config("Repo");
+    const std::string* branch = action.config("Branch");
+    if (!repo || !branch) return fail(ErrorKind::usage, "GitHub source {} needs Repo and Branch", action.name);
+    g = {*repo, *branch, (owner ? *owner + "/" : std::string()) + *repo};
+  } else {
+    const std::string* full = action.config("FullRepositoryId");
+    const std::string* branch = action.config("BranchName");
+    if (!full || !branch)
+      return fail(ErrorKind::usage, "connection source {} needs FullRepositoryId and BranchName", action.name);
+    auto slash = full->rfind('/');
+    g = {slash == std::string::npos ? *full : full->substr(slash + 1), *branch, *full};
+  }
+  if (!is_valid_resource_name(g.repository))
+    return fail(ErrorKind::usage, "source {}: '{}' does not name a repository of the home", action.name, g.repository);
+  return g;
+}
+
+Result<std::optional<GitSourceRef>> git_source(const PipelineAction& action) {
+  if (action.type.category != "Source") return std::optional<GitSourceRef>();
+  if (action.type.provider == "CodeCommit") {
+    const std::string* repo = action.config("RepositoryName");
+    const std::string* branch = action.config("BranchName");
+    if (!repo || !branch) return fail(ErrorKind::usage, "CodeCommit source {} needs RepositoryName and BranchName", action.name);
+    return std::optional<GitSourceRef>(GitSourceRef{*repo, *branch, ""});
+  }
+  if (action.type.provider == "CodeStarSourceConnection" || action.type.provider == "GitHub") {
+    auto g = connection_source(action);
+    if (!g) return std::unexpected(g.error());
+    return std::optional<GitSourceRef>(*g);
+  }
+  return std::optional<GitSourceRef>();
+}
+
 bool passes_filter(const GlobFilter& filter, std::string_view value) {
   auto any = [&](const std::vector<std::string>& globs) {
     return std::any_of(globs.begin(), globs.end(), [&](const std::string& g) { return GlobPattern(g).matches(value); });
@@ -71,10 +108,9 @@ Result<std::vector<PushMatch>> pipelines_for_push(const std::vector<Pipeline>& p
     std::optional<PushMatch> match;
     for (auto& a : p.stages.front().actions) {
       if (match) break;
-      if (a.type.provider != "CodeCommit") continue;
-      const std::string* repo = a.config("RepositoryName");
-      const std::string* branch = a.config("BranchName");
-      if (!repo || *repo != repository) continue;
+      auto source = git_source(a);
+      if (!source || !*source || (*source)->repository != repository) continue;
+      const std::string* branch = &(*source)->branch;
       std::vector<const PipelineTrigger*> triggers;
       for (auto& t : p.triggers)
         if (t.source_action == a.name && !t.push.empty()) triggers.push_back(&t);
@@ -128,15 +164,15 @@ Result<std::string> directory_digest(const fs::path& dir) {
 
 Result<std::optional<std::string>> current_source_revision(const PipelineAction& action, const fs::path& home,
                                                            const fs::path& store_root) {
-  if (action.type.provider == "CodeCommit") {
-    const std::string* repo = action.config("RepositoryName");
-    const std::string* branch = action.config("BranchName");
-    if (!repo || !branch || !is_valid_resource_name(*repo))
-      return fail(ErrorKind::usage, "source {} needs a valid RepositoryName and a BranchName", action.name);
-    auto path = home / "repos" / (*repo + ".git");
+  auto source = git_source(action);
+  if (!source) return std::unexpected(source.error());
+  if (*source) {
+    if (!is_valid_resource_name((*source)->repository))
+      return fail(ErrorKind::usage, "source {}: invalid repository name '{}'", action.name, (*source)->repository);
+    auto path = home / "repos" / ((*source)->repository + ".git");
     std::error_code ec;
     if (!fs::is_directory(path, ec)) return std::optional<std::string>();
-    return resolve_commit(path, "refs/heads/" + *branch);
+    return resolve_commit(path, "refs/heads/" + (*source)->branch);
   }
   if (action.type.provider == "S3") {
     const std::string* bucket = action.config("S3Bucket");

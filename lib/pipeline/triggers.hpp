@@ -14,6 +14,17 @@
 
 namespace cicd {
 
+// A git source's repository in the home: a CodeCommit source's RepositoryName; a connection's
+// (CodeStarSourceConnection: FullRepositoryId "owner/name", BranchName; GitHub version 1: Owner,
+// Repo, Branch) is the home's repository of the same name, <home>/repos/NAME.git.
+struct GitSourceRef {
+  std::string repository, branch, full_name;
+};
+// Error{usage} when the configuration lacks what it needs; nullopt-like empty repository for a
+// source that is not a git one.
+Result<GitSourceRef> connection_source(const PipelineAction& action);
+Result<std::optional<GitSourceRef>> git_source(const PipelineAction& action);
+
 // One line of a post-receive hook's input: "<old> <new> <ref>".
 struct RefUpdate {
   std::string old_id, new_id, ref;

@@ -21,12 +21,34 @@ struct ExecutionOptions {
   std::string filter;
   bool abandon = false;
   std::string reason;
+  bool no_wait = false;
+  std::vector<std::string> source_revisions;
 };
 
 PipelineRunOptions run_options(const ExecutionOptions& o, const Context& ctx) {
+  PipelineRunOptions r = progress_options(ctx, o.max_parallel, o.no_wait);
+  r.variables = parse_variables(o.variables);
+  for (auto& v : o.source_revisions) {
+    static constexpr std::string_view keys[] = {"actionName", "revisionType", "revisionValue"};
+    auto fields = unwrap(shorthand::parse_fields(v, "--source-revisions", v, keys, {}));
+    auto* a = shorthand::find_field(fields, "actionName");
+    auto* t = shorthand::find_field(fields, "revisionType");
+    auto* val = shorthand::find_field(fields, "revisionValue");
+    if (!a || !t || !val)
+      throw Failure({ErrorKind::usage,
+                     fmt::format("--source-revisions '{}': expected actionName=A,revisionType=COMMIT_ID,revisionValue=SHA", v)});
+    r.source_revisions.push_back({a->values.front(), t->values.front(), val->values.front()});
+  }
+  return r;
+}
+
+}  // namespace
+
+PipelineRunOptions progress_options(const Context& ctx, unsigned max_parallel, bool no_wait) {
   PipelineRunOptions r;
   r.cancel = cli::interrupt_token();
-  r.max_parallel = o.max_parallel;
+  r.max_parallel = max_parallel;
+  r.detach = no_wait;
   if (!ctx.globals.quiet) {
     bool color = ctx.globals.color();
     r.progress = [color](std::string_view line) {
@@ -34,13 +56,13 @@ PipelineRunOptions run_options(const ExecutionOptions& o, const Context& ctx) {
       else std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
     };
   }
-  r.variables = parse_variables(o.variables);
   return r;
 }
 
 // Prints how the execution stands and returns the exit code (DESIGN.md section 6): 0 succeeded,
-// 1 failed, 4 stopped or superseded, 6 waiting for an approval.
-int report(const ExecutionResult& result, const std::string& pipeline, const Context& ctx) {
+// 1 failed, 4 stopped or superseded, 6 waiting for an approval or held at a transition; with
+// --no-wait, 0 once the execution goes on in the background.
+int report(const ExecutionResult& result, const std::string& pipeline, const Context& ctx, bool detached) {
   const auto& r = result.record;
   if (ctx.globals.format() == cli::OutputFormat::json) {
     Json j{{"pipelineExecutionId", r.id}, {"status", std::string(execution_status_name(r.status))}};
@@ -51,7 +73,17 @@ int report(const ExecutionResult& result, const std::string& pipeline, const Con
                            {"customData", result.approval->custom_data},
                            {"externalEntityLink", result.approval->external_link},
                            {"expires", result.approval->expires}};
+    if (!result.held_before.empty()) j["heldBefore"] = result.held_before;
+    if (result.rollback)
+      j["rollback"] = Json{{"pipelineExecutionId", result.rollback->id},
+                           {"status", std::string(execution_status_name(result.rollback->status))}};
     cli::print_json(j);
+  } else if (detached && !is_final(r.status) && !result.approval) {
+    fmt::print("Execution {} {} in the background: cpipeline logs --follow {}\n", r.id, execution_status_name(r.status), r.id);
+  } else if (!result.held_before.empty()) {
+    fmt::print("Execution {} is held before stage {} (its inbound transition is disabled)\n  continue: cpipeline "
+               "enable-stage-transition --pipeline-name {} --stage-name {} --transition-type Inbound\n",
+               r.id, result.held_before, pipeline, result.held_before);
   } else if (result.approval) {
     const auto& a = *result.approval;
     fmt::print("Execution {} waits for approval of {}/{}{}\n  token {} (until {})\n  approve: cpipeline approve "
@@ -62,14 +94,19 @@ int report(const ExecutionResult& result, const std::string& pipeline, const Con
     fmt::print("Execution {} {}{}\n", r.id, execution_status_name(r.status),
                r.status_summary.empty() ? "" : ": " + r.status_summary);
   }
-  return execution_exit_code(r.status, result.approval.has_value());
+  if (result.rollback && ctx.globals.format() != cli::OutputFormat::json)
+    fmt::print("Rollback {} {}\n", result.rollback->id, execution_status_name(result.rollback->status));
+  if (detached && !is_final(r.status) && !result.approval && result.held_before.empty()) return 0;
+  return execution_exit_code(r.status, result.approval.has_value() || !result.held_before.empty());
 }
+
+namespace {
 
 int run_start(const ExecutionOptions& o, Context& ctx) {
   auto pipeline = unwrap(ctx.pipelines().get(o.name)).pipeline;
   EngineHandle h(ctx);
   auto result = unwrap(h.engine->start(pipeline, run_options(o, ctx)));
-  return report(result, pipeline.name, ctx);
+  return report(result, pipeline.name, ctx, o.no_wait);
 }
 
 int run_approval(const ExecutionOptions& o, Context& ctx, std::optional<bool> approved) {
@@ -87,7 +124,7 @@ int run_approval(const ExecutionOptions& o, Context& ctx, std::optional<bool> ap
   auto pipeline = unwrap(ctx.pipelines().get(o.name)).pipeline;
   EngineHandle h(ctx);
   auto result = unwrap(h.engine->put_approval_result(pipeline, o.stage, o.action, o.token, *approved, summary, run_options(o, ctx)));
-  return report(result, pipeline.name, ctx);
+  return report(result, pipeline.name, ctx, o.no_wait);
 }
 
 int run_stop(const ExecutionOptions& o, Context& ctx) {
@@ -217,6 +254,10 @@ void setup_executions(CLI::App& app, Context& ctx) {
   start->add_option("--max-parallel", o->max_parallel, "Actions of one runOrder group run at once (default 4)")
       ->check(CLI::Range(1u, 64u))
       ->option_text("N");
+  start->add_option("--source-revisions", o->source_revisions,
+                    "The commit a CodeCommit source takes instead of its branch's head, one per argument")
+      ->option_text("actionName=A,revisionType=COMMIT_ID,revisionValue=SHA");
+  start->add_flag("--no-wait", o->no_wait, "Go on in the background; print the execution id and exit 0");
   start->callback([o, &ctx] { run_verb(ctx, [&] { return run_start(*o, ctx); }); });
 
   auto add_approval_flags = [&](CLI::App* sub, bool full) {
@@ -234,6 +275,7 @@ void setup_executions(CLI::App& app, Context& ctx) {
     sub->add_option("--max-parallel", o->max_parallel, "Actions of one runOrder group run at once (default 4)")
         ->check(CLI::Range(1u, 64u))
         ->option_text("N");
+    sub->add_flag("--no-wait", o->no_wait, "Approved: the execution goes on in the background; exit 0");
   };
   auto* put = app.add_subcommand("put-approval-result", "Answer a waiting approval; approved, the execution goes on here");
   put->group("Executions");

@@ -36,6 +36,12 @@ struct EngineHandle {
 // 4 stopped or superseded, 6 waiting for an approval.
 int execution_exit_code(ExecutionStatus status, bool waiting);
 
+// The run options of a verb that runs an execution: Ctrl-C, progress lines on stderr (unless
+// --quiet), --max-parallel, --no-wait.
+PipelineRunOptions progress_options(const Context& ctx, unsigned max_parallel, bool no_wait);
+// Prints how an execution stands (text or JSON) and returns its exit code.
+int report(const ExecutionResult& result, const std::string& pipeline, const Context& ctx, bool detached);
+
 // --variables name=N,value=V..., as start-pipeline-execution takes them.
 std::vector<std::pair<std::string, std::string>> parse_variables(const std::vector<std::string>& given);
 
@@ -54,6 +60,7 @@ void add_read_flags(CLI::App* sub, ReadFlags& flags);
 void setup_validate(CLI::App& app, Context& ctx);
 void setup_pipelines(CLI::App& app, Context& ctx);
 void setup_executions(CLI::App& app, Context& ctx);
+void setup_control(CLI::App& app, Context& ctx);
 void setup_view(CLI::App& app, Context& ctx);
 
 }  // namespace cpipeline

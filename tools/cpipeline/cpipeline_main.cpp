@@ -55,6 +55,7 @@ int cpipeline_main(int argc, char** argv) {
     cpipeline::setup_validate(app, ctx);
     cpipeline::setup_pipelines(app, ctx);
     cpipeline::setup_executions(app, ctx);
+    cpipeline::setup_control(app, ctx);
     cpipeline::setup_view(app, ctx);
     cli::add_help_data(app);
     std::vector<std::string> args(argv + 1, argv + argc);
