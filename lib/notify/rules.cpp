@@ -149,10 +149,11 @@ std::optional<Target> read_target(const YAML::Node& node, Diagnostics& d) {
 }
 
 void read_targets(const MapEntry& e, Rule& rule, Diagnostics& d) {
-  if (!e.value.IsSequence() || e.value.size() == 0) {
-    d.error(yaml::value_position(e), fmt::format("'targets' must be a non-empty list; got {}", yaml::describe(e.value)));
+  if (!e.value.IsSequence()) {
+    d.error(yaml::value_position(e), fmt::format("'targets' must be a list; got {}", yaml::describe(e.value)));
     return;
   }
+  if (e.value.size() == 0) d.error(yaml::value_position(e), "'targets' must list at least one target");
   for (const auto& item : e.value)
     if (auto t = read_target(item, d)) rule.targets.push_back(std::move(*t));
 }
