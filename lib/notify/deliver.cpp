@@ -71,9 +71,7 @@ std::vector<TargetReport> deliver(const NotifyEvent& event, const std::vector<Ta
   std::vector<TargetReport> reports;
   try {
     // One rendering for every target and attempt: the same id lets a receiver drop duplicates.
-    NotifyEvent fixed = event;
-    if (fixed.id.empty()) fixed.id = make_uuid();
-    if (fixed.time.empty()) fixed.time = now_text();
+    NotifyEvent fixed = stamped(event);
     Json json = event_json(fixed, options.detail, options.rule);
     std::string body = to_json_text(json, JsonStyle::compact);
     for (auto& target : targets) reports.push_back(deliver_one(target, fixed, json, body, options));

@@ -62,6 +62,12 @@ Json basic_detail(const Json& detail) {
 
 }  // namespace
 
+NotifyEvent stamped(NotifyEvent event) {
+  if (event.id.empty()) event.id = make_uuid();
+  if (event.time.empty()) event.time = format_iso8601(std::chrono::system_clock::now());
+  return event;
+}
+
 const std::vector<std::string_view>& event_type_ids() {
   static const std::vector<std::string_view> ids(k_event_types.begin(), k_event_types.end());
   return ids;
@@ -88,11 +94,12 @@ std::string detail_type_of(std::string_view type) {
 Json event_json(const NotifyEvent& event, DetailType detail, std::string_view rule) {
   Json out = Json::object();
   out["version"] = "0";
-  out["id"] = event.id.empty() ? make_uuid() : event.id;
+  auto e = stamped(event);
+  out["id"] = e.id;
   out["detail-type"] = detail_type_of(event.type);
   out["source"] = source_name(event.source);
   out["account"] = "local";
-  out["time"] = event.time.empty() ? format_iso8601(std::chrono::system_clock::now()) : event.time;
+  out["time"] = e.time;
   out["region"] = "local";
   out["resources"] = Json::array({event.resource});
   out["eventTypeId"] = event.type;

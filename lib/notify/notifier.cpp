@@ -10,7 +10,6 @@
 
 #include "notify/notify.hpp"
 #include "util/fs.hpp"
-#include "util/time.hpp"
 
 namespace cicd::notify {
 
@@ -102,9 +101,7 @@ std::vector<TargetReport> Notifier::deliver_now(const NotifyEvent& event) const 
   std::vector<TargetReport> reports;
   try {
     // One id and time for the event, whichever rules carry it.
-    NotifyEvent fixed = event;
-    if (fixed.id.empty()) fixed.id = make_uuid();
-    if (fixed.time.empty()) fixed.time = format_iso8601(std::chrono::system_clock::now());
+    NotifyEvent fixed = stamped(event);
     for (const Rule* rule : matching(fixed)) {
       DeliveryOptions options;
       options.attempts = m_config.attempts;
@@ -127,9 +124,7 @@ void Notifier::publish(const NotifyEvent& event) const {
     // 1. Called on every state change: no match costs a few string compares, no process.
     if (matching(event).empty()) return;
     // 2. The id and time are fixed here, at the change, not when a delayed delivery runs.
-    NotifyEvent fixed = event;
-    if (fixed.id.empty()) fixed.id = make_uuid();
-    if (fixed.time.empty()) fixed.time = format_iso8601(std::chrono::system_clock::now());
+    NotifyEvent fixed = stamped(event);
     // 3. Deliver here, or hand it to a process of its own.
     if (m_options.mode == PublishMode::sync || sync_from_environment()) {
       (void)deliver_now(fixed);

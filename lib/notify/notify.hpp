@@ -38,6 +38,10 @@ struct NotifyEvent {
   std::string id;        // empty: a new UUID when rendered
 };
 
+// The event with its id (a new UUID) and time (now) filled in when empty: done once per event,
+// so that every attempt and every rule's delivery carry the same ones.
+NotifyEvent stamped(NotifyEvent event);
+
 // The CodeStar Notifications event type ids we know (CodePipeline's and CodeCommit's, as AWS's
 // Developer Tools console guide lists them), sorted.
 const std::vector<std::string_view>& event_type_ids();
@@ -139,7 +143,7 @@ enum class PublishMode { background, sync };
 
 struct NotifierOptions {
   // background: publish() forks a detached process to deliver; sync: it delivers itself.
-  // CICD_NOTIFY_SYNC=1 in the environment makes load() choose sync.
+  // CICD_NOTIFY_SYNC=1 in the environment makes publish() deliver itself whatever the mode.
   PublishMode mode = PublishMode::background;
 };
 

@@ -40,11 +40,13 @@ class SigpipeBlocked {
   sigset_t m_old{};
 };
 
+// The last line a failing command wrote on stderr: usually the one that says why.
 std::string last_line(const std::string& text) {
-  auto end = text.find_last_not_of("\n");
+  auto end = text.find_last_not_of('\n');
   if (end == std::string::npos) return {};
   auto start = text.rfind('\n', end);
-  auto line = text.substr(start == std::string::npos ? 0 : start + 1, end + 1 - (start == std::string::npos ? 0 : start + 1));
+  start = start == std::string::npos ? 0 : start + 1;
+  auto line = text.substr(start, end + 1 - start);
   if (line.size() > 200) line = line.substr(0, 200) + "...";
   return line;
 }

@@ -54,6 +54,22 @@ std::unique_ptr<curl_slist, CurlFree> headers_for(const NotifyEvent& event, std:
   return std::unique_ptr<curl_slist, CurlFree>(list);
 }
 
+void configure(CURL* c, const std::string& url, std::string_view body, curl_slist* headers,
+               std::chrono::milliseconds timeout) {
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  // No signals: the caller may be threaded (cpipeline), where curl's SIGALRM for DNS timeouts is unsafe.
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "cicd-notify/" CICD_VERSION);
+  // A rules file names an http(s) URL (the parser checks); redirects are not followed at all.
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_start);
+}
+
 }  // namespace
 
 Status send_webhook(const Target& target, const NotifyEvent& event, std::string_view body) {
@@ -67,17 +83,7 @@ Status send_webhook(const Target& target, const NotifyEvent& event, std::string_
   std::string answer;
   char error[CURL_ERROR_SIZE] = {};
   CURL* c = curl.get();
-  curl_easy_setopt(c, CURLOPT_URL, target.url.c_str());
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  // No signals: the caller may be threaded (cpipeline), and SIGALRM-based DNS timeouts are not safe there.
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "cicd-notify/" CICD_VERSION);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_start);
+  configure(c, target.url, body, headers.get(), timeout);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
   CURLcode code = curl_easy_perform(c);

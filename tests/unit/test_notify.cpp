@@ -293,6 +293,21 @@ TEST_CASE("notify: a webhook secret can come from the environment, and without o
   CHECK(server.requests().size() == 2);
 }
 
+TEST_CASE("notify: a webhook that does not answer within its timeout is a failed attempt", "[notify]") {
+  test::Scratch dir;
+  TestServer server({200}, 1000ms);
+  auto target = webhook(server.url());
+  target.timeout = 100ms;
+  auto options = fast_options(dir);
+  options.attempts = 1;
+  auto reports = deliver(failed_event(), {target}, options);
+  REQUIRE(reports.size() == 1);
+  CHECK_FALSE(reports[0].delivered);
+  REQUIRE(reports[0].attempts.size() == 1);
+  CHECK(reports[0].attempts[0].error == "timed out after 100 ms");
+  CHECK(reports[0].dead_lettered);
+}
+
 TEST_CASE("notify: a webhook to a closed port ends in the dead letter with every attempt", "[notify]") {
   test::Scratch dir;
   auto target = webhook("http://127.0.0.1:" + std::to_string(closed_port()) + "/hook");
