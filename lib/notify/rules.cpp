@@ -82,6 +82,18 @@ void check_event_pattern(const std::string& pattern, Position pos, Diagnostics& 
   }
 }
 
+// A typo in the kind ("pipelines/web") would make a rule that silently never matches.
+void check_resource_pattern(const std::string& pattern, Position pos, Diagnostics& d) {
+  auto kind = pattern.substr(0, pattern.find('/'));
+  if (kind == "pipeline" || kind == "repository" || has_wildcard(kind)) {
+    if (kind == pattern && !has_wildcard(kind))
+      d.error(pos, fmt::format("resource '{}' names no resource: write {}/NAME or {}/*", pattern, kind, kind));
+    return;
+  }
+  d.error(pos, fmt::format("resource '{}' matches nothing: resources are pipeline/NAME and repository/NAME "
+                           "(globs allowed)", pattern));
+}
+
 std::span<const std::string_view> target_keys(std::optional<TargetType> type) {
   if (!type) return k_any_target_keys;
   switch (*type) {
@@ -162,7 +174,10 @@ void read_rule_field(const MapEntry& e, Rule& rule, Diagnostics& d) {
   if (e.key == "name") {
     if (auto s = read_text(e, d)) rule.name = *s;
   } else if (e.key == "resource") {
-    if (auto s = read_text(e, d)) rule.resource = *s;
+    if (auto s = read_text(e, d)) {
+      rule.resource = *s;
+      check_resource_pattern(*s, yaml::value_position(e), d);
+    }
   } else if (e.key == "events") {
     auto list = yaml::string_list(e, d);
     if (list.empty() && (e.value.IsSequence() || e.value.IsNull()))

@@ -603,6 +603,16 @@ TEST_CASE("notify: a rules file that is not YAML or not a mapping is reported at
   CHECK(format_diagnostic("n.yml", list.diagnostics.items()[0]) ==
         "n.yml:1:1: error: the notification rules must be a mapping with 'rules'; got a list");
 
+  auto typo = parse_notification_rules(
+      "rules:\n  - {name: a, resource: pipelines/web, events: '*', targets: [{type: file, path: x}]}\n"
+      "  - {name: b, resource: repository, events: '*', targets: [{type: file, path: x}]}\n");
+  REQUIRE(typo.diagnostics.items().size() == 2);
+  CHECK(format_diagnostic("n.yml", typo.diagnostics.items()[0]) ==
+        "n.yml:2:25: error: resource 'pipelines/web' matches nothing: resources are pipeline/NAME and "
+        "repository/NAME (globs allowed)");
+  CHECK(format_diagnostic("n.yml", typo.diagnostics.items()[1]) ==
+        "n.yml:3:25: error: resource 'repository' names no resource: write repository/NAME or repository/*");
+
   // An empty file, or "rules:" alone, is a file with no rules yet.
   REQUIRE(parse_notification_rules("").config);
   auto bare = parse_notification_rules("rules:\n");
