@@ -1,6 +1,7 @@
 #include "util/hash.hpp"
 
 #include <fcntl.h>
+#include <nettle/hmac.h>
 #include <nettle/md5.h>
 #include <nettle/sha2.h>
 #include <unistd.h>
@@ -14,6 +15,21 @@ namespace cicd {
 // nothing to set up, where OpenSSL 3 loads its providers and its configuration on the first
 // digest (a third of the instructions of a short `cbuild run`) after its library has cost every
 // start a few thousand symbol look-ups.
+namespace {
+
+std::string to_hex(const uint8_t* digest, size_t len) {
+  static const char* k_digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (size_t i = 0; i < len; ++i) {
+    out.push_back(k_digits[digest[i] >> 4]);
+    out.push_back(k_digits[digest[i] & 15]);
+  }
+  return out;
+}
+
+}  // namespace
+
 struct Hasher::Impl {
   HashAlgorithm algorithm;
   union {
@@ -46,20 +62,22 @@ std::string Hasher::hex() {
     len = MD5_DIGEST_SIZE;
     md5_digest(&m_impl->md5, len, digest);
   }
-  static const char* k_digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (size_t i = 0; i < len; ++i) {
-    out.push_back(k_digits[digest[i] >> 4]);
-    out.push_back(k_digits[digest[i] & 15]);
-  }
-  return out;
+  return to_hex(digest, len);
 }
 
 std::string sha256_hex(std::string_view data) {
   Hasher h;
   h.update(data);
   return h.hex();
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
+  hmac_sha256_ctx ctx;
+  hmac_sha256_set_key(&ctx, key.size(), reinterpret_cast<const uint8_t*>(key.data()));
+  hmac_sha256_update(&ctx, data.size(), reinterpret_cast<const uint8_t*>(data.data()));
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  hmac_sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
+  return to_hex(digest, SHA256_DIGEST_SIZE);
 }
 
 Result<std::string> sha256_file(const std::filesystem::path& path) {

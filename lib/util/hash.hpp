@@ -1,4 +1,4 @@
-// SHA-256 and MD5 digests (Nettle), as lowercase hex.
+// SHA-256 and MD5 digests and HMAC-SHA256 (Nettle), as lowercase hex.
 #pragma once
 
 #include <filesystem>
@@ -27,6 +27,8 @@ class Hasher {
 };
 
 std::string sha256_hex(std::string_view data);
+// HMAC-SHA256 of `data` under `key` (RFC 2104), as webhooks sign their bodies.
+std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 Result<std::string> sha256_file(const std::filesystem::path& path);
 
 }  // namespace cicd

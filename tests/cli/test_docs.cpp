@@ -541,7 +541,8 @@ void check_mentioned(const std::string& page, const Names& words) {
 }
 
 const char* const k_pages[] = {"man/cbuild.1",   "man/buildspec.5", "man/cdeploy.1",       "man/appspec.5",
-                               "man/cpipeline.1", "man/pipeline.5",  "man/cicd-artifacts.5"};
+                               "man/cpipeline.1", "man/pipeline.5",  "man/cicd-artifacts.5",
+                               "man/cicd-notifications.5"};
 
 void check_bash_value_cases(const Tool& tool) {
   // The `case $prev in` patterns: each value option once, and nothing else.
@@ -687,6 +688,27 @@ TEST_CASE("docs: pipeline(5) mentions every field the validator knows", "[docs]"
     check_mentioned(page, keys);
   }
   for (const char* section : {".SH FIELDS", ".SH LOCAL COMMANDS", ".SH STORED PIPELINES"}) {
+    INFO(section);
+    CHECK(page.find(section) != std::string::npos);
+  }
+}
+
+TEST_CASE("docs: cicd-notifications(5) mentions every key and event type the rules parser knows", "[docs]") {
+  auto page = plain_roff(source_file("man/cicd-notifications.5"));
+  auto tables = array_tables(source_file("lib/notify/rules.cpp"));
+  for (const char* table : {"k_top_keys", "k_rule_keys", "k_any_target_keys", "k_target_types", "k_statuses"}) {
+    INFO(table);
+    REQUIRE(tables.count(table) == 1);
+  }
+  for (auto& [table, keys] : tables) {
+    INFO(table);
+    check_mentioned(page, keys);
+  }
+  auto events = array_tables(source_file("lib/notify/event.cpp"));
+  REQUIRE(events.count("k_event_types") == 1);
+  REQUIRE(events["k_event_types"].size() == 29);
+  check_mentioned(page, events["k_event_types"]);
+  for (const char* section : {".SH THE EVENT", ".SH EVENT TYPES", ".SH RETRIES AND THE DEAD LETTER"}) {
     INFO(section);
     CHECK(page.find(section) != std::string::npos);
   }
