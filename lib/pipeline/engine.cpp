@@ -203,7 +203,105 @@ Result<PipelineExecutionRecord> repair(Store& store, const Clock& clock, Pipelin
 }  // namespace
 
 PipelineEngine::PipelineEngine(Store& store, fs::path home, fs::path store_root, ProcessRunner& runner, const Clock& clock)
-    : m_store(store), m_home(std::move(home)), m_store_root(std::move(store_root)), m_runner(runner), m_clock(clock) {}
+    : m_store(store), m_home(std::move(home)), m_store_root(std::move(store_root)), m_runner(runner), m_clock(clock) {
+  // A rules file that cannot be read turns notifications off, never the pipeline (said in advance).
+  auto loaded = notify::Notifier::load(m_home);
+  if (loaded) m_notifier = std::move(*loaded);
+  else m_notify_problem = loaded.error().message;
+}
+
+namespace {
+
+std::string_view event_state(ExecutionStatus s) {
+  switch (s) {
+    case ExecutionStatus::in_progress: return "started";
+    case ExecutionStatus::succeeded: return "succeeded";
+    case ExecutionStatus::failed: return "failed";
+    case ExecutionStatus::superseded: return "superseded";
+    case ExecutionStatus::stopped:
+    case ExecutionStatus::cancelled: return "canceled";
+    case ExecutionStatus::stopping: break;
+  }
+  return "";
+}
+
+std::string_view event_state(StageStatus s) {
+  switch (s) {
+    case StageStatus::in_progress: return "started";
+    case StageStatus::succeeded: return "succeeded";
+    case StageStatus::failed: return "failed";
+    case StageStatus::stopped:
+    case StageStatus::cancelled: return "canceled";
+    default: break;
+  }
+  return "";
+}
+
+std::string_view event_state(ActionStatus s) {
+  switch (s) {
+    case ActionStatus::in_progress: return "started";
+    case ActionStatus::succeeded: return "succeeded";
+    case ActionStatus::failed: return "failed";
+    case ActionStatus::abandoned: return "canceled";
+    case ActionStatus::not_started: break;
+  }
+  return "";
+}
+
+}  // namespace
+
+void PipelineEngine::publish(const PipelineExecutionRecord* before, const PipelineExecutionRecord& after) const {
+  auto send = [&](std::string type, Json detail) {
+    detail["pipeline"] = after.pipeline_name;
+    detail["execution-id"] = after.id;
+    detail["version"] = after.pipeline_version;
+    notify::NotifyEvent e;
+    e.type = "codepipeline-pipeline-" + type;
+    e.source = "cpipeline";
+    e.resource = "pipeline/" + after.pipeline_name;
+    e.detail = std::move(detail);
+    m_notifier.publish(e);
+  };
+  auto upper = [](std::string_view s) { return to_upper(s); };
+  if ((!before || before->status != after.status) && !event_state(after.status).empty()) {
+    bool resumed = before && after.status == ExecutionStatus::in_progress;
+    std::string state = resumed ? "resumed" : std::string(event_state(after.status));
+    send("pipeline-execution-" + state, Json{{"state", upper(state)}, {"summary", after.status_summary}});
+  }
+  for (size_t i = 0; i < after.stages.size(); ++i) {
+    const auto& s = after.stages[i];
+    const StageExecution* was = before && i < before->stages.size() ? &before->stages[i] : nullptr;
+    if ((!was || was->status != s.status) && !event_state(s.status).empty())
+      send("stage-execution-" + std::string(event_state(s.status)),
+           Json{{"stage", s.name}, {"state", upper(event_state(s.status))}});
+    for (size_t k = 0; k < s.actions.size(); ++k) {
+      const auto& a = s.actions[k];
+      const ActionExecution* old = was && k < was->actions.size() ? &was->actions[k] : nullptr;
+      bool token_new = !a.token.empty() && (!old || old->token != a.token);
+      if ((!old || old->status == a.status) && !token_new) continue;
+      std::string state(event_state(a.status));
+      if (state.empty()) continue;
+      Json detail{{"stage", s.name},
+                  {"action", a.action_name},
+                  {"state", upper(state)},
+                  {"type", Json{{"owner", a.type.owner}, {"category", a.type.category}, {"provider", a.type.provider},
+                                {"version", a.type.version}}}};
+      if (a.type.category == "Approval") {
+        if (token_new && a.status == ActionStatus::in_progress) {
+          detail["token"] = a.token;
+          detail["expires"] = a.expires;
+          send("manual-approval-needed", detail);
+        } else if (a.status == ActionStatus::succeeded || a.status == ActionStatus::failed) {
+          detail["summary"] = a.summary;
+          send(a.status == ActionStatus::succeeded ? "manual-approval-succeeded" : "manual-approval-failed", detail);
+        }
+        continue;
+      }
+      if (!a.error_message.empty()) detail["error"] = a.error_message;
+      send("action-execution-" + state, detail);
+    }
+  }
+}
 
 fs::path PipelineEngine::execution_dir(const std::string& pipeline, const std::string& id) const {
   auto key = fmt::format("pipelines/{}/executions/{}", pipeline, id);
@@ -232,7 +330,7 @@ class PipelineEngine::Execution {
   Result<PipelineExecutionRecord> change(const std::function<Status(PipelineExecutionRecord&)>& fn,
                                          Durability durability = Durability::atomic) {
     std::lock_guard lock(m_mutex);
-    std::optional<PipelineExecutionRecord> result;
+    std::optional<PipelineExecutionRecord> result, before;
     auto updated = m_e.m_store.update_json(m_key, [&](std::optional<Json> cur) -> Result<Json> {
       if (!cur) return fail(ErrorKind::not_found, "pipeline execution '{}' vanished", m_id);
       auto r = execution_from_json(*cur);
@@ -241,12 +339,14 @@ class PipelineEngine::Execution {
         e.message = fmt::format("'{}': {}", m_e.m_store.where(m_key), e.message);
         return std::unexpected(std::move(e));
       }
+      before = *r;
       if (auto st = fn(*r); !st) return std::unexpected(st.error());
       r->last_update_time = format_iso8601(m_e.m_clock.now());
       result = *r;
       return execution_to_json(*r);
     }, durability);
     if (!updated) return std::unexpected(updated.error());
+    m_e.publish(before ? &*before : nullptr, *result);
     return std::move(*result);
   }
 
@@ -487,11 +587,13 @@ class PipelineEngine::Execution {
   }
 
   Status supersede(const std::string& id, const std::string& by) {
+    std::optional<PipelineExecutionRecord> before, after;
     auto st = m_e.m_store.update_json(execution_key(m_p.name, id), [&](std::optional<Json> cur) -> Result<Json> {
       if (!cur) return fail(ErrorKind::not_found, "gone");
       auto r = execution_from_json(*cur);
       if (!r) return std::unexpected(r.error());
       if (!is_final(r->status)) {
+        before = *r;
         r->status = ExecutionStatus::superseded;
         r->status_summary = by == "a newer execution" ? "superseded by a newer execution"
                                                       : fmt::format("superseded by execution {}", by);
@@ -499,10 +601,12 @@ class PipelineEngine::Execution {
         r->held = false;
         r->process.reset();
         r->last_update_time = format_iso8601(m_e.m_clock.now());
+        after = *r;
       }
       return execution_to_json(*r);
     }, Durability::sync);
     if (!st) return std::unexpected(st.error());
+    if (before && after) m_e.publish(&*before, *after);
     return {};
   }
 
@@ -852,7 +956,11 @@ Result<ExecutionResult> PipelineEngine::start(const Pipeline& pipeline, const Pi
   if (auto st = m_store.put_json(execution_key(pipeline.name, record.id), execution_to_json(record), PutCondition::if_absent());
       !st)
     return std::unexpected(st.error());
-  if (options.progress) options.progress(fmt::format("execution {} of pipeline {} started", record.id, pipeline.name));
+  publish(nullptr, record);
+  if (options.progress) {
+    if (!m_notify_problem.empty()) options.progress(fmt::format("warning: notifications are off: {}", m_notify_problem));
+    options.progress(fmt::format("execution {} of pipeline {} started", record.id, pipeline.name));
+  }
   // 3. Run it.
   return advance_or_detach(pipeline, record.id, options);
 }
@@ -1219,6 +1327,7 @@ Result<ExecutionResult> PipelineEngine::start_rollback(const Pipeline& pipeline,
   if (auto st = m_store.put_json(execution_key(pipeline.name, record.id), execution_to_json(record), PutCondition::if_absent());
       !st)
     return std::unexpected(st.error());
+  publish(nullptr, record);
   if (options.progress)
     options.progress(fmt::format("rollback {} of stage {} to execution {} started", record.id, pipeline.stages[index].name,
                                  target.id));

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "formats/pipeline.hpp"
+#include "notify/notify.hpp"
 #include "pipeline/records.hpp"
 #include "pipeline/triggers.hpp"
 #include "store/store.hpp"
@@ -182,7 +183,12 @@ class PipelineEngine {
   Result<ExecutionResult> start_rollback(const Pipeline& pipeline, size_t stage, const PipelineExecutionRecord& target,
                                          const std::string& trigger_type, const PipelineRunOptions& options);
 
+  // Events of execution, stage and action state changes to <home>/notifications.yml's targets.
+  void publish(const PipelineExecutionRecord* before, const PipelineExecutionRecord& after) const;
+
   Store& m_store;
+  notify::Notifier m_notifier;
+  std::string m_notify_problem;  // notifications.yml could not be read: said once per run
   std::filesystem::path m_home;
   std::filesystem::path m_store_root;
   ProcessRunner& m_runner;

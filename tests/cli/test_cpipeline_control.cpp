@@ -474,3 +474,57 @@ TEST_CASE("cpipeline poll: a killed execution is repaired, a changed source star
   CHECK(list[0]["trigger"]["triggerType"] == "PollForSourceChanges");
   CHECK(f.read("out/live.txt") == "v2\n");
 }
+
+TEST_CASE("cpipeline notifications: state changes and the approval needed reach the rules' targets",
+          "[cpipeline][control][notify]") {
+  ControlFixture f;
+  f.file("home/store/buckets/src/app/version.txt", "v1\n");
+  auto yaml = deployer(f.out.string());
+  yaml += R"(  - name: Approve
+    actions:
+      - name: Review
+        actionTypeId: {category: Approval, owner: AWS, provider: Manual, version: "1"}
+)";
+  f.create(yaml);
+  f.file("home/notifications.yml", fmt::format(R"(rules:
+  - name: all
+    resource: "pipeline/*"
+    events: ["*"]
+    targets:
+      - {{type: file, path: {}/events.jsonl}}
+  - name: approvals
+    resource: pipeline/deployer
+    events: [codepipeline-pipeline-manual-approval-needed]
+    targets:
+      - {{type: command, command: "cat > {}/approval.json"}}
+)",
+                                               f.out.string(), f.out.string()));
+  auto env = f.env();
+  env["CICD_NOTIFY_SYNC"] = "1";  // delivered before each call returns: the test reads them at once
+  auto started = run({CICD_CPIPELINE, "start", "--name", "deployer", "--output", "json"}, f.scratch.path(), env);
+  INFO(started.err);
+  REQUIRE(started.exit_code == 6);
+  auto token = CpipelineFixture::json_of(started)["approval"]["token"].get<std::string>();
+  auto approval = unwrap(parse_json(f.read("out/approval.json"), "event"));
+  CHECK(approval["detail-type"] == "CodePipeline Action Execution State Change");
+  CHECK(approval["detail"]["token"] == token);
+  CHECK(approval["detail"]["pipeline"] == "deployer");
+  auto approved = run({CICD_CPIPELINE, "approve", "--pipeline-name", "deployer", "--token", token}, f.scratch.path(), env);
+  REQUIRE(approved.exit_code == 0);
+  std::vector<std::string> types;
+  for (auto& line : split_lines(f.read("out/events.jsonl")))
+    if (!line.empty()) types.push_back(unwrap(parse_json(line, "event"))["eventTypeId"].get<std::string>());
+  auto has = [&](const std::string& t) { return std::find(types.begin(), types.end(), t) != types.end(); };
+  CHECK(types.front() == "codepipeline-pipeline-pipeline-execution-started");
+  CHECK(has("codepipeline-pipeline-stage-execution-started"));
+  CHECK(has("codepipeline-pipeline-action-execution-succeeded"));
+  CHECK(has("codepipeline-pipeline-manual-approval-needed"));
+  CHECK(has("codepipeline-pipeline-manual-approval-succeeded"));
+  CHECK(types.back() == "codepipeline-pipeline-pipeline-execution-succeeded");
+
+  // A rules file that cannot be read turns notifications off with a warning, never the pipeline.
+  f.file("home/notifications.yml", "rules: [{name: x, events: [nope]}]\n");
+  auto warned = run({CICD_CPIPELINE, "start", "--name", "deployer"}, f.scratch.path(), env);
+  CHECK(warned.exit_code == 6);
+  CHECK(contains(warned.err, "warning: notifications are off: "));
+}
