@@ -113,7 +113,8 @@ fi
 step "f. waiting for the build and the approval (at most 120 s)"
 token=""
 state=""
-for ((i = 0; i < 240; i++)); do
+deadline=$((SECONDS + 120))
+while ((SECONDS < deadline)); do
   state=$(cpipeline get-pipeline-state --name hello --output json 2>/dev/null) || state='{}' 
   token=$(jq -r '.stageStates[]? | select(.stageName == "Approval") | .actionStates[0].latestExecution
                  | select(.status == "InProgress") | .token // empty' <<<"$state")
