@@ -3,7 +3,7 @@
 # Run by demo.sh and test.sh; safe to run again (only missing packages are installed).
 #
 #   scripts/setup.sh                 everything: the tools, the tests, the benchmarks (test.sh)
-#   scripts/setup.sh TARGET...       only what building these targets needs (demo.sh: cbuild)
+#   scripts/setup.sh TARGET...       only what building these targets needs (demo.sh: cbuild cdeploy cpipeline)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 targets=("$@")
@@ -21,7 +21,10 @@ test_packages=(
   groff-base man-db zsh fish bash-completion  # checks of man pages and completions
   rsync bc)  # the benchmarks' baselines and arithmetic
 
-packages=("${build_packages[@]}")
+# What demo.sh runs besides the tools: git (the example's repository), jq (reads the tools' JSON).
+demo_packages=(git jq)
+
+packages=("${build_packages[@]}" "${demo_packages[@]}")
 ((${#targets[@]})) || packages+=("${test_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
