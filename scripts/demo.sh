@@ -92,22 +92,8 @@ cpipeline -q create-pipeline --pipeline-definition "$demo/pipeline.yml" >/dev/nu
 
 # ---- e. A push starts the pipeline ----
 step "e. post-receive hook in hello.git (cpipeline install-hook), then git push"
-if cpipeline --help 2>/dev/null | grep -q '^ *install-hook'; then
-  cpipeline install-hook hello >&2
-  git -C "$work" push -q origin main 2>&1 | sed 's/^/  push: /' >&2
-else
-  # A cpipeline without install-hook: push, then start the pipeline as the hook would (in the
-  # background); a plain start runs until the approval waits (exit 6).
-  echo "(this cpipeline has no install-hook: starting the pipeline after the push)" >&2
-  git -C "$work" push -q origin main
-  rc=0
-  if cpipeline start --help 2>/dev/null | grep -q -- --no-wait; then
-    cpipeline -q start --name hello --no-wait >/dev/null || rc=$?
-  else
-    cpipeline -q start --name hello >/dev/null || rc=$?
-  fi
-  [ "$rc" -eq 0 ] || [ "$rc" -eq 6 ] || die "cpipeline start exited $rc"
-fi
+cpipeline install-hook hello >&2
+git -C "$work" push -q origin main 2>&1 | sed 's/^/  push: /' >&2
 
 # ---- f. Wait for the approval, then approve: the deployment runs here ----
 step "f. waiting for the build and the approval (at most 120 s)"
