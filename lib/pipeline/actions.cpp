@@ -104,19 +104,14 @@ Result<ActionOutcome> source_s3(ActionContext& c) {
 
 // ---- Source: CodeCommit, and connection (GitHub, GitLab, ...) sources mapped to the home ----
 
-// A git source: branch `branch` (or the given revision) of the home's repository `repo`
-// (<home>/repos/NAME.git), exported into the output artifact.
-struct GitSource {
-  std::string repo, branch;
-  std::string full_name;  // a connection's FullRepositoryId ("owner/name"); empty for CodeCommit
-};
-
-Result<ActionOutcome> source_git(ActionContext& c, const GitSource& g) {
-  if (!is_valid_resource_name(g.repo)) return failed("ConfigurationError", fmt::format("invalid repository name '{}'", g.repo));
-  auto path = c.home / "repos" / (g.repo + ".git");
+// A git source: its branch (or the given revision) of its repository (git_source), exported into
+// the output artifact.
+Result<ActionOutcome> source_git(ActionContext& c, const GitSourceRef& g) {
+  const auto& path = g.path;
   std::error_code ec;
   if (!fs::is_directory(path, ec))
-    return failed("ConfigurationError", fmt::format("repository '{}' does not exist (no '{}')", g.repo, path.string()));
+    return failed("ConfigurationError", fmt::format("repository '{}' does not exist (no '{}')",
+                                                    g.repository.empty() ? g.full_name : g.repository, path.string()));
   // A given revision (a push's commit) must be a commit id: anything else would let a caller
   // name refs and expressions.
   if (!c.source_revision.empty() && (c.source_revision.size() < 7 || c.source_revision.size() > 64 ||
@@ -133,7 +128,7 @@ Result<ActionOutcome> source_git(ActionContext& c, const GitSource& g) {
                             {"BranchName", g.branch},
                             {"AuthorDate", when(exported->author_time)}};
   if (g.full_name.empty()) {
-    o.output_variables["RepositoryName"] = g.repo;
+    o.output_variables["RepositoryName"] = g.repository;
     o.output_variables["CommitterDate"] = when(exported->committer_time);
   } else {
     const std::string* arn = c.config("ConnectionArn");
@@ -148,17 +143,10 @@ Result<ActionOutcome> source_git(ActionContext& c, const GitSource& g) {
   return o;
 }
 
-Result<ActionOutcome> source_codecommit(ActionContext& c) {
-  const std::string* repo = c.config("RepositoryName");
-  const std::string* branch = c.config("BranchName");
-  if (!repo || !branch) return failed("ConfigurationError", "a CodeCommit source needs RepositoryName and BranchName");
-  return source_git(c, {*repo, *branch, ""});
-}
-
-Result<ActionOutcome> source_connection(ActionContext& c) {
-  auto g = connection_source(c.action);
+Result<ActionOutcome> source_git_action(ActionContext& c) {
+  auto g = git_source(c.action, c.home);
   if (!g) return failed("ConfigurationError", g.error().message);
-  return source_git(c, {g->repository, g->branch, g->full_name});
+  return source_git(c, **g);
 }
 
 // ---- Builds: CodeBuild and Compute/Commands, through the build engine ----
@@ -500,9 +488,9 @@ Result<ActionOutcome> run_action(ActionContext& c) {
   const auto& t = c.action.type;
   if (!c.action.local_command.empty()) return local_command(c);
   if (t.category == "Source" && t.provider == "S3") return source_s3(c);
-  if (t.category == "Source" && t.provider == "CodeCommit") return source_codecommit(c);
-  if (t.category == "Source" && (t.provider == "CodeStarSourceConnection" || t.provider == "GitHub"))
-    return source_connection(c);
+  if (t.category == "Source" &&
+      (t.provider == "CodeCommit" || t.provider == "CodeStarSourceConnection" || t.provider == "GitHub"))
+    return source_git_action(c);
   if ((t.category == "Build" || t.category == "Test") && t.provider == "CodeBuild") return build_codebuild(c);
   if (t.category == "Compute" && t.provider == "Commands") return compute_commands(c);
   if (t.category == "Approval" && t.provider == "Manual") return approval_manual(c);

@@ -340,6 +340,9 @@ class PipelineEngine::Execution {
         return std::unexpected(std::move(e));
       }
       before = *r;
+      // A superseded execution is over: whatever its process still tries to record is refused.
+      if (r->status == ExecutionStatus::superseded)
+        return fail(ErrorKind::stopped, "execution {} was superseded by a newer execution", m_id);
       if (auto st = fn(*r); !st) return std::unexpected(st.error());
       r->last_update_time = format_iso8601(m_e.m_clock.now());
       result = *r;
@@ -396,7 +399,11 @@ class PipelineEngine::Execution {
           return j;
         };
         auto& slot = slots[name];
-        if (std::find(gone.begin(), gone.end(), m_id) != gone.end()) {
+        // Replaced: named in the list, or already marked so (the list forgets an execution once
+        // its record says Superseded).
+        auto mine = get_record(m_e.m_store, m_key, execution_from_json);
+        bool marked = mine && *mine && (*mine)->status == ExecutionStatus::superseded;
+        if (marked || std::find(gone.begin(), gone.end(), m_id) != gone.end()) {
           lost = true;
           remove_from(slot.waiting, m_id);
           return finish(slots);
@@ -567,6 +574,8 @@ class PipelineEngine::Execution {
  private:
   // An execution that cannot go on: the record says why.
   Result<ExecutionResult> finish_interrupted(const Error& why) {
+    // Superseded meanwhile: that is how it ended.
+    if (auto now = load(); now && now->status == ExecutionStatus::superseded) return ExecutionResult{std::move(*now)};
     auto done = change([&](PipelineExecutionRecord& r) -> Status {
       r.status = why.kind == ErrorKind::stopped ? ExecutionStatus::stopped : ExecutionStatus::failed;
       r.status_summary = why.message;
@@ -939,7 +948,7 @@ Result<ExecutionResult> PipelineEngine::start(const Pipeline& pipeline, const Pi
       if (a.name == v.action_name) source = &a;
     if (!source)
       return fail(ErrorKind::usage, "--source-revisions: pipeline '{}' has no source action '{}'", pipeline.name, v.action_name);
-    auto git = git_source(*source);
+    auto git = git_source(*source, m_home);
     if (!git || !*git || v.revision_type != "COMMIT_ID")
       return fail(ErrorKind::usage, "--source-revisions: {} is a {} source; cpipeline takes revisionType=COMMIT_ID for a "
                   "git source (CodeCommit, CodeStarSourceConnection, GitHub) only", v.action_name, source->type.provider);
@@ -1374,10 +1383,11 @@ Result<PollReport> PipelineEngine::poll(const std::vector<Pipeline>& pipelines, 
         continue;
       }
       if (!*got || is_final((*got)->status)) continue;
-      auto before = (*got)->status;
+      PipelineExecutionRecord was = **got;
       auto looked = repair(m_store, m_clock, std::move(**got));
       if (!looked) return std::unexpected(looked.error());
-      if (!is_final(before) && is_final(looked->status)) {
+      if (is_final(looked->status)) {
+        publish(&was, *looked);  // the failure the repair found, to the notification rules
         report.repaired.push_back(fmt::format("{} {}: {} ({})", p.name, looked->id, execution_status_name(looked->status),
                                               looked->status_summary));
         if (auto applied = apply_failure_rule(p, *looked, background); !applied)
@@ -1473,7 +1483,7 @@ Result<std::vector<std::string>> PipelineEngine::on_push(const std::vector<Pipel
                                                          const std::vector<RefUpdate>& updates,
                                                          const PipelineRunOptions& options) {
   if (!is_valid_resource_name(repository)) return fail(ErrorKind::usage, "invalid repository name '{}'", repository);
-  auto matches = pipelines_for_push(pipelines, repository, m_home / "repos" / (repository + ".git"), updates);
+  auto matches = pipelines_for_push(pipelines, m_home, repository, updates);
   if (!matches) return std::unexpected(matches.error());
   std::vector<std::string> out;
   for (auto& m : *matches) {

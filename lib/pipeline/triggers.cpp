@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
+#include <map>
 
 #include "builder/projects.hpp"
 #include "git/git.hpp"
@@ -31,41 +34,85 @@ Result<std::vector<RefUpdate>> parse_ref_updates(std::string_view text) {
   return out;
 }
 
-Result<GitSourceRef> connection_source(const PipelineAction& action) {
-  GitSourceRef g;
-  if (action.type.provider == "GitHub") {
-    const std::string* owner = action.config("Owner");
-    const std::string* repo = action.config("Repo");
-    const std::string* branch = action.config("Branch");
-    if (!repo || !branch) return fail(ErrorKind::usage, "GitHub source {} needs Repo and Branch", action.name);
-    g = {*repo, *branch, (owner ? *owner + "/" : std::string()) + *repo};
-  } else {
-    const std::string* full = action.config("FullRepositoryId");
-    const std::string* branch = action.config("BranchName");
-    if (!full || !branch)
-      return fail(ErrorKind::usage, "connection source {} needs FullRepositoryId and BranchName", action.name);
-    auto slash = full->rfind('/');
-    g = {slash == std::string::npos ? *full : full->substr(slash + 1), *branch, *full};
+namespace {
+
+// <home>/pipeline/connections.yml: "repositories:" mapping a connection's full repository name to a
+// repository of the home (a name) or an absolute path. Absent: no mappings.
+Result<std::map<std::string, std::string>> read_connections(const fs::path& home) {
+  auto file = home / "pipeline" / "connections.yml";
+  std::error_code ec;
+  std::map<std::string, std::string> out;
+  if (!fs::exists(file, ec)) return out;
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file.string());
+  } catch (const YAML::Exception& e) {
+    return fail(ErrorKind::invalid, "{}:{}:{}: error: {}", file.string(), e.mark.line + 1, e.mark.column + 1, e.msg);
   }
-  if (!is_valid_resource_name(g.repository))
-    return fail(ErrorKind::usage, "source {}: '{}' does not name a repository of the home", action.name, g.repository);
-  return g;
+  auto at = [&](const YAML::Node& n) { return fmt::format("{}:{}:{}", file.string(), n.Mark().line + 1, n.Mark().column + 1); };
+  std::vector<std::string> errors;
+  if (!root.IsMap() || !root["repositories"] || !root["repositories"].IsMap()) {
+    return fail(ErrorKind::invalid, "{}: error: expected 'repositories:', a mapping of FullRepositoryId to a repository",
+                at(root));
+  }
+  for (auto it : root["repositories"]) {
+    if (!it.second.IsScalar() || !it.first.IsScalar()) {
+      errors.push_back(fmt::format("{}: error: expected FullRepositoryId: REPOSITORY", at(it.first)));
+      continue;
+    }
+    auto value = it.second.as<std::string>();
+    if (!(value.starts_with('/') || is_valid_resource_name(value)))
+      errors.push_back(fmt::format("{}: error: '{}' is neither a repository of the home nor an absolute path", at(it.second),
+                                   value));
+    out[it.first.as<std::string>()] = value;
+  }
+  if (!errors.empty()) return fail(ErrorKind::invalid, "{}", join(errors, "\n"));
+  return out;
 }
 
-Result<std::optional<GitSourceRef>> git_source(const PipelineAction& action) {
+}  // namespace
+
+Result<std::optional<GitSourceRef>> git_source(const PipelineAction& action, const fs::path& home) {
   if (action.type.category != "Source") return std::optional<GitSourceRef>();
+  GitSourceRef g;
   if (action.type.provider == "CodeCommit") {
     const std::string* repo = action.config("RepositoryName");
     const std::string* branch = action.config("BranchName");
     if (!repo || !branch) return fail(ErrorKind::usage, "CodeCommit source {} needs RepositoryName and BranchName", action.name);
-    return std::optional<GitSourceRef>(GitSourceRef{*repo, *branch, ""});
+    g.repository = *repo;
+    g.branch = *branch;
+  } else if (action.type.provider == "CodeStarSourceConnection" || action.type.provider == "GitHub") {
+    if (action.type.provider == "GitHub") {
+      const std::string* owner = action.config("Owner");
+      const std::string* repo = action.config("Repo");
+      const std::string* branch = action.config("Branch");
+      if (!repo || !branch) return fail(ErrorKind::usage, "GitHub source {} needs Repo and Branch", action.name);
+      g.full_name = (owner ? *owner + "/" : std::string()) + *repo;
+      g.branch = *branch;
+    } else {
+      const std::string* full = action.config("FullRepositoryId");
+      const std::string* branch = action.config("BranchName");
+      if (!full || !branch)
+        return fail(ErrorKind::usage, "connection source {} needs FullRepositoryId and BranchName", action.name);
+      g.full_name = *full;
+      g.branch = *branch;
+    }
+    auto mapped = read_connections(home);
+    if (!mapped) return std::unexpected(mapped.error());
+    auto m = mapped->find(g.full_name);
+    if (m != mapped->end() && m->second.starts_with('/')) {
+      g.path = fs::path(m->second);
+      return std::optional<GitSourceRef>(std::move(g));
+    }
+    auto slash = g.full_name.rfind('/');
+    g.repository = m != mapped->end() ? m->second : slash == std::string::npos ? g.full_name : g.full_name.substr(slash + 1);
+  } else {
+    return std::optional<GitSourceRef>();
   }
-  if (action.type.provider == "CodeStarSourceConnection" || action.type.provider == "GitHub") {
-    auto g = connection_source(action);
-    if (!g) return std::unexpected(g.error());
-    return std::optional<GitSourceRef>(*g);
-  }
-  return std::optional<GitSourceRef>();
+  if (!is_valid_resource_name(g.repository))
+    return fail(ErrorKind::usage, "source {}: '{}' does not name a repository of the home", action.name, g.repository);
+  g.path = home / "repos" / (g.repository + ".git");
+  return std::optional<GitSourceRef>(std::move(g));
 }
 
 bool passes_filter(const GlobFilter& filter, std::string_view value) {
@@ -100,16 +147,20 @@ Result<bool> push_filter_matches(const PushFilter& f, const RefUpdate& u, const 
 
 }  // namespace
 
-Result<std::vector<PushMatch>> pipelines_for_push(const std::vector<Pipeline>& pipelines, const std::string& repository,
-                                                  const fs::path& repository_path, const std::vector<RefUpdate>& updates) {
+Result<std::vector<PushMatch>> pipelines_for_push(const std::vector<Pipeline>& pipelines, const fs::path& home,
+                                                  const std::string& repository, const std::vector<RefUpdate>& updates) {
+  const fs::path repository_path = home / "repos" / (repository + ".git");
+  std::error_code ec;
+  const fs::path pushed = fs::weakly_canonical(repository_path, ec);
   std::vector<PushMatch> out;
   for (auto& p : pipelines) {
     if (p.stages.empty()) continue;
     std::optional<PushMatch> match;
     for (auto& a : p.stages.front().actions) {
       if (match) break;
-      auto source = git_source(a);
-      if (!source || !*source || (*source)->repository != repository) continue;
+      auto source = git_source(a, home);
+      if (!source) return std::unexpected(source.error());
+      if (!*source || fs::weakly_canonical((*source)->path, ec) != pushed) continue;
       const std::string* branch = &(*source)->branch;
       std::vector<const PipelineTrigger*> triggers;
       for (auto& t : p.triggers)
@@ -164,15 +215,12 @@ Result<std::string> directory_digest(const fs::path& dir) {
 
 Result<std::optional<std::string>> current_source_revision(const PipelineAction& action, const fs::path& home,
                                                            const fs::path& store_root) {
-  auto source = git_source(action);
+  auto source = git_source(action, home);
   if (!source) return std::unexpected(source.error());
   if (*source) {
-    if (!is_valid_resource_name((*source)->repository))
-      return fail(ErrorKind::usage, "source {}: invalid repository name '{}'", action.name, (*source)->repository);
-    auto path = home / "repos" / ((*source)->repository + ".git");
     std::error_code ec;
-    if (!fs::is_directory(path, ec)) return std::optional<std::string>();
-    return resolve_commit(path, "refs/heads/" + (*source)->branch);
+    if (!fs::is_directory((*source)->path, ec)) return std::optional<std::string>();
+    return resolve_commit((*source)->path, "refs/heads/" + (*source)->branch);
   }
   if (action.type.provider == "S3") {
     const std::string* bucket = action.config("S3Bucket");

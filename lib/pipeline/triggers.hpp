@@ -14,16 +14,19 @@
 
 namespace cicd {
 
-// A git source's repository in the home: a CodeCommit source's RepositoryName; a connection's
-// (CodeStarSourceConnection: FullRepositoryId "owner/name", BranchName; GitHub version 1: Owner,
-// Repo, Branch) is the home's repository of the same name, <home>/repos/NAME.git.
+// A git source's repository on this machine. A CodeCommit source's RepositoryName is the home's
+// repository (<home>/repos/NAME.git). A connection's (CodeStarSourceConnection: FullRepositoryId
+// "owner/name", BranchName; GitHub version 1: Owner, Repo, Branch) is what
+// <home>/pipeline/connections.yml maps its full name to (a repository of the home by name, or an
+// absolute path to a git repository), else the home's repository of the same name.
 struct GitSourceRef {
-  std::string repository, branch, full_name;
+  std::string repository;        // the home's repository name; empty for a mapped path
+  std::filesystem::path path;    // the repository
+  std::string branch, full_name; // full_name: a connection's "owner/name"; empty for CodeCommit
 };
-// Error{usage} when the configuration lacks what it needs; nullopt-like empty repository for a
-// source that is not a git one.
-Result<GitSourceRef> connection_source(const PipelineAction& action);
-Result<std::optional<GitSourceRef>> git_source(const PipelineAction& action);
+// nullopt for a source that is not a git one; Error{usage} for a configuration that lacks what it
+// needs, Error{invalid} for a connections.yml that cannot be read (positioned).
+Result<std::optional<GitSourceRef>> git_source(const PipelineAction& action, const std::filesystem::path& home);
 
 // One line of a post-receive hook's input: "<old> <new> <ref>".
 struct RefUpdate {
@@ -45,9 +48,8 @@ struct PushMatch {
 // action decide instead, by their branch, tag and file path filters (globs; includes and excludes;
 // an exclude wins). A deleted ref starts nothing. `repository_path` is read for the changed paths
 // only when a filter needs them.
-Result<std::vector<PushMatch>> pipelines_for_push(const std::vector<Pipeline>& pipelines, const std::string& repository,
-                                                  const std::filesystem::path& repository_path,
-                                                  const std::vector<RefUpdate>& updates);
+Result<std::vector<PushMatch>> pipelines_for_push(const std::vector<Pipeline>& pipelines, const std::filesystem::path& home,
+                                                  const std::string& repository, const std::vector<RefUpdate>& updates);
 
 // Whether `value` passes a V2 trigger's glob filter: some include matches (or there are none)
 // and no exclude does.

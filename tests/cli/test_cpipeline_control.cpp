@@ -280,6 +280,7 @@ struct RepoFixture : ControlFixture {
   std::filesystem::path work = scratch / "work";
 
   RepoFixture() {
+    file("out/release", "");  // the watcher's builds wait for it (see the pushes in quick succession)
     REQUIRE(run({"git", "init", "-q", "--bare", "-b", "main", bare.string()}).exit_code == 0);
     REQUIRE(run({"git", "clone", "-q", bare.string(), work.string()}).exit_code == 0);
   }
@@ -321,10 +322,11 @@ executionMode: {}
     actions:
       - name: Record
         actionTypeId: {{category: Compute, owner: AWS, provider: Commands, version: "1"}}
-        commands: ['sleep 1', 'echo "#{{SourceVariables.CommitId}}" >> {}/built.log']
+        commands: ['for i in $(seq 1200); do test -e {}/release && break; sleep 0.05; done',
+                   'echo "#{{SourceVariables.CommitId}}" >> {}/built.log']
         inputArtifacts: [{{name: Code}}]
 )Y",
-                     mode, triggers, source, out);
+                     mode, triggers, source, out, out);
 }
 
 }  // namespace
@@ -409,11 +411,37 @@ TEST_CASE("cpipeline executions: three pushes in quick succession, SUPERSEDED an
       RepoFixture f;
       f.create(watcher(f.out.string(), mode));
       REQUIRE(f.cpipeline({"install-hook", "web"}).exit_code == 0);
+      // The builds wait until out/release exists: the first holds Build while the next two
+      // arrive, each once the one before it has read its source (so their order is known).
+      std::filesystem::remove(f.out / "release");
+      auto sources_read = [&](size_t n) {
+        return wait_until([&] {
+          auto j = CpipelineFixture::json_of(f.cpipeline({"list-action-executions", "--pipeline-name", "web", "--output", "json"}));
+          size_t done = 0;
+          for (auto& a : j["actionExecutionDetails"])
+            if (a["actionName"] == "Checkout" && a["status"] == "Succeeded") ++done;
+          return done >= n;
+        });
+      };
       std::vector<std::string> commits;
-      for (int i = 0; i < 3; ++i) {
+      for (size_t i = 0; i < 3; ++i) {
         commits.push_back(f.commit("n.txt", std::to_string(i) + "\n"));
         f.git({"push", "-q", "origin", "main"});
+        REQUIRE(sources_read(i + 1));
       }
+      // The third is at Build's door: QUEUED, both wait in line; SUPERSEDED, it replaced the second.
+      REQUIRE(wait_until([&] {
+        auto state = read_file(f.home / "store/pipelines/web/state.json");
+        if (!state) return false;
+        auto j = parse_json(*state, "state");
+        if (!j || !j->contains("stages") || !(*j)["stages"].contains("Build")) return false;
+        auto& build = (*j)["stages"]["Build"];
+        size_t waiting = build.contains("waiting") ? build["waiting"].size() : 0;
+        if (mode == "QUEUED") return waiting == 2;
+        auto list = f.executions("web");
+        return waiting == 1 && std::any_of(list.begin(), list.end(), [](const Json& e) { return e["status"] == "Superseded"; });
+      }));
+      f.file("out/release", "");
       auto list = f.settle("web", 3);
       REQUIRE(list.size() == 3);
       // Newest first.
@@ -527,4 +555,53 @@ TEST_CASE("cpipeline notifications: state changes and the approval needed reach 
   auto warned = run({CICD_CPIPELINE, "start", "--name", "deployer"}, f.scratch.path(), env);
   CHECK(warned.exit_code == 6);
   CHECK(contains(warned.err, "warning: notifications are off: "));
+}
+
+TEST_CASE("cpipeline connection sources: connections.yml maps a full repository name to a repository here",
+          "[cpipeline][control]") {
+  RepoFixture f;  // the home's repository web, with a clone
+  auto c1 = f.commit("a.txt", "from web\n");
+  f.git({"push", "-q", "origin", "main"});
+  // Another repository, outside the home.
+  auto elsewhere = f.scratch / "srv/api.git";
+  REQUIRE(run({"git", "init", "-q", "--bare", "-b", "main", elsewhere.string()}).exit_code == 0);
+  f.git({"push", "-q", elsewhere.string(), "main"});
+  auto pipeline = [&](const std::string& full) {
+    return fmt::format(R"Y(name: conn
+stages:
+  - name: Source
+    actions:
+      - name: Checkout
+        actionTypeId: {{category: Source, owner: AWS, provider: CodeStarSourceConnection, version: "1"}}
+        configuration: {{ConnectionArn: "arn:aws:codeconnections:eu-west-1:111111111111:connection/abc", FullRepositoryId: {}, BranchName: main}}
+        outputArtifacts: [{{name: Code}}]
+        namespace: SourceVariables
+  - name: Check
+    actions:
+      - name: Show
+        actionTypeId: {{category: Compute, owner: AWS, provider: Commands, version: "1"}}
+        commands: ['cp a.txt {}/got.txt', 'echo "#{{SourceVariables.FullRepositoryName}} #{{SourceVariables.CommitId}}" > {}/vars.txt']
+        inputArtifacts: [{{name: Code}}]
+)Y",
+                       full, f.out.string(), f.out.string());
+  };
+  // Unmapped: the home's repository of the same name.
+  f.create(pipeline("acme/web"));
+  auto ran = f.cpipeline({"start", "--name", "conn"});
+  INFO(ran.err);
+  REQUIRE(ran.exit_code == 0);
+  CHECK(f.read("out/got.txt") == "from web\n");
+  CHECK(f.read("out/vars.txt") == "acme/web " + c1 + "\n");
+  // Mapped to a path: that repository.
+  f.file("home/pipeline/connections.yml", "repositories:\n  acme/api: " + elsewhere.string() + "\n");
+  REQUIRE(f.cpipeline({"update-pipeline", "--pipeline-definition", f.file("p2.yml", pipeline("acme/api"))}).exit_code == 0);
+  ran = f.cpipeline({"start", "--name", "conn"});
+  INFO(ran.err);
+  REQUIRE(ran.exit_code == 0);
+  CHECK(f.read("out/vars.txt") == "acme/api " + c1 + "\n");
+  // A mapping that is neither a name nor an absolute path fails the source, saying where.
+  f.file("home/pipeline/connections.yml", "repositories:\n  acme/api: ../up\n");
+  ran = f.cpipeline({"start", "--name", "conn"});
+  CHECK(ran.exit_code == 1);
+  CHECK(contains(ran.err, "connections.yml:2:13: error: '../up' is neither a repository of the home nor an absolute path"));
 }
