@@ -88,8 +88,21 @@ Result<SourcedPipeline> pipeline_from_source(const PipelineSource& source) {
     return fail(ErrorKind::usage, "'{}' defines {} pipelines ({}): choose one with --pipeline-name", source.file,
                 doc.pipelines.size(), join(names, ", "));
   if (!chosen) chosen = &doc.pipelines.front();
-  SourcedPipeline out{*chosen->parse.pipeline, formatted(source.file, all, Severity::warning)};
-  if (auto st = apply_overrides(out.pipeline, source.action_overrides); !st) return std::unexpected(st.error());
+  Pipeline chosen_pipeline = *chosen->parse.pipeline;
+  if (auto st = apply_overrides(chosen_pipeline, source.action_overrides); !st) return std::unexpected(st.error());
+  // An action an --action-override gives a command to has a runner now: no warning for it.
+  Diagnostics shown;
+  for (auto& d : all.items()) {
+    bool covered = false;
+    if (d.severity == Severity::warning && d.message.find("has no local runner") != std::string::npos)
+      for (auto& stage : chosen_pipeline.stages)
+        for (auto& a : stage.actions)
+          covered = covered || (!a.local_command.empty() && d.message.starts_with(fmt::format("action '{}' (", a.name)));
+    if (covered) continue;
+    if (d.severity == Severity::warning) shown.warning(d.position, d.message);
+    else if (d.severity == Severity::note) shown.note(d.position, d.message);
+  }
+  SourcedPipeline out{std::move(chosen_pipeline), formatted(source.file, shown, Severity::warning)};
   if (!is_valid_resource_name(out.pipeline.name))
     return fail(ErrorKind::invalid,
                 "pipeline name '{}': here a pipeline's name is also its file's, so 1 to 100 letters, digits, '.', '_' "
