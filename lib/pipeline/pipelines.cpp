@@ -158,6 +158,18 @@ Result<StoredPipeline> Pipelines::get(const std::string& name) const {
 
 Result<std::vector<std::string>> Pipelines::list() const { return definitions(m_home).list(k_kind); }
 
+Result<std::vector<Pipeline>> Pipelines::all(std::vector<std::string>& problems) const {
+  auto names = list();
+  if (!names) return std::unexpected(names.error());
+  std::vector<Pipeline> out;
+  for (auto& name : *names) {
+    auto got = get(name);
+    if (got) out.push_back(std::move(got->pipeline));
+    else problems.push_back(got.error().message);
+  }
+  return out;
+}
+
 Result<StoredPipeline> Pipelines::create(const PipelineSource& source) {
   // 1. The definition is checked whole before anything is written.
   auto sourced = pipeline_from_source(source);

@@ -61,6 +61,9 @@ class Pipelines {
   Result<StoredPipeline> get(const std::string& name) const;
   // The names, sorted.
   Result<std::vector<std::string>> list() const;
+  // Every stored pipeline that reads (poll and notify-push look at all of them); one that does
+  // not read is skipped, its error appended to `problems`, so one broken file stops nothing else.
+  Result<std::vector<Pipeline>> all(std::vector<std::string>& problems) const;
   Status remove(const std::string& name);
 
   // Where the definition of `name` lives (for messages and tests).

@@ -73,22 +73,11 @@ int run_rollback(const ControlOptions& o, Context& ctx) {
   return report(result, pipeline.name, ctx, o.no_wait);
 }
 
-std::vector<Pipeline> all_pipelines(const Context& ctx, std::vector<std::string>& problems) {
-  auto store = ctx.pipelines();
-  std::vector<Pipeline> out;
-  for (auto& name : unwrap(store.list())) {
-    auto got = store.get(name);
-    if (got) out.push_back(std::move(got->pipeline));
-    else problems.push_back(got.error().message);
-  }
-  return out;
-}
-
 int run_poll(const ControlOptions& o, Context& ctx) {
   std::vector<std::string> problems;
   std::vector<Pipeline> pipelines;
   if (!o.name.empty()) pipelines.push_back(unwrap(ctx.pipelines().get(o.name)).pipeline);
-  else pipelines = all_pipelines(ctx, problems);
+  else pipelines = unwrap(ctx.pipelines().all(problems));
   EngineHandle h(ctx);
   auto r = unwrap(h.engine->poll(pipelines, progress_options(ctx, o.max_parallel, true)));
   problems.insert(problems.end(), r.problems.begin(), r.problems.end());
@@ -140,7 +129,7 @@ int run_notify_push(const ControlOptions& o, Context& ctx) {
   }
   auto updates = unwrap(parse_ref_updates(input));
   std::vector<std::string> problems;
-  auto pipelines = all_pipelines(ctx, problems);
+  auto pipelines = unwrap(ctx.pipelines().all(problems));
   EngineHandle h(ctx);
   auto started = h.engine->on_push(pipelines, o.repository, updates, progress_options(ctx, o.max_parallel, true));
   if (!started) problems.push_back(started.error().message);
