@@ -1259,6 +1259,7 @@ Result<std::optional<ExecutionResult>> PipelineEngine::enable_transition(const P
   std::vector<std::string> held;
   for (auto& id : waiting) {
     auto r = get_execution(pipeline.name, id);
+    if (!r && r.error().kind != ErrorKind::not_found) return std::unexpected(r.error());  // a record that does not read
     if (r && r->held && !is_final(r->status)) held.push_back(id);
   }
   PipelineRunOptions background = options;
